@@ -1,0 +1,223 @@
+"""Users, organisations and memberships.
+
+A user acts for an organisation through a membership. What the user may see and do follows the kind of
+that organisation (national, préfecture, club, company, partner); the membership's role only says whether
+the person administers the organisation's members and keys.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from charte.territoires.models import EPCI, Departement
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("L'adresse électronique est obligatoire.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("adresse électronique", unique=True)
+    first_name = models.CharField("prénom", max_length=150, blank=True)
+    last_name = models.CharField("nom", max_length=150, blank=True)
+    is_staff = models.BooleanField(
+        "accès à l'administration", default=False, help_text="Peut se connecter à l'interface d'administration."
+    )
+    is_active = models.BooleanField("actif", default=True)
+    date_joined = models.DateTimeField("inscrit le", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        ordering = ["last_name", "first_name", "email"]
+        verbose_name = "utilisateur"
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name or self.email
+
+    def active_memberships(self):
+        return self.memberships.filter(is_active=True, organisation__is_active=True).select_related("organisation")
+
+
+class OrganisationKind(models.TextChoices):
+    NATIONAL = "national", "National (ANCT, ministère)"
+    PREFECTURE = "prefecture", "Préfecture / DDETS"
+    CLUB = "club", "Club d'entreprises"
+    COMPANY = "company", "Entreprise"
+    PARTNER = "partner", "Partenaire"
+
+
+class ClubNetwork(models.TextChoices):
+    FACE = "face", "FACE"
+    CREPI = "crepi", "CREPI"
+    LEPC = "lepc", "Les Entreprises pour la Cité"
+    OTHER = "other", "Autre réseau"
+
+
+class PartnerCategory(models.TextChoices):
+    COLLECTIVITE = "collectivite", "Collectivité (commune, EPCI, département)"
+    REGION = "region", "Région"
+    FRANCE_TRAVAIL = "france_travail", "France Travail"
+    ANCT = "anct", "ANCT"
+    OTHER = "other", "Autre partenaire"
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def of_kind(self, kind):
+        return self.filter(kind=kind)
+
+    def clubs(self):
+        return self.filter(kind=OrganisationKind.CLUB)
+
+    def prefectures(self):
+        return self.filter(kind=OrganisationKind.PREFECTURE)
+
+
+class Organisation(models.Model):
+    """Anybody acting in the portal: ANCT, a préfecture, a business club, a company, a partner.
+
+    `departements` is the organisation's territory: the départements a préfecture covers, the ones a
+    club animates, a partner's area. National organisations cover everything and leave it empty.
+    """
+
+    kind = models.CharField("type", max_length=20, choices=OrganisationKind.choices)
+    name = models.CharField("nom", max_length=200)
+    departements = models.ManyToManyField(
+        Departement, blank=True, related_name="organisations", verbose_name="départements couverts"
+    )
+    network = models.CharField(
+        "réseau", max_length=10, choices=ClubNetwork.choices, blank=True, help_text="Pour un club d'entreprises."
+    )
+    partner_category = models.CharField("catégorie de partenaire", max_length=20, choices=PartnerCategory.choices, blank=True)
+    epci = models.ForeignKey(
+        EPCI, on_delete=models.SET_NULL, null=True, blank=True, related_name="organisations", verbose_name="EPCI"
+    )
+    email = models.EmailField("adresse de contact", blank=True)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "organisation"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="unique_organisation_kind_name"),
+            models.CheckConstraint(
+                condition=Q(kind=OrganisationKind.CLUB) | Q(network=""),
+                name="organisation_network_only_for_clubs",
+                violation_error_message="Seul un club d'entreprises appartient à un réseau.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=OrganisationKind.CLUB) | ~Q(network=""),
+                name="organisation_club_has_network",
+                violation_error_message="Un club d'entreprises doit indiquer son réseau.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=OrganisationKind.PARTNER) | Q(partner_category=""),
+                name="organisation_category_only_for_partners",
+                violation_error_message="Seul un partenaire a une catégorie de partenaire.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Membership(models.Model):
+    """A user's membership of an organisation. Deactivated, never deleted, so history stays readable."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Administrateur de l'organisation"
+        MEMBER = "member", "Membre"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name="utilisateur"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships", verbose_name="organisation"
+    )
+    role = models.CharField("rôle", max_length=10, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="modifiée par",
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "user__email"]
+        verbose_name = "adhésion"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                name="unique_membership_user_organisation",
+                violation_error_message="Cette personne est déjà membre de cette organisation.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.organisation}"
+
+    @property
+    def kind(self):
+        """The scope role this membership gives: the kind of the organisation."""
+        return self.organisation.kind
+
+    def deactivate(self, by=None):
+        self.is_active = False
+        self.updated_by = by
+        self.save(update_fields=["is_active", "updated_by", "updated_at"])

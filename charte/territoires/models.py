@@ -1,0 +1,124 @@
+"""The territorial referential: INSEE codes for régions, départements, communes, SIREN for EPCI,
+ANCT codes for the quartiers prioritaires (QPV) of both generations."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Region(models.Model):
+    code = models.CharField("code INSEE", max_length=2, unique=True)
+    name = models.CharField("nom", max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "région"
+
+    def __str__(self):
+        return self.name
+
+
+class Departement(models.Model):
+    # 01..95, 2A, 2B, 971..976
+    code = models.CharField("code INSEE", max_length=3, unique=True)
+    name = models.CharField("nom", max_length=100)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departements", verbose_name="région")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "département"
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class EPCI(models.Model):
+    siren = models.CharField("SIREN", max_length=9, unique=True)
+    name = models.CharField("nom", max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "EPCI"
+        verbose_name_plural = "EPCI"
+
+    def __str__(self):
+        return self.name
+
+
+class Commune(models.Model):
+    code = models.CharField("code INSEE", max_length=5, unique=True)
+    name = models.CharField("nom", max_length=150)
+    departement = models.ForeignKey(Departement, on_delete=models.PROTECT, related_name="communes", verbose_name="département")
+    epci = models.ForeignKey(EPCI, on_delete=models.SET_NULL, null=True, blank=True, related_name="communes", verbose_name="EPCI")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "commune"
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class QPVQuerySet(models.QuerySet):
+    def generation(self, year):
+        return self.filter(generation=year)
+
+    def in_departements(self, departements):
+        return self.filter(departement__in=departements)
+
+
+class QPV(models.Model):
+    class Generation(models.IntegerChoices):
+        G2015 = 2015, "2015 (QP…)"
+        G2024 = 2024, "2024 (QN…)"
+
+    code = models.CharField("code", max_length=8, unique=True)
+    name = models.CharField("nom", max_length=200)
+    generation = models.PositiveSmallIntegerField("génération", choices=Generation.choices)
+    departement = models.ForeignKey(Departement, on_delete=models.PROTECT, related_name="qpvs", verbose_name="département")
+    communes = models.ManyToManyField(Commune, related_name="qpvs", verbose_name="communes")
+    epci = models.ForeignKey(EPCI, on_delete=models.SET_NULL, null=True, blank=True, related_name="qpvs", verbose_name="EPCI")
+    population = models.PositiveIntegerField("population municipale", null=True, blank=True)
+    successors = models.ManyToManyField(
+        "self",
+        through="QPVCorrespondence",
+        through_fields=("qpv_2015", "qpv_2024"),
+        symmetrical=False,
+        related_name="predecessors",
+        verbose_name="QPV 2024 correspondants",
+    )
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+
+    objects = QPVQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "quartier prioritaire (QPV)"
+        verbose_name_plural = "quartiers prioritaires (QPV)"
+        constraints = [
+            # The code tells the generation: QP + 6 digits (2015), QN + 5 characters + a letter (2024).
+            models.CheckConstraint(
+                condition=(Q(generation=2015, code__startswith="QP") | Q(generation=2024, code__startswith="QN")),
+                name="qpv_code_matches_generation",
+                violation_error_message="Le code du QPV ne correspond pas à sa génération (QP pour 2015, QN pour 2024).",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class QPVCorrespondence(models.Model):
+    """ANCT's 2015 <-> 2024 correspondence: a 2015 QPV may map onto several 2024 ones and vice versa."""
+
+    qpv_2015 = models.ForeignKey(QPV, on_delete=models.CASCADE, related_name="correspondences_to_2024")
+    qpv_2024 = models.ForeignKey(QPV, on_delete=models.CASCADE, related_name="correspondences_from_2015")
+
+    class Meta:
+        verbose_name = "correspondance QPV 2015 / 2024"
+        verbose_name_plural = "correspondances QPV 2015 / 2024"
+        constraints = [
+            models.UniqueConstraint(fields=["qpv_2015", "qpv_2024"], name="unique_qpv_correspondence"),
+        ]
+
+    def __str__(self):
+        return f"{self.qpv_2015.code} → {self.qpv_2024.code}"

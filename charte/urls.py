@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import path
+
+from charte import views
+
+admin.site.site_header = "Charte Entreprises et Quartiers — administration"
+admin.site.site_title = "Charte Entreprises et Quartiers"
+admin.site.index_title = "Administration du portail"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,375 @@
+"""Conventions (national, local, collective, departmental framework), their signatories and documents,
+the commitments they carry with targets per indicator and year, and the actions carried out.
+
+State changes of a convention go through `conventions.services`, never through a bare `status = ...`.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from charte.catalogue.models import ActionType, Family, Indicator
+from charte.comptes.models import Organisation
+from charte.territoires.models import QPV, Departement
+from entreprises.models import Company
+
+
+class ConventionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Convention.Status.ACTIVE)
+
+    def running_during(self, year):
+        """Conventions whose dates overlap the calendar year."""
+        return self.filter(start_date__year__lte=year, end_date__year__gte=year)
+
+    def in_departements(self, departements):
+        return self.filter(departement__in=departements)
+
+
+class Convention(models.Model):
+    class Kind(models.TextChoices):
+        NATIONAL = "national", "Nationale (ANCT × groupe)"
+        LOCAL = "local", "Locale (préfecture × entreprise)"
+        COLLECTIVE = "collective", "Collective (plusieurs entreprises)"
+        FRAMEWORK = "framework", "Charte-cadre départementale"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Brouillon"
+        NEGOTIATION = "negotiation", "En négociation"
+        SIGNED = "signed", "Signée"
+        ACTIVE = "active", "En vigueur"
+        EXPIRED = "expired", "Échue"
+        TERMINATED = "terminated", "Résiliée"
+
+    class Generation(models.IntegerChoices):
+        FIRST = 1, "1re génération (auto-évaluation)"
+        SECOND = 2, "2e génération (objectifs co-construits)"
+
+    reference = models.CharField("référence", max_length=40, unique=True)
+    title = models.CharField("intitulé", max_length=250)
+    kind = models.CharField("type", max_length=12, choices=Kind.choices)
+    status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.DRAFT, editable=False)
+    generation = models.PositiveSmallIntegerField("génération", choices=Generation.choices, default=Generation.FIRST)
+    companies = models.ManyToManyField(Company, blank=True, related_name="conventions", verbose_name="entreprises")
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="declinations",
+        limit_choices_to={"kind": "national"},
+        verbose_name="convention nationale déclinée",
+    )
+    framework = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="framed_conventions",
+        limit_choices_to={"kind": "framework"},
+        verbose_name="charte-cadre départementale",
+    )
+    predecessor = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successor",
+        verbose_name="convention renouvelée",
+    )
+    start_date = models.DateField("date de début")
+    end_date = models.DateField("date de fin")
+    departement = models.ForeignKey(
+        Departement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conventions",
+        verbose_name="département",
+    )
+    club = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="animated_conventions",
+        limit_choices_to={"kind": "club"},
+        verbose_name="club animateur",
+    )
+    termination_reason = models.TextField("motif de résiliation", blank=True)
+    status_changed_at = models.DateTimeField("changement de statut le", null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="créée par"
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+
+    objects = ConventionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "reference"]
+        verbose_name = "convention"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")),
+                name="convention_dates_ordered",
+                violation_error_message="La date de fin doit être postérieure à la date de début.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="national") | Q(departement__isnull=False),
+                name="convention_local_has_departement",
+                violation_error_message="Une convention non nationale est rattachée à un département.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="terminated") | ~Q(termination_reason=""),
+                name="convention_termination_has_reason",
+                violation_error_message="Une résiliation doit être motivée.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} — {self.title}"
+
+    @property
+    def years(self):
+        return range(self.start_date.year, self.end_date.year + 1)
+
+    def clean(self):
+        super().clean()
+        if self.parent_id and self.parent_id == self.pk:
+            raise ValidationError({"parent": "Une convention ne peut pas décliner elle-même."})
+        if self.predecessor_id and self.predecessor_id == self.pk:
+            raise ValidationError({"predecessor": "Une convention ne peut pas se renouveler elle-même."})
+
+
+class Signatory(models.Model):
+    class Role(models.TextChoices):
+        PREFET = "prefet", "Préfet"
+        SOUS_PREFET = "sous_prefet", "Sous-préfet"
+        COMPANY_DIRECTOR = "company_director", "Dirigeant de l'entreprise"
+        CLUB_PRESIDENT = "club_president", "Président du club"
+        COLLECTIVITE = "collectivite", "Élu ou représentant de la collectivité"
+        ANCT = "anct", "ANCT / ministère"
+        OTHER = "other", "Autre"
+
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="signatories")
+    role = models.CharField("qualité", max_length=20, choices=Role.choices)
+    name = models.CharField("nom", max_length=200)
+    organisation_name = models.CharField("organisation", max_length=200)
+    signed_on = models.DateField("signé le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "signataire"
+
+    def __str__(self):
+        return f"{self.name} ({self.get_role_display()})"
+
+
+def convention_document_path(instance, filename):
+    return f"conventions/{instance.convention_id}/{filename}"
+
+
+class ConventionDocument(models.Model):
+    class Kind(models.TextChoices):
+        SIGNED = "signed", "Convention signée"
+        ANNEX = "annex", "Annexe"
+        OTHER = "other", "Autre document"
+
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField("type", max_length=10, choices=Kind.choices, default=Kind.SIGNED)
+    title = models.CharField("titre", max_length=200)
+    file = models.FileField("fichier", upload_to=convention_document_path)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        verbose_name = "document de convention"
+        verbose_name_plural = "documents de convention"
+
+    def __str__(self):
+        return self.title
+
+
+class Commitment(models.Model):
+    """What a company commits to in a convention, for a family and optionally one action type."""
+
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="commitments")
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="commitments", verbose_name="famille")
+    action_type = models.ForeignKey(
+        ActionType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="commitments",
+        verbose_name="type d'action",
+    )
+    description = models.TextField("engagement", blank=True)
+
+    class Meta:
+        ordering = ["family__position", "pk"]
+        verbose_name = "engagement"
+
+    def __str__(self):
+        return f"{self.action_type or self.family}"
+
+    def clean(self):
+        super().clean()
+        if self.action_type_id and self.family_id and self.action_type.family_id != self.family_id:
+            raise ValidationError({"action_type": "Ce type d'action n'appartient pas à la famille choisie."})
+
+
+class Target(models.Model):
+    """A target for one indicator and one year of the convention ("10 stagiaires de 3e en 2017").
+
+    The year must fall inside the convention's dates: checked by `clean()` and, so that no path around
+    the forms can break it, by database triggers (migration conventions.0002).
+    """
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="targets")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="targets", verbose_name="indicateur")
+    year = models.PositiveSmallIntegerField("année")
+    value = models.DecimalField("objectif", max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["year", "indicator__code"]
+        verbose_name = "objectif"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commitment", "indicator", "year"],
+                name="unique_target_per_indicator_year",
+                violation_error_message="Un objectif existe déjà pour cet indicateur et cette année.",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="target_value_positive",
+                violation_error_message="Un objectif ne peut pas être négatif.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.code} {self.year} : {self.value}"
+
+    def clean(self):
+        super().clean()
+        if self.indicator_id and not self.indicator.is_declarable:
+            raise ValidationError({"indicator": "Un indicateur calculé (ratio) ne porte pas d'objectif."})
+        if self.commitment_id and self.year:
+            convention = self.commitment.convention
+            if not convention.start_date.year <= self.year <= convention.end_date.year:
+                raise ValidationError(
+                    {
+                        "year": f"L'année {self.year} est hors de la période de la convention "
+                        f"({convention.start_date.year}-{convention.end_date.year})."
+                    }
+                )
+
+
+class ActionQuerySet(models.QuerySet):
+    def in_year(self, year):
+        return self.filter(start_date__year=year)
+
+    def in_departements(self, departements):
+        return self.filter(departement__in=departements)
+
+
+class Action(models.Model):
+    """Something carried out for the residents of the quartiers. Counts only: no personal data."""
+
+    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions", verbose_name="type d'action")
+    title = models.CharField("intitulé", max_length=250)
+    description = models.TextField("description", blank=True)
+    start_date = models.DateField("date de début")
+    end_date = models.DateField("date de fin", null=True, blank=True)
+    companies = models.ManyToManyField(Company, related_name="actions", verbose_name="entreprises")
+    convention = models.ForeignKey(
+        Convention,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="actions",
+        verbose_name="convention mise en œuvre",
+    )
+    departement = models.ForeignKey(Departement, on_delete=models.PROTECT, related_name="actions", verbose_name="département")
+    club = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="actions",
+        limit_choices_to={"kind": "club"},
+        verbose_name="club",
+    )
+    qpvs = models.ManyToManyField(QPV, blank=True, related_name="actions", verbose_name="QPV concernés")
+    beneficiaries_total = models.PositiveIntegerField("bénéficiaires", default=0)
+    beneficiaries_women = models.PositiveIntegerField("dont femmes", default=0)
+    beneficiaries_under_26 = models.PositiveIntegerField("dont moins de 26 ans", default=0)
+    beneficiaries_qpv = models.PositiveIntegerField("dont résidents des QPV", default=0)
+    employees_involved = models.PositiveIntegerField("salariés mobilisés", default=0)
+    hours = models.DecimalField("heures", max_digits=10, decimal_places=1, default=0)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="logged_actions",
+        verbose_name="saisie par",
+    )
+    created_at = models.DateTimeField("saisie le", auto_now_add=True)
+    updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        verbose_name = "action"
+        indexes = [models.Index(fields=["departement", "start_date"], name="action_dep_date_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="action_dates_ordered",
+                violation_error_message="La date de fin doit suivre la date de début.",
+            ),
+            models.CheckConstraint(
+                condition=Q(beneficiaries_women__lte=F("beneficiaries_total"))
+                & Q(beneficiaries_under_26__lte=F("beneficiaries_total"))
+                & Q(beneficiaries_qpv__lte=F("beneficiaries_total")),
+                name="action_sub_counts_within_total",
+                violation_error_message="Les bénéficiaires femmes, de moins de 26 ans ou résidents des QPV "
+                "ne peuvent dépasser le nombre total de bénéficiaires.",
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__gte=0),
+                name="action_hours_positive",
+                violation_error_message="Le nombre d'heures ne peut pas être négatif.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ActionPartner(models.Model):
+    class Kind(models.TextChoices):
+        COLLEGE = "college", "Collège"
+        LYCEE = "lycee", "Lycée"
+        MISSION_LOCALE = "mission_locale", "Mission locale"
+        E2C = "e2c", "École de la deuxième chance"
+        FRANCE_TRAVAIL = "france_travail", "France Travail"
+        ASSOCIATION = "association", "Association"
+        COLLECTIVITE = "collectivite", "Collectivité"
+        OTHER = "other", "Autre"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="partners")
+    kind = models.CharField("type de structure", max_length=20, choices=Kind.choices)
+    name = models.CharField("nom de la structure", max_length=200)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "structure partenaire"
+        verbose_name_plural = "structures partenaires"
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"

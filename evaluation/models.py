@@ -1,0 +1,1 @@
+# Campaigns, declarations and compiled results come with the campaigns and evaluation issues.
