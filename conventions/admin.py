@@ -1,0 +1,192 @@
+from django.contrib import admin
+
+from .models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
+
+
+class SignatoryInline(admin.TabularInline):
+    model = Signatory
+    extra = 0
+    fields = ("role", "name", "organisation_name", "signed_on")
+
+
+class ConventionDocumentInline(admin.TabularInline):
+    model = ConventionDocument
+    extra = 0
+    fields = ("kind", "title", "file", "uploaded_by", "uploaded_at")
+    readonly_fields = ("uploaded_by", "uploaded_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
+
+
+class CommitmentInline(admin.TabularInline):
+    # Targets hang from commitments; inlines don't nest, so they are edited from the commitment's own page.
+    model = Commitment
+    extra = 0
+    fields = ("family", "action_type", "description")
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("family", "action_type")
+
+
+@admin.register(Convention)
+class ConventionAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "title",
+        "kind",
+        "status",
+        "generation",
+        "departement",
+        "club",
+        "company_names",
+        "start_date",
+        "end_date",
+    )
+    list_select_related = ("departement", "club")
+    list_filter = ("kind", "status", "generation", "departement", "club")
+    search_fields = ("reference", "title", "companies__name", "companies__siren")
+    autocomplete_fields = ("companies", "parent", "framework", "predecessor", "departement", "club")
+    # The status changes only through conventions.services, which check the transition and stamp it.
+    readonly_fields = ("status", "status_changed_at", "created_by", "created_at", "updated_at")
+    date_hierarchy = "start_date"
+    fieldsets = (
+        (None, {"fields": ("reference", "title", "kind", "generation", "status", "status_changed_at")}),
+        ("Parties", {"fields": ("companies", "departement", "club")}),
+        ("Période", {"fields": ("start_date", "end_date")}),
+        ("Liens", {"fields": ("parent", "framework", "predecessor")}),
+        ("Résiliation", {"fields": ("termination_reason",)}),
+        ("Suivi", {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+    inlines = [SignatoryInline, ConventionDocumentInline, CommitmentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("companies")
+
+    @admin.display(description="entreprises")
+    def company_names(self, convention):
+        return ", ".join(company.name for company in convention.companies.all())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ConventionDocument:
+            for document in formset.save(commit=False):
+                if document.uploaded_by_id is None:
+                    document.uploaded_by = request.user
+                document.save()
+            for document in formset.deleted_objects:
+                document.delete()
+            formset.save_m2m()
+            return
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(Signatory)
+class SignatoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "role", "organisation_name", "signed_on", "convention")
+    list_select_related = ("convention",)
+    list_filter = ("role", "convention__departement")
+    search_fields = ("name", "organisation_name", "convention__reference", "convention__title")
+    autocomplete_fields = ("convention",)
+
+
+@admin.register(ConventionDocument)
+class ConventionDocumentAdmin(admin.ModelAdmin):
+    list_display = ("title", "kind", "convention", "uploaded_by", "uploaded_at")
+    list_select_related = ("convention", "uploaded_by")
+    list_filter = ("kind", "convention__departement")
+    search_fields = ("title", "convention__reference", "convention__title")
+    autocomplete_fields = ("convention",)
+    readonly_fields = ("uploaded_by", "uploaded_at")
+
+    def save_model(self, request, obj, form, change):
+        if obj.uploaded_by_id is None:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class TargetInline(admin.TabularInline):
+    model = Target
+    extra = 0
+    fields = ("indicator", "year", "value")
+    autocomplete_fields = ("indicator",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("indicator")
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "convention", "family", "action_type")
+    list_select_related = ("convention", "family", "action_type")
+    list_filter = ("family", "convention__status", "convention__departement")
+    search_fields = ("description", "convention__reference", "convention__title", "convention__companies__name")
+    autocomplete_fields = ("convention", "action_type")
+    inlines = [TargetInline]
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ("indicator", "year", "value", "commitment", "convention")
+    list_select_related = ("indicator", "commitment__family", "commitment__action_type", "commitment__convention")
+    list_filter = ("year", "indicator", "commitment__convention__departement")
+    search_fields = ("indicator__code", "indicator__label", "commitment__convention__reference")
+    autocomplete_fields = ("commitment", "indicator")
+
+    @admin.display(description="convention", ordering="commitment__convention__reference")
+    def convention(self, target):
+        return target.commitment.convention
+
+
+class ActionPartnerInline(admin.TabularInline):
+    model = ActionPartner
+    extra = 0
+    fields = ("kind", "name")
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "action_type",
+        "start_date",
+        "departement",
+        "club",
+        "convention",
+        "company_names",
+        "beneficiaries_total",
+        "beneficiaries_qpv",
+    )
+    list_select_related = ("action_type", "departement", "club", "convention")
+    list_filter = ("action_type__family", "action_type", "departement", "club")
+    search_fields = ("title", "companies__name", "companies__siren", "convention__reference")
+    autocomplete_fields = ("action_type", "companies", "convention", "departement", "club", "qpvs")
+    readonly_fields = ("logged_by", "created_at", "updated_at")
+    date_hierarchy = "start_date"
+    inlines = [ActionPartnerInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("companies")
+
+    @admin.display(description="entreprises")
+    def company_names(self, action):
+        return ", ".join(company.name for company in action.companies.all())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.logged_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ActionPartner)
+class ActionPartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "action")
+    list_select_related = ("action",)
+    list_filter = ("kind",)
+    search_fields = ("name", "action__title")
+    autocomplete_fields = ("action",)
