@@ -1,0 +1,282 @@
+"""The lifecycle of a convention: every change of status goes through these functions.
+
+    draft -> negotiation -> signed -> active -> expired
+      ^          |            |         |
+      +----------+            |         +----> terminated (also from draft, negotiation, signed)
+                              +--------------> terminated
+
+Each function runs in one transaction and re-reads the convention with `select_for_update()`, so two
+people acting at once cannot both move it (the second one sees the new status and is refused). A refused
+operation raises `ValidationError` with a French message and writes nothing.
+
+Permissions (who may sign, terminate...) are checked by the callers (views, API); `by` is the user acting,
+recorded in the log and, for a renewal, as the creator of the new convention.
+"""
+
+import datetime
+import logging
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Commitment, Convention, Signatory, Target
+
+logger = logging.getLogger(__name__)
+
+Status = Convention.Status
+
+# The one table of allowed status changes: current status -> statuses it may move to.
+TRANSITIONS = {
+    Status.DRAFT: {Status.NEGOTIATION, Status.TERMINATED},
+    Status.NEGOTIATION: {Status.DRAFT, Status.SIGNED, Status.TERMINATED},
+    Status.SIGNED: {Status.ACTIVE, Status.TERMINATED},
+    Status.ACTIVE: {Status.EXPIRED, Status.TERMINATED},
+    Status.EXPIRED: set(),
+    Status.TERMINATED: set(),
+}
+
+# Renewal does not change the convention's status (an active one runs to its end): it creates a successor.
+# Only a convention that has really run can be renewed; a signed one not yet active has nothing to renew.
+RENEWABLE_STATUSES = {Status.ACTIVE, Status.EXPIRED}
+
+# "Une convention <phrase> ne peut pas être <participle>..."
+STATUS_PHRASES = {
+    Status.DRAFT: "en brouillon",
+    Status.NEGOTIATION: "en négociation",
+    Status.SIGNED: "signée",
+    Status.ACTIVE: "en vigueur",
+    Status.EXPIRED: "échue",
+    Status.TERMINATED: "résiliée",
+}
+PARTICIPLES = {
+    Status.DRAFT: "remise en brouillon",
+    Status.NEGOTIATION: "mise en négociation",
+    Status.SIGNED: "signée",
+    Status.ACTIVE: "activée",
+    Status.EXPIRED: "déclarée échue",
+    Status.TERMINATED: "résiliée",
+}
+RENEWAL_PARTICIPLE = "renouvelée"
+MAIN_PATH = [Status.DRAFT, Status.NEGOTIATION, Status.SIGNED, Status.ACTIVE, Status.EXPIRED]
+
+
+def _sources_of(target):
+    return [status for status, targets in TRANSITIONS.items() if target in targets]
+
+
+def _refusal_message(status, participle, allowed_sources, same_as_target=False):
+    """The sentence shown when `status` forbids an operation; the hint says what would allow it."""
+    if same_as_target:
+        hint = "elle l'est déjà"
+    elif status in MAIN_PATH and all(MAIN_PATH.index(status) < MAIN_PATH.index(s) for s in allowed_sources if s in MAIN_PATH):
+        # Too early on the path: name the first step that would allow the operation.
+        missing = min((s for s in allowed_sources if s in MAIN_PATH), key=MAIN_PATH.index)
+        hint = f"elle doit d'abord être {PARTICIPLES[missing]}"
+    elif not TRANSITIONS[status] and participle != RENEWAL_PARTICIPLE:
+        hint = "une convention close n'évolue plus"
+    else:
+        phrases = " ou ".join(STATUS_PHRASES[s] for s in allowed_sources)
+        hint = f"seule une convention {phrases} peut l'être"
+    return f"Une convention {STATUS_PHRASES[status]} ne peut pas être {participle} : {hint}."
+
+
+def _check_transition(convention, target):
+    if target in TRANSITIONS[convention.status]:
+        return
+    message = _refusal_message(
+        Status(convention.status), PARTICIPLES[target], _sources_of(target), same_as_target=convention.status == target
+    )
+    raise ValidationError(message, code="invalid_transition")
+
+
+def _lock(convention):
+    return Convention.objects.select_for_update().get(pk=convention.pk)
+
+
+def _set_status(locked, convention, target, *, by, extra_fields=()):
+    """Write the new status on the locked row and mirror it on the caller's instance, which would otherwise lie."""
+    previous = locked.status
+    locked.status = target
+    locked.status_changed_at = timezone.now()
+    fields = ["status", "status_changed_at", "updated_at", *extra_fields]
+    locked.save(update_fields=fields)
+    for field in fields:
+        setattr(convention, field, getattr(locked, field))
+    logger.info("Convention %s : %s -> %s (par %s)", locked.reference, previous, target, by)
+    return locked
+
+
+@transaction.atomic
+def submit_for_negotiation(convention, *, by):
+    locked = _lock(convention)
+    _check_transition(locked, Status.NEGOTIATION)
+    return _set_status(locked, convention, Status.NEGOTIATION, by=by)
+
+
+@transaction.atomic
+def back_to_draft(convention, *, by):
+    locked = _lock(convention)
+    _check_transition(locked, Status.DRAFT)
+    return _set_status(locked, convention, Status.DRAFT, by=by)
+
+
+@transaction.atomic
+def sign(convention, *, by, signatories=None, signed_on=None):
+    """Sign a convention under negotiation.
+
+    `signatories`: dicts of Signatory fields (role, name, organisation_name, signed_on) created on the
+    convention; those without a date take `signed_on`. At least one signatory (new or already recorded)
+    must have a signature date, otherwise nothing is written.
+    """
+    locked = _lock(convention)
+    _check_transition(locked, Status.SIGNED)
+    today = timezone.localdate()
+    if signed_on and signed_on > today:
+        raise ValidationError("La date de signature ne peut pas être dans le futur.", code="signed_in_future")
+    for data in signatories or []:
+        signatory = Signatory(convention=locked, **data)
+        if signatory.signed_on is None:
+            signatory.signed_on = signed_on
+        if signatory.signed_on and signatory.signed_on > today:
+            raise ValidationError("La date de signature ne peut pas être dans le futur.", code="signed_in_future")
+        signatory.full_clean()
+        signatory.save()
+    if not locked.signatories.filter(signed_on__isnull=False).exists():
+        raise ValidationError(
+            "La convention ne peut pas être signée sans au moins un signataire et sa date de signature.",
+            code="no_signatory",
+        )
+    return _set_status(locked, convention, Status.SIGNED, by=by)
+
+
+@transaction.atomic
+def activate(convention, *, by, today=None):
+    """Put a signed convention in force; allowed before its start date, refused once its end date is past."""
+    today = today or timezone.localdate()
+    locked = _lock(convention)
+    _check_transition(locked, Status.ACTIVE)
+    if locked.end_date < today:
+        raise ValidationError(
+            f"La convention a pris fin le {locked.end_date:%d/%m/%Y} : elle ne peut plus être activée.",
+            code="ended",
+        )
+    return _set_status(locked, convention, Status.ACTIVE, by=by)
+
+
+@transaction.atomic
+def expire(convention, *, today=None):
+    """Close an active convention whose end date is past (no user: the nightly job does it)."""
+    today = today or timezone.localdate()
+    locked = _lock(convention)
+    _check_transition(locked, Status.EXPIRED)
+    if locked.end_date >= today:
+        raise ValidationError(
+            f"La convention court jusqu'au {locked.end_date:%d/%m/%Y} : elle ne peut pas être déclarée échue avant.",
+            code="not_ended",
+        )
+    return _set_status(locked, convention, Status.EXPIRED, by=None)
+
+
+@transaction.atomic
+def terminate(convention, *, by, reason):
+    locked = _lock(convention)
+    _check_transition(locked, Status.TERMINATED)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"termination_reason": "Une résiliation doit être motivée."}, code="no_reason")
+    locked.termination_reason = reason
+    return _set_status(locked, convention, Status.TERMINATED, by=by, extra_fields=["termination_reason"])
+
+
+RENEWAL_SUFFIX = re.compile(r"-R\d+$")
+
+
+def _renewal_reference(reference):
+    """'034-2016-0001' -> '034-2016-0001-R1'; renewing '...-R1' gives '...-R2', not '...-R1-R1'."""
+    root = RENEWAL_SUFFIX.sub("", reference)
+    max_length = Convention._meta.get_field("reference").max_length
+    number = 1
+    while True:
+        suffix = f"-R{number}"
+        candidate = root[: max_length - len(suffix)] + suffix
+        if not Convention.objects.filter(reference=candidate).exists():
+            return candidate
+        number += 1
+
+
+@transaction.atomic
+def renew(convention, *, by, start_date, end_date):
+    """Create the successor of an active or expired convention, as a draft to negotiate.
+
+    Copied: kind, département, club, companies, national parent, framework, generation, title and the
+    commitments. For each indicator that had targets, the new convention gets one target per year of its
+    period, with the value of the last year's target (a starting point for the negotiation).
+    Not copied: signatories, documents, actions (they belong to the period that ran).
+    """
+    locked = _lock(convention)
+    if locked.status not in RENEWABLE_STATUSES:
+        raise ValidationError(
+            _refusal_message(Status(locked.status), RENEWAL_PARTICIPLE, [Status.ACTIVE, Status.EXPIRED]),
+            code="invalid_transition",
+        )
+    if Convention.objects.filter(predecessor=locked).exists():
+        raise ValidationError("Cette convention a déjà été renouvelée.", code="already_renewed")
+    if not isinstance(start_date, datetime.date) or not isinstance(end_date, datetime.date):
+        raise ValidationError("Les dates de début et de fin du renouvellement sont obligatoires.", code="dates_required")
+
+    successor = Convention(
+        reference=_renewal_reference(locked.reference),
+        title=locked.title,
+        kind=locked.kind,
+        generation=locked.generation,
+        parent_id=locked.parent_id,
+        framework_id=locked.framework_id,
+        predecessor=locked,
+        start_date=start_date,
+        end_date=end_date,
+        departement_id=locked.departement_id,
+        club_id=locked.club_id,
+        created_by=by,
+    )
+    successor.full_clean()
+    successor.save()
+    successor.companies.set(locked.companies.all())
+
+    new_years = list(successor.years)
+    new_targets = []
+    for commitment in locked.commitments.prefetch_related("targets"):
+        copy = Commitment.objects.create(
+            convention=successor,
+            family_id=commitment.family_id,
+            action_type_id=commitment.action_type_id,
+            description=commitment.description,
+        )
+        last_targets = {}
+        for target in sorted(commitment.targets.all(), key=lambda t: t.year):
+            last_targets[target.indicator_id] = target.value
+        for indicator_id, value in last_targets.items():
+            new_targets += [Target(commitment=copy, indicator_id=indicator_id, year=year, value=value) for year in new_years]
+    Target.objects.bulk_create(new_targets)
+    logger.info("Convention %s renouvelée en %s (par %s)", locked.reference, successor.reference, by)
+    return successor
+
+
+@transaction.atomic
+def expire_due_conventions(today=None):
+    """Close every active convention whose end date is past; returns how many were closed.
+
+    One UPDATE filtered on the status: a convention terminated meanwhile no longer matches, so no lock
+    on each row is needed.
+    """
+    today = today or timezone.localdate()
+    now = timezone.now()
+    count = (
+        Convention.objects.active()
+        .filter(end_date__lt=today)
+        .update(status=Status.EXPIRED, status_changed_at=now, updated_at=now)
+    )
+    if count:
+        logger.info("%s convention(s) arrivée(s) à échéance au %s", count, today)
+    return count
