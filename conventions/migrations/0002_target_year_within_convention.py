@@ -9,9 +9,19 @@ convention's dates bypass `clean()`. The database refuses:
 The error surfaces in Django as `IntegrityError` (SQLite: RAISE(ABORT) is a constraint error; PostgreSQL:
 ERRCODE check_violation).
 
-Warning for later migrations on SQLite: Django rebuilds a table (create new, copy, drop, rename) for many
-ALTERs, and dropping the table drops its triggers. A migration that alters conventions_target,
-conventions_commitment or conventions_convention must recreate them (tests/test_constraints.py catches it).
+Warning for later migrations on SQLite: Django rebuilds a table (create new, copy, drop, rename) for an
+AlterField and similar operations, and the rename fails while a trigger names the dropped table
+("error in trigger ...: no such table"). A migration that rebuilds conventions_target,
+conventions_commitment or conventions_convention must drop the triggers first and recreate them after:
+
+    triggers = importlib.import_module("conventions.migrations.0002_target_year_within_convention")
+    operations = [
+        migrations.RunPython(triggers.drop_triggers, triggers.create_triggers),
+        ...the schema changes...
+        migrations.RunPython(triggers.create_triggers, triggers.drop_triggers),
+    ]
+
+tests/test_constraints.py fails if the triggers are missing after all migrations.
 """
 
 from django.db import migrations
