@@ -8,7 +8,7 @@ from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.territoires.models import Commune
 
-from .validators import validate_siren, validate_siret
+from .validators import normalize_identifier, validate_siren, validate_siret
 
 
 class Label(models.Model):
@@ -90,6 +90,11 @@ class Company(models.Model):
     def __str__(self):
         return self.name
 
+    def clean_fields(self, exclude=None):
+        # People paste "552 100 554": store the 9 digits, then validate them.
+        self.siren = normalize_identifier(self.siren or "")
+        super().clean_fields(exclude=exclude)
+
 
 class Establishment(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="establishments", verbose_name="entreprise")
@@ -115,6 +120,10 @@ class Establishment(models.Model):
 
     def __str__(self):
         return f"{self.name or self.company.name} ({self.siret})"
+
+    def clean_fields(self, exclude=None):
+        self.siret = normalize_identifier(self.siret or "")
+        super().clean_fields(exclude=exclude)
 
     def clean(self):
         super().clean()

@@ -1,9 +1,12 @@
 """SIREN / SIRET checks: digits only and a Luhn checksum, with La Poste's exception (its
-establishments, SIREN 356000000, have SIRET whose digits sum to a multiple of 5)."""
+establishments, SIREN 356000000, have SIRET whose digits sum to a multiple of 5, except the head office
+35600000000048 which has a Luhn key)."""
 
 from django.core.exceptions import ValidationError
 
 LA_POSTE_SIREN = "356000000"
+# La Poste's head office keeps an ordinary Luhn key; its other establishments use the sum-of-digits rule.
+LA_POSTE_HEAD_OFFICE_SIRET = "35600000000048"
 
 
 def luhn_ok(number: str) -> bool:
@@ -32,7 +35,7 @@ def is_valid_siret(value: str) -> bool:
     value = normalize_identifier(value)
     if len(value) != 14 or not value.isdigit():
         return False
-    if value.startswith(LA_POSTE_SIREN):
+    if value.startswith(LA_POSTE_SIREN) and value != LA_POSTE_HEAD_OFFICE_SIRET:
         return sum(int(c) for c in value) % 5 == 0
     return luhn_ok(value)
 

@@ -3,7 +3,7 @@
 Examples checked by hand: SIREN 732829320 and 552100554 pass Luhn; SIRET 73282932000074 passes Luhn.
 La Poste (SIREN 356000000): 35600000000015 fails Luhn but its digits sum to 20, a multiple of 5, so it is
 valid; 35600000000012 fails both (digit sum 17). La Poste's head office 35600000000048 is a real SIRET that
-passes Luhn but whose digits sum to 26: see the xfail test below.
+passes Luhn but whose digits sum to 26: it is the one La Poste SIRET checked with Luhn.
 """
 
 import pytest
@@ -99,12 +99,8 @@ def test_la_poste_siret_whose_digit_sum_is_not_a_multiple_of_5_is_refused():
     assert messages_of(validate_siret, "35600000000012") == [SIRET_CHECKSUM]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Le siège de La Poste (35600000000048, SIRET réel) satisfait Luhn mais pas la somme multiple de 5 : "
-    "le validateur actuel le refuse (python-stdnum l'exempte explicitement).",
-)
 def test_la_poste_head_office_siret_is_valid():
+    """The head office (real SIRET) keeps a Luhn key although its digits sum to 26."""
     assert is_valid_siret("35600000000048")
 
 
@@ -133,3 +129,10 @@ def test_establishment_validation_shows_the_french_messages():
     assert excinfo.value.message_dict == {"siret": ["Le SIRET doit commencer par le SIREN de l'entreprise."]}
 
     Establishment(company=company, siret="73282932000074").full_clean()
+
+
+@pytest.mark.django_db
+def test_company_siren_typed_with_spaces_is_stored_as_nine_digits():
+    company = Company(siren="552 100 554", name="Entreprise test")
+    company.full_clean()
+    assert company.siren == "552100554"
