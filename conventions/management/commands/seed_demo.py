@@ -1,0 +1,30 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from conventions.demo import DEMO_PASSWORD, INVENTED_NOTICE, seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Crée (ou complète) le territoire de démonstration Occitanie 2015-2017 : QPV, organisations, comptes de "
+        "démonstration, entreprises, conventions et environ 2 000 actions. Idempotent : ne supprime rien."
+    )
+
+    def handle(self, *args, **options):
+        started = time.monotonic()
+        report = seed_demo()
+        out = self.stdout
+        out.write(self.style.WARNING(INVENTED_NOTICE))
+        out.write(f"QPV d'Occitanie (génération 2015) : {report.qpv_summary}.")
+        if report.actions_created:
+            out.write(f"Actions de démonstration : {report.actions_created} créées.")
+        else:
+            out.write("Actions de démonstration : déjà présentes, aucune recréée.")
+        out.write("Totaux en base :")
+        for label, count in report.counts.items():
+            out.write(f"  {label} : {count}")
+        out.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}, donné à la création du compte) :")
+        for email, role, organisation in report.accounts:
+            out.write(f"  {email} — {role} — {organisation}")
+        out.write(self.style.SUCCESS(f"Territoire de démonstration prêt en {time.monotonic() - started:.1f} s."))

@@ -1,0 +1,147 @@
+"""`manage.py seed_demo`: the Occitanie demo territory (DOMAIN.md §7), idempotent and consistent."""
+
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db.models import F, Q
+
+from charte.comptes.models import Membership, Organisation, OrganisationKind, User
+from charte.territoires.models import QPV
+from conventions.demo import DEMO_PASSWORD
+from conventions.models import Action, Convention, Target
+from entreprises.models import Company, Establishment
+from entreprises.validators import is_valid_siren, is_valid_siret
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_ACCOUNTS = {
+    "national@demo.charte.fr": (OrganisationKind.NATIONAL, "ANCT (ex-CGET)"),
+    "prefecture.herault@demo.charte.fr": (OrganisationKind.PREFECTURE, "Préfecture de l'Hérault"),
+    "prefecture.aude@demo.charte.fr": (OrganisationKind.PREFECTURE, "Préfecture de l'Aude"),
+    "animateur.face-herault@demo.charte.fr": (OrganisationKind.CLUB, "FACE Hérault"),
+    "entreprise.brl@demo.charte.fr": (OrganisationKind.COMPANY, "BRL"),
+    "partenaire@demo.charte.fr": (OrganisationKind.PARTNER, "Montpellier Méditerranée Métropole"),
+}
+
+
+def seed():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def count_every_model():
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def test_second_run_changes_no_count_and_output_says_figures_are_invented():
+    first_output = seed()
+    first = count_every_model()
+    second_output = seed()
+
+    assert count_every_model() == first
+    assert "inventés" in first_output
+    assert "2000 créées" in first_output
+    assert "déjà présentes" in second_output
+    assert DEMO_PASSWORD in first_output
+    for email in [*EXPECTED_ACCOUNTS, "admin@demo.charte.fr"]:
+        assert email in first_output
+
+
+def test_demo_territory_has_the_expected_magnitudes():
+    seed()
+
+    assert QPV.objects.filter(generation=2015).count() == 105
+    assert Company.objects.count() >= 45
+    assert 1900 <= Action.objects.count() <= 2100
+    assert set(Action.objects.values_list("start_date__year", flat=True).distinct()) == {2015, 2016, 2017}
+    statuses = set(Convention.objects.filter(kind=Convention.Kind.LOCAL).values_list("status", flat=True))
+    assert statuses == set(Convention.Status.values)
+    assert Convention.objects.filter(kind=Convention.Kind.FRAMEWORK).count() == 5
+    assert Convention.objects.filter(kind=Convention.Kind.COLLECTIVE).get().companies.count() > 1
+    national = Convention.objects.filter(kind=Convention.Kind.NATIONAL)
+    assert {c.companies.get().name for c in national} == {"Engie", "SNCF", "Suez"}
+    assert Convention.objects.filter(parent__in=national).exists()
+    assert Convention.objects.filter(predecessor__isnull=False, generation=2).exists()
+
+    # Haute-Garonne: 17 companies engaged, prospected by the préfecture alone.
+    assert Company.objects.filter(conventions__departement__code="31").distinct().count() == 17
+    assert not Organisation.objects.clubs().filter(departements__code="31").exists()
+    assert not Action.objects.filter(departement__code="31", club__isnull=False).exists()
+
+    civic = Action.objects.get(title__contains="18 services civiques")
+    assert civic.beneficiaries_total == 18 and civic.companies.get().siren == "241100593"
+    limoux = Action.objects.get(title__contains="Osez l'entreprise")
+    assert limoux.beneficiaries_total == 12 and "6 entreprises créées" in limoux.description
+    assert Company.objects.get(name="18 printemps").labels.filter(name="Lucie").exists()
+    brl = Company.objects.get(name="BRL")
+    assert set(brl.conventions.values_list("departement__code", flat=True)) == {"11", "30", "34"}
+    assert set(brl.establishments.values_list("commune__departement__code", flat=True)) == {"11", "30", "34"}
+
+
+def test_each_demo_account_logs_in_with_an_active_membership_of_the_right_kind():
+    seed()
+
+    for email, (kind, organisation_name) in EXPECTED_ACCOUNTS.items():
+        user = User.objects.get(email=email)
+        assert user.check_password(DEMO_PASSWORD)
+        membership = Membership.objects.active().get(user=user)
+        assert (membership.organisation.kind, membership.organisation.name) == (kind, organisation_name)
+    brl_org = User.objects.get(email="entreprise.brl@demo.charte.fr").memberships.get().organisation
+    assert brl_org.company.name == "BRL"
+    admin = User.objects.get(email="admin@demo.charte.fr")
+    assert admin.is_staff and admin.is_superuser and admin.check_password(DEMO_PASSWORD)
+
+
+def test_demo_data_respects_the_domain_rules():
+    seed()
+
+    out_of_period = Target.objects.filter(
+        Q(year__lt=F("commitment__convention__start_date__year")) | Q(year__gt=F("commitment__convention__end_date__year"))
+    )
+    assert Target.objects.exists() and not out_of_period.exists()
+    assert not Target.objects.exclude(commitment__convention__generation=2).exists()
+    assert not Action.objects.filter(qpvs__isnull=True).exists()
+    assert not Action.qpvs.through.objects.exclude(qpv__departement=F("action__departement")).exists()
+    assert not Action.companies.through.objects.exclude(
+        Q(company__commune__departement=F("action__departement"))
+        | Q(company__establishments__commune__departement=F("action__departement"))
+    ).exists()
+    assert not Action.objects.filter(companies__isnull=True).exists()
+    assert not Action.objects.filter(
+        Q(beneficiaries_women__gt=F("beneficiaries_total"))
+        | Q(beneficiaries_under_26__gt=F("beneficiaries_total"))
+        | Q(beneficiaries_qpv__gt=F("beneficiaries_total"))
+    ).exists()
+    linked = Action.objects.filter(convention__isnull=False)
+    assert linked.count() > 300
+    assert not linked.exclude(convention__departement=F("departement")).exists()
+    assert not linked.filter(Q(start_date__lt=F("convention__start_date")) | Q(start_date__gt=F("convention__end_date"))).exists()
+    assert Action.objects.filter(logged_by__email="animateur.face-herault@demo.charte.fr").exists()
+    assert all(is_valid_siren(siren) for siren in Company.objects.values_list("siren", flat=True))
+    for establishment in Establishment.objects.select_related("company"):
+        assert is_valid_siret(establishment.siret) and establishment.siret.startswith(establishment.company.siren)
+    terminated = Convention.objects.get(status=Convention.Status.TERMINATED)
+    assert terminated.termination_reason
+
+
+def test_seed_keeps_what_people_changed_and_added():
+    seed()
+    company = Company.objects.get(name="Garrigues Numérique")
+    company.name = "Garrigues Numérique SAS"
+    company.save()
+    user = User.objects.get(email="prefecture.aude@demo.charte.fr")
+    user.set_password("un-autre-mot-de-passe-1")
+    user.save()
+    Action.objects.filter(pk=Action.objects.order_by("pk").first().pk).update(title="Action corrigée par le club")
+    actions = Action.objects.count()
+
+    seed()
+
+    assert Company.objects.filter(name="Garrigues Numérique SAS").exists()
+    assert not Company.objects.filter(name="Garrigues Numérique").exists()
+    assert User.objects.get(email="prefecture.aude@demo.charte.fr").check_password("un-autre-mot-de-passe-1")
+    assert Action.objects.filter(title="Action corrigée par le club").exists()
+    assert Action.objects.count() == actions
