@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
+from . import services
 from .models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
 
 
@@ -60,9 +62,40 @@ class ConventionAdmin(admin.ModelAdmin):
         ("Suivi", {"fields": ("created_by", "created_at", "updated_at")}),
     )
     inlines = [SignatoryInline, ConventionDocumentInline, CommitmentInline]
+    # Termination and renewal need a reason or dates: they belong to the convention's own pages, not to a bulk action.
+    actions = ["submit_for_negotiation", "back_to_draft", "sign", "activate"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("companies")
+
+    def _apply(self, request, queryset, transition, done):
+        """Run one service per convention: one refusal doesn't stop the others, and each is reported in French."""
+        count = 0
+        for convention in queryset:
+            try:
+                transition(convention, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{convention.reference} : {' '.join(error.messages)}", level=messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{count} convention(s) {done}.", level=messages.SUCCESS)
+
+    @admin.action(description="Mettre en négociation les conventions sélectionnées", permissions=["change"])
+    def submit_for_negotiation(self, request, queryset):
+        self._apply(request, queryset, services.submit_for_negotiation, "mise(s) en négociation")
+
+    @admin.action(description="Remettre en brouillon les conventions sélectionnées", permissions=["change"])
+    def back_to_draft(self, request, queryset):
+        self._apply(request, queryset, services.back_to_draft, "remise(s) en brouillon")
+
+    @admin.action(description="Marquer signées les conventions sélectionnées (signataires déjà datés)", permissions=["change"])
+    def sign(self, request, queryset):
+        self._apply(request, queryset, services.sign, "signée(s)")
+
+    @admin.action(description="Mettre en vigueur les conventions sélectionnées", permissions=["change"])
+    def activate(self, request, queryset):
+        self._apply(request, queryset, services.activate, "mise(s) en vigueur")
 
     @admin.display(description="entreprises")
     def company_names(self, convention):

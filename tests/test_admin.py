@@ -424,3 +424,41 @@ def test_action_changelist_filters_by_family_and_year(client, dataset):
     other_family = Family.objects.exclude(pk=edu.pk).first()
     assert client.get(url, {"action_type__family__id__exact": other_family.pk}).context["cl"].result_count == 0
     assert client.get(url, {"action_type__family__id__exact": edu.pk}).context["cl"].result_count == 2
+
+
+def run_convention_action(client, action, conventions):
+    response = client.post(
+        admin_url(Convention, "changelist"), {"action": action, "_selected_action": [c.pk for c in conventions]}, follow=True
+    )
+    assert response.status_code == 200
+    for convention in conventions:
+        convention.refresh_from_db()
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_convention_lifecycle_actions_go_through_the_services_and_report_refusals_in_french(client, dataset):
+    dated = dataset["convention"]  # has a signatory with a signature date; ended in 2018
+    undated = ConventionFactory(reference="034-2016-NOSIG")
+
+    messages = run_convention_action(client, "submit_for_negotiation", [dated, undated])
+    assert messages == ["2 convention(s) mise(s) en négociation."]
+    assert (dated.status, undated.status) == (Convention.Status.NEGOTIATION, Convention.Status.NEGOTIATION)
+    assert dated.status_changed_at is not None
+
+    assert run_convention_action(client, "sign", [dated, undated]) == [
+        "034-2016-NOSIG : La convention ne peut pas être signée sans au moins un signataire et sa date de signature.",
+        "1 convention(s) signée(s).",
+    ]
+    assert (dated.status, undated.status) == (Convention.Status.SIGNED, Convention.Status.NEGOTIATION)
+
+    assert run_convention_action(client, "activate", [dated]) == [
+        "034-2016-BRL : La convention a pris fin le 31/12/2018 : elle ne peut plus être activée."
+    ]
+    assert dated.status == Convention.Status.SIGNED
+
+    current = ConventionFactory(status=Convention.Status.SIGNED, end_date=datetime.date(2099, 12, 31))
+    assert run_convention_action(client, "activate", [current]) == ["1 convention(s) mise(s) en vigueur."]
+    assert current.status == Convention.Status.ACTIVE
+
+    assert run_convention_action(client, "back_to_draft", [undated]) == ["1 convention(s) remise(s) en brouillon."]
+    assert undated.status == Convention.Status.DRAFT
