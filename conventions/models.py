@@ -153,7 +153,7 @@ class Signatory(models.Model):
         ANCT = "anct", "ANCT / ministère"
         OTHER = "other", "Autre"
 
-    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="signatories")
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="signatories", verbose_name="convention")
     role = models.CharField("qualité", max_length=20, choices=Role.choices)
     name = models.CharField("nom", max_length=200)
     organisation_name = models.CharField("organisation", max_length=200)
@@ -177,11 +177,13 @@ class ConventionDocument(models.Model):
         ANNEX = "annex", "Annexe"
         OTHER = "other", "Autre document"
 
-    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="documents")
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="documents", verbose_name="convention")
     kind = models.CharField("type", max_length=10, choices=Kind.choices, default=Kind.SIGNED)
     title = models.CharField("titre", max_length=200)
     file = models.FileField("fichier", upload_to=convention_document_path)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="déposé par"
+    )
     uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
 
     class Meta:
@@ -196,7 +198,7 @@ class ConventionDocument(models.Model):
 class Commitment(models.Model):
     """What a company commits to in a convention, for a family and optionally one action type."""
 
-    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="commitments")
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="commitments", verbose_name="convention")
     family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="commitments", verbose_name="famille")
     action_type = models.ForeignKey(
         ActionType,
@@ -228,7 +230,7 @@ class Target(models.Model):
     the forms can break it, by database triggers (migration conventions.0002).
     """
 
-    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="targets")
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="targets", verbose_name="engagement")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="targets", verbose_name="indicateur")
     year = models.PositiveSmallIntegerField("année")
     value = models.DecimalField("objectif", max_digits=14, decimal_places=2)
@@ -362,7 +364,7 @@ class ActionPartner(models.Model):
         COLLECTIVITE = "collectivite", "Collectivité"
         OTHER = "other", "Autre"
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="partners")
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="partners", verbose_name="action")
     kind = models.CharField("type de structure", max_length=20, choices=Kind.choices)
     name = models.CharField("nom de la structure", max_length=200)
 

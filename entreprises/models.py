@@ -228,7 +228,7 @@ class DiagnosticItem(models.Model):
         WANTS = "wants", "Souhaite le faire"
         NOT_CONCERNED = "not_concerned", "Non concernée"
 
-    diagnostic = models.ForeignKey(Diagnostic, on_delete=models.CASCADE, related_name="items")
+    diagnostic = models.ForeignKey(Diagnostic, on_delete=models.CASCADE, related_name="items", verbose_name="diagnostic")
     action_type = models.ForeignKey(
         ActionType, on_delete=models.PROTECT, related_name="diagnostic_items", verbose_name="type d'action"
     )

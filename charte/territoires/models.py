@@ -110,8 +110,8 @@ class QPV(models.Model):
 class QPVCorrespondence(models.Model):
     """ANCT's 2015 <-> 2024 correspondence: a 2015 QPV may map onto several 2024 ones and vice versa."""
 
-    qpv_2015 = models.ForeignKey(QPV, on_delete=models.CASCADE, related_name="correspondences_to_2024")
-    qpv_2024 = models.ForeignKey(QPV, on_delete=models.CASCADE, related_name="correspondences_from_2015")
+    qpv_2015 = models.ForeignKey(QPV, on_delete=models.CASCADE, related_name="correspondences_to_2024", verbose_name="QPV 2015")
+    qpv_2024 = models.ForeignKey(QPV, on_delete=models.CASCADE, related_name="correspondences_from_2015", verbose_name="QPV 2024")
 
     class Meta:
         verbose_name = "correspondance QPV 2015 / 2024"
