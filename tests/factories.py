@@ -39,6 +39,7 @@ class UserFactory(DjangoModelFactory):
 class OrganisationFactory(DjangoModelFactory):
     class Meta:
         model = Organisation
+        skip_postgeneration_save = True
 
     kind = OrganisationKind.PREFECTURE
     name = factory.Sequence(lambda n: f"Organisation {n}")
