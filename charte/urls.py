@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from charte import views
 
@@ -11,6 +11,12 @@ admin.site.index_title = "Administration du portail"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("tableau-de-bord/", views.dashboard, name="dashboard"),
+    path("compte/", include("charte.comptes.urls")),
+    path("entreprises/", include("entreprises.urls")),
+    path("conventions/", include("conventions.urls")),
+    path("actions/", include("conventions.action_urls")),
+    path("territoires/", include("charte.territoires.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,214 @@
+"""The one scoping policy: which rows a person acting for an organisation may see.
+
+Every view, form choice list, export, admin list and API endpoint asks this module. Rules (DESIGN.md):
+
+| kind       | sees                                                                              |
+|------------|-----------------------------------------------------------------------------------|
+| national   | everything                                                                        |
+| prefecture | all data whose territory is in its départements                                   |
+| club       | its member companies, the conventions and actions it animates                     |
+| company    | its own company, its conventions and the actions it took part in                  |
+| partner    | the aggregates of its territory (départements and QPV pages), no company-level row |
+
+Models of higher apps are reached through `apps.get_model` so that this low-level module never imports
+`entreprises` or `conventions` (imports go one way only).
+"""
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db.models import Q
+
+from .models import Membership, OrganisationKind
+
+NATIONAL = OrganisationKind.NATIONAL
+PREFECTURE = OrganisationKind.PREFECTURE
+CLUB = OrganisationKind.CLUB
+COMPANY = OrganisationKind.COMPANY
+PARTNER = OrganisationKind.PARTNER
+
+
+def _model(label):
+    return apps.get_model(label)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is acting: the kind and organisation of the current membership, and its territory."""
+
+    kind: str | None = None
+    organisation_id: int | None = None
+    departement_ids: frozenset = field(default_factory=frozenset)
+    company_id: int | None = None
+    membership_id: int | None = None
+    is_org_admin: bool = False
+
+    @classmethod
+    def none(cls):
+        return cls()
+
+    @classmethod
+    def for_membership(cls, membership):
+        if membership is None or not membership.is_active or not membership.organisation.is_active:
+            return cls.none()
+        organisation = membership.organisation
+        company_id = None
+        if organisation.kind == COMPANY:
+            company = _model("entreprises.Company").objects.filter(organisation=organisation).only("pk").first()
+            company_id = company.pk if company else None
+        return cls(
+            kind=organisation.kind,
+            organisation_id=organisation.pk,
+            departement_ids=frozenset(organisation.departements.values_list("pk", flat=True)),
+            company_id=company_id,
+            membership_id=membership.pk,
+            is_org_admin=membership.role == Membership.Role.ADMIN,
+        )
+
+    @property
+    def is_national(self):
+        return self.kind == NATIONAL
+
+    @property
+    def is_prefecture(self):
+        return self.kind == PREFECTURE
+
+    @property
+    def is_club(self):
+        return self.kind == CLUB
+
+    @property
+    def is_company(self):
+        return self.kind == COMPANY
+
+    @property
+    def is_partner(self):
+        return self.kind == PARTNER
+
+
+# --- territories -------------------------------------------------------------------------------------
+
+
+def departements(scope):
+    Departement = _model("territoires.Departement")
+    qs = Departement.objects.select_related("region")
+    if scope.is_national:
+        return qs
+    if scope.kind in (PREFECTURE, CLUB, PARTNER):
+        return qs.filter(pk__in=scope.departement_ids)
+    if scope.is_company:
+        return qs.filter(
+            Q(pk__in=companies(scope).values("commune__departement"))
+            | Q(
+                pk__in=_model("entreprises.Establishment")
+                .objects.filter(company_id=scope.company_id)
+                .values("commune__departement")
+            )
+            | Q(pk__in=conventions(scope).values("departement"))
+        )
+    return qs.none()
+
+
+def qpvs(scope):
+    QPV = _model("territoires.QPV")
+    if scope.is_national:
+        return QPV.objects.all()
+    if scope.kind is None:
+        return QPV.objects.none()
+    return QPV.objects.filter(departement__in=departements(scope).values("pk"))
+
+
+# --- companies ---------------------------------------------------------------------------------------
+
+
+def _member_company_ids(club_id):
+    return _model("entreprises.ClubMembership").objects.filter(club_id=club_id).values("company_id")
+
+
+def companies(scope):
+    Company = _model("entreprises.Company")
+    Establishment = _model("entreprises.Establishment")
+    ConventionCompany = _model("conventions.Convention").companies.through
+    qs = Company.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.is_prefecture:
+        dep = scope.departement_ids
+        return qs.filter(
+            Q(commune__departement_id__in=dep)
+            | Q(pk__in=Establishment.objects.filter(commune__departement_id__in=dep).values("company_id"))
+            | Q(pk__in=ConventionCompany.objects.filter(convention__departement_id__in=dep).values("company_id"))
+        )
+    if scope.is_club:
+        return qs.filter(
+            Q(pk__in=_member_company_ids(scope.organisation_id))
+            | Q(pk__in=ConventionCompany.objects.filter(convention__club_id=scope.organisation_id).values("company_id"))
+        )
+    if scope.is_company and scope.company_id:
+        return qs.filter(pk=scope.company_id)
+    return qs.none()
+
+
+# --- conventions -------------------------------------------------------------------------------------
+
+
+def conventions(scope):
+    Convention = _model("conventions.Convention")
+    qs = Convention.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.is_prefecture:
+        dep = scope.departement_ids
+        # A national convention concerns a préfecture once it is declined locally in its départements.
+        return qs.filter(
+            Q(departement_id__in=dep)
+            | Q(pk__in=Convention.objects.filter(departement_id__in=dep, parent__isnull=False).values("parent_id"))
+        )
+    if scope.is_club:
+        return qs.filter(club_id=scope.organisation_id)
+    if scope.is_company and scope.company_id:
+        return qs.filter(pk__in=Convention.companies.through.objects.filter(company_id=scope.company_id).values("convention_id"))
+    return qs.none()
+
+
+# --- actions -----------------------------------------------------------------------------------------
+
+
+def actions(scope):
+    Action = _model("conventions.Action")
+    qs = Action.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.is_prefecture:
+        return qs.filter(departement_id__in=scope.departement_ids)
+    if scope.is_club:
+        return qs.filter(club_id=scope.organisation_id)
+    if scope.is_company and scope.company_id:
+        return qs.filter(pk__in=Action.companies.through.objects.filter(company_id=scope.company_id).values("action_id"))
+    return qs.none()
+
+
+# --- organisations -----------------------------------------------------------------------------------
+
+
+def clubs(scope):
+    """Clubs a person may pick (e.g. as a convention's animating club)."""
+    Organisation = _model("comptes.Organisation")
+    qs = Organisation.objects.clubs().active()
+    if scope.is_national:
+        return qs
+    if scope.is_club:
+        return qs.filter(pk=scope.organisation_id)
+    if scope.kind in (PREFECTURE, PARTNER):
+        return qs.filter(departements__in=scope.departement_ids).distinct()
+    return qs.none()
+
+
+def diagnostics(scope):
+    Diagnostic = _model("entreprises.Diagnostic")
+    if scope.kind is None or scope.is_partner:
+        return Diagnostic.objects.none()
+    qs = Diagnostic.objects.filter(company__in=companies(scope).values("pk"))
+    if scope.is_club:
+        qs = qs.filter(Q(club_id=scope.organisation_id) | Q(club__isnull=True))
+    return qs

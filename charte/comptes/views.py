@@ -1,0 +1,58 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from .forms import DsfrPasswordResetForm, DsfrSetPasswordForm, EmailAuthenticationForm
+from .middleware import SESSION_KEY
+
+
+@method_decorator(login_not_required, name="dispatch")
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = DsfrPasswordResetForm
+    success_url = reverse_lazy("comptes:password_reset_done")
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    pass
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = DsfrSetPasswordForm
+    success_url = reverse_lazy("comptes:password_reset_complete")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    pass
+
+
+@require_POST
+def switch_organisation(request):
+    """Act for another of one's organisations: remembered in the session."""
+    membership = get_object_or_404(request.user.active_memberships(), pk=request.POST.get("membership"))
+    request.session[SESSION_KEY] = membership.pk
+    messages.success(request, f"Vous agissez maintenant pour « {membership.organisation} ».")
+    next_url = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = "dashboard"
+    return redirect(next_url)
