@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Commitment, Convention, Signatory, Target
+from .models import Commitment, Convention, ConventionDocument, Signatory, Target
 
 logger = logging.getLogger(__name__)
 
@@ -280,3 +280,111 @@ def expire_due_conventions(today=None):
     if count:
         logger.info("%s convention(s) arrivée(s) à échéance au %s", count, today)
     return count
+
+
+# --- editing a convention in the portal ----------------------------------------------------------------
+
+# Commitments and targets are negotiated: once signed, a convention's content is what was signed.
+EDITABLE_STATUSES = {Status.DRAFT, Status.NEGOTIATION}
+EDITABLE_FIELDS = [
+    "reference",
+    "title",
+    "kind",
+    "generation",
+    "parent",
+    "framework",
+    "start_date",
+    "end_date",
+    "departement",
+    "club",
+]
+
+
+def next_reference(departement, year):
+    """'034-2016-0007': the département's code on three characters, the start year, a number in the year."""
+    code = departement.code.zfill(3) if departement else "NAT"
+    prefix = f"{code}-{year}-"
+    number = Convention.objects.filter(reference__startswith=prefix).count() + 1
+    while Convention.objects.filter(reference=f"{prefix}{number:04d}").exists():
+        number += 1
+    return f"{prefix}{number:04d}"
+
+
+@transaction.atomic
+def save_convention(convention, *, companies, commitments, by):
+    """Create a draft, or update a draft or negotiated convention, with its commitments and their targets.
+
+    `convention`: a new or existing instance carrying the field values to write (never its status: a new
+    convention is a draft, and an existing one keeps the status it has in the database).
+    `commitments`: dicts with `instance` (an existing Commitment of this convention or None), `delete`,
+    `family`, `action_type`, `description` and `targets`, a list of (indicator, year, value).
+    The targets of the convention are replaced by those given; all or nothing.
+    """
+    if convention.pk is None:
+        convention.status = Status.DRAFT
+        convention.created_by = by
+        if not convention.reference:
+            convention.reference = next_reference(convention.departement, convention.start_date.year)
+        convention.full_clean()
+        convention.save()
+    else:
+        locked = _lock(convention)
+        if locked.status not in EDITABLE_STATUSES:
+            raise ValidationError(
+                f"Une convention {STATUS_PHRASES[Status(locked.status)]} ne peut plus être modifiée : "
+                "seule une convention en brouillon ou en négociation peut l'être.",
+                code="not_editable",
+            )
+        convention.status = locked.status
+        convention.full_clean()
+        # Old targets go first: the database refuses new dates that would leave one of them outside.
+        Target.objects.filter(commitment__convention=locked).delete()
+        convention.save(update_fields=[*EDITABLE_FIELDS, "updated_at"])
+    convention.companies.set(companies)
+
+    targets = []
+    for item in commitments:
+        instance = item.get("instance")
+        if item.get("delete"):
+            if instance is not None:
+                instance.delete()
+            continue
+        commitment = instance or Commitment()
+        # The in-memory convention carries the new dates the targets are checked against.
+        commitment.convention = convention
+        commitment.family = item["family"]
+        commitment.action_type = item.get("action_type")
+        commitment.description = item.get("description", "")
+        commitment.full_clean()
+        commitment.save()
+        for indicator, year, value in item.get("targets", []):
+            target = Target(commitment=commitment, indicator=indicator, year=year, value=value)
+            target.full_clean(validate_unique=False, validate_constraints=False)
+            targets.append(target)
+    Target.objects.bulk_create(targets)
+    logger.info("Convention %s enregistrée (par %s)", convention.reference, by)
+    return convention
+
+
+def add_document(convention, *, file, title, by, kind=ConventionDocument.Kind.SIGNED):
+    return ConventionDocument.objects.create(
+        convention=convention,
+        kind=kind,
+        title=title,
+        file=file,
+        uploaded_by=by,
+    )
+
+
+@transaction.atomic
+def sign_with_document(convention, *, by, signatories, file, title=""):
+    """Sign (see `sign`) and keep the signed PDF with it: a signature without its document is not recorded."""
+    sign(convention, by=by, signatories=signatories)
+    add_document(
+        convention,
+        file=file,
+        title=title or f"Convention {convention.reference} signée",
+        by=by,
+        kind=ConventionDocument.Kind.SIGNED,
+    )
+    return convention
