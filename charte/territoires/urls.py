@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "territoires"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.departement_list, name="list"),
+    path("qpv/<str:code>/", views.qpv_detail, name="qpv"),
+    path("<str:code>/", views.departement_detail, name="departement"),
+]

@@ -1,0 +1,52 @@
+"""Writing an action with its companies, QPV and partner structures, in one transaction.
+
+The form checks the same rules to show messages at the fields; the service checks them again because
+it is the one door every write goes through (views today, the API tomorrow).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import ActionPartner
+
+
+def link_errors(*, departement, qpvs, convention, companies):
+    """Rules linking an action's département, QPV, convention and companies: {field: [messages]}."""
+    errors = {}
+    if departement is not None:
+        foreign = [qpv for qpv in qpvs if qpv.departement_id != departement.pk]
+        if foreign:
+            names = ", ".join(f"{qpv.name} ({qpv.code})" for qpv in foreign)
+            errors["qpvs"] = [
+                f"Ces QPV ne sont pas dans le département de l'action ({departement}) : {names}."
+                if len(foreign) > 1
+                else f"Ce QPV n'est pas dans le département de l'action ({departement}) : {names}."
+            ]
+    if convention is not None and companies:
+        company_ids = {company.pk for company in companies}
+        if not convention.companies.filter(pk__in=company_ids).exists():
+            errors["convention"] = ["Cette convention ne concerne aucune des entreprises choisies pour l'action."]
+    return errors
+
+
+@transaction.atomic
+def save_action(action, *, companies, qpvs, partners, logged_by=None):
+    """Create or update `action` with its links. `partners` is a list of (kind, name) that replaces the
+    action's partner structures. `logged_by` is recorded on creation only: an edit keeps the author."""
+    companies = list(companies)
+    qpvs = list(qpvs)
+    if not companies:
+        raise ValidationError({"companies": ["Choisissez au moins une entreprise."]})
+    errors = link_errors(departement=action.departement, qpvs=qpvs, convention=action.convention, companies=companies)
+    if errors:
+        raise ValidationError(errors)
+    if action.pk is None and logged_by is not None:
+        action.logged_by = logged_by
+    action.save()
+    action.companies.set(companies)
+    action.qpvs.set(qpvs)
+    action.partners.all().delete()
+    ActionPartner.objects.bulk_create(
+        ActionPartner(action=action, kind=kind, name=name.strip()) for kind, name in partners if name and name.strip()
+    )
+    return action

@@ -1,0 +1,256 @@
+"""Action pages: the list (filters, CSV export), the logging form, detail, edit and delete.
+
+Every queryset starts from `scoping.actions(request.scope)`: an action out of scope answers 404; a
+visible action that the person may not change answers 403 with a French message.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from charte.comptes import scoping
+from charte.territoires.models import QPV
+from charte.web import csv_response, role_required
+from entreprises.models import Company
+
+from .action_filters import ActionFilter
+from .action_forms import ActionForm, partner_formset, partners_from
+from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_action, can_edit_action
+from .action_services import save_action
+from .models import Action
+
+
+def _actions(scope):
+    return (
+        scoping.actions(scope)
+        .select_related("action_type__family", "departement", "convention", "club", "logged_by")
+        .prefetch_related(
+            Prefetch("companies", queryset=Company.objects.only("pk", "name", "siren").order_by("name")),
+            Prefetch("qpvs", queryset=QPV.objects.only("pk", "code", "name").order_by("code")),
+        )
+    )
+
+
+def _crumbs(current, action=None):
+    links = [{"url": reverse("dashboard"), "title": "Tableau de bord"}, {"url": reverse("actions:list"), "title": "Actions"}]
+    if action is not None:
+        links.append({"url": reverse("actions:detail", args=[action.pk]), "title": action.title})
+    return {"links": links, "current": current}
+
+
+def _forbidden(request, message, action=None):
+    context = {"message": message, "action": action, "breadcrumb_data": _crumbs("Opération non autorisée", action)}
+    return render(request, "actions/forbidden.html", context, status=403)
+
+
+def action_list(request):
+    action_filter = ActionFilter(request.GET or None, queryset=_actions(request.scope), scope=request.scope)
+    page_obj = Paginator(action_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "actions/list.html",
+        {
+            "filter": action_filter,
+            "page_obj": page_obj,
+            "actions": page_obj.object_list,
+            "can_create": can_create_action(request.scope),
+            "export_query": query.urlencode(),
+            "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+            "breadcrumb_data": {"links": [{"url": reverse("dashboard"), "title": "Tableau de bord"}], "current": "Actions"},
+        },
+    )
+
+
+def _fr_date(day):
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _fr_number(value):
+    return str(value).replace(".", ",")
+
+
+CSV_HEADER = [
+    "Date de début",
+    "Date de fin",
+    "Type d'action",
+    "Famille",
+    "Intitulé",
+    "Entreprises",
+    "SIREN",
+    "QPV",
+    "Département",
+    "Convention",
+    "Bénéficiaires",
+    "dont femmes",
+    "dont moins de 26 ans",
+    "dont résidents des QPV",
+    "Salariés mobilisés",
+    "Heures",
+    "Structures partenaires",
+    "Club",
+    "Saisie par",
+    "Saisie le",
+]
+
+
+def action_export(request):
+    queryset = _actions(request.scope).prefetch_related("partners")
+    action_filter = ActionFilter(request.GET or None, queryset=queryset, scope=request.scope)
+
+    def rows():
+        # iterator() with a chunk size keeps the prefetches and bounds memory on large exports.
+        for action in action_filter.qs.iterator(chunk_size=1000):
+            companies = list(action.companies.all())
+            yield [
+                _fr_date(action.start_date),
+                _fr_date(action.end_date),
+                action.action_type.label,
+                action.action_type.family.label,
+                action.title,
+                ", ".join(c.name for c in companies),
+                ", ".join(c.siren for c in companies),
+                ", ".join(q.code for q in action.qpvs.all()),
+                action.departement.code,
+                action.convention.reference if action.convention else "",
+                action.beneficiaries_total,
+                action.beneficiaries_women,
+                action.beneficiaries_under_26,
+                action.beneficiaries_qpv,
+                action.employees_involved,
+                _fr_number(action.hours),
+                ", ".join(f"{p.name} ({p.get_kind_display()})" for p in action.partners.all()),
+                action.club.name if action.club else "",
+                str(action.logged_by) if action.logged_by else "",
+                timezone.localtime(action.created_at).strftime("%d/%m/%Y %H:%M"),
+            ]
+
+    return csv_response("actions", CSV_HEADER, rows())
+
+
+def action_detail(request, pk):
+    action = get_object_or_404(_actions(request.scope).prefetch_related("partners"), pk=pk)
+    return render(
+        request,
+        "actions/detail.html",
+        {
+            "action": action,
+            "can_edit": can_edit_action(request.user, request.scope, action),
+            "can_delete": can_delete_action(request.user, request.scope, action),
+            "breadcrumb_data": _crumbs(action.title),
+        },
+    )
+
+
+def _save(request, form, partners, action):
+    """Save through the service; its refusals go back to the fields. True when saved."""
+    try:
+        save_action(
+            form.save(commit=False),
+            companies=form.cleaned_data["companies"],
+            qpvs=form.cleaned_data["qpvs"],
+            partners=partners_from(partners),
+            logged_by=request.user,
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return False
+    return True
+
+
+def _reloaded(request, action):
+    """The form again, unbound but prefilled with what was typed: the national user asked for the QPV
+    list of the département just chosen (no error shown, nothing saved)."""
+    form = ActionForm(instance=action, scope=request.scope)
+    form.initial_from_query(request.POST)
+    return form, partner_formset(request.POST)
+
+
+def _form_page(request, form, partners, action, creating):
+    return render(
+        request,
+        "actions/form.html",
+        {
+            "form": form,
+            "partners": partners,
+            "action": action,
+            "creating": creating,
+            "breadcrumb_data": _crumbs("Nouvelle action" if creating else "Modifier", action),
+        },
+    )
+
+
+@role_required(*ACTION_WRITERS)
+@require_http_methods(["GET", "POST"])
+def action_create(request):
+    scope = request.scope
+    action = Action()
+    if scope.is_club:
+        action.club_id = scope.organisation_id
+    if request.method == "POST" and "show_qpvs" in request.POST:
+        form, partners = _reloaded(request, action)
+    elif request.method == "POST":
+        form = ActionForm(request.POST, instance=action, scope=scope)
+        partners = partner_formset(request.POST)
+        if form.is_valid() and partners.is_valid() and _save(request, form, partners, action):
+            action = form.instance
+            messages.success(request, f"L'action « {action.title} » a été enregistrée.")
+            if "save_and_new" in request.POST:
+                return redirect(f"{reverse('actions:create')}?departement={action.departement_id}")
+            return redirect("actions:detail", pk=action.pk)
+    else:
+        form = ActionForm(instance=action, scope=scope)
+        form.initial_from_query(request.GET)
+        partners = partner_formset()
+    return _form_page(request, form, partners, None, creating=True)
+
+
+@require_http_methods(["GET", "POST"])
+def action_edit(request, pk):
+    scope = request.scope
+    action = get_object_or_404(_actions(scope).prefetch_related("partners"), pk=pk)
+    if not can_edit_action(request.user, scope, action):
+        return _forbidden(
+            request,
+            "Seuls l'auteur de la saisie, la préfecture du département de l'action et le niveau national "
+            "peuvent modifier cette action.",
+            action,
+        )
+    if request.method == "POST" and "show_qpvs" in request.POST:
+        form, partners = _reloaded(request, action)
+    elif request.method == "POST":
+        form = ActionForm(request.POST, instance=action, scope=scope)
+        partners = partner_formset(request.POST)
+        if form.is_valid() and partners.is_valid() and _save(request, form, partners, action):
+            messages.success(request, f"L'action « {action.title} » a été mise à jour.")
+            return redirect("actions:detail", pk=action.pk)
+    else:
+        form = ActionForm(instance=action, scope=scope)
+        partners = partner_formset(action=action)
+    return _form_page(request, form, partners, action, creating=False)
+
+
+@require_http_methods(["GET", "POST"])
+def action_delete(request, pk):
+    scope = request.scope
+    action = get_object_or_404(_actions(scope), pk=pk)
+    if not can_delete_action(request.user, scope, action):
+        return _forbidden(
+            request,
+            "Seuls l'auteur de la saisie, la préfecture du département de l'action et le niveau national "
+            "peuvent supprimer cette action.",
+            action,
+        )
+    if request.method == "POST":
+        title = action.title
+        action.delete()
+        messages.success(request, f"L'action « {title} » a été supprimée.")
+        return redirect("actions:list")
+    return render(request, "actions/delete.html", {"action": action, "breadcrumb_data": _crumbs("Supprimer", action)})
