@@ -221,6 +221,13 @@ class Diagnostic(models.Model):
     def __str__(self):
         return f"Diagnostic {self.company} du {self.date:%d/%m/%Y}"
 
+    def suggested_action_types(self):
+        """Action types the company already carries out or wants to: the commitments a convention
+        prepared from this diagnostic starts with."""
+        wanted = [DiagnosticItem.Status.DOING, DiagnosticItem.Status.WANTS]
+        chosen = self.items.filter(status__in=wanted).values("action_type_id")
+        return ActionType.objects.filter(pk__in=chosen).select_related("family").order_by("family__position", "label")
+
 
 class DiagnosticItem(models.Model):
     class Status(models.TextChoices):

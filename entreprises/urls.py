@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "entreprises"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.company_list, name="list"),
+    path("export.csv", views.company_export, name="export"),
+    path("nouvelle/", views.company_create, name="create"),
+    path("<int:pk>/", views.company_detail, name="detail"),
+    path("<int:pk>/modifier/", views.company_edit, name="edit"),
+    path("<int:company_pk>/diagnostics/nouveau/", views.diagnostic_create, name="diagnostic_create"),
+    path("diagnostics/<int:pk>/", views.diagnostic_detail, name="diagnostic_detail"),
+    path("diagnostics/<int:pk>/modifier/", views.diagnostic_edit, name="diagnostic_edit"),
+]

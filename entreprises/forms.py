@@ -1,0 +1,287 @@
+"""Forms of the companies pages: the company with its establishments and contacts, and the diagnostic."""
+
+from django import forms
+from django.db.models import Q
+from django.forms import BaseInlineFormSet, inlineformset_factory
+from dsfr.utils import dsfr_input_class_attr
+from dsfr.widgets import InlineRadioSelect
+
+from charte.catalogue.models import ActionType
+from charte.comptes import scoping
+from charte.territoires.models import Commune
+from charte.web import DsfrModelForm
+
+from . import permissions
+from .models import Company, Contact, Diagnostic, DiagnosticItem, Establishment
+from .validators import normalize_identifier, validate_siren, validate_siret
+
+COMMUNES_DATALIST_ID = "communes-du-perimetre"
+# A datalist is a suggestion list, not a referential browser: beyond this, typing the code is quicker.
+COMMUNES_DATALIST_LIMIT = 2000
+
+
+class CommuneField(forms.ModelChoiceField):
+    """A commune typed as its INSEE code (suggested by a datalist), or as "Nom (code)", or by its exact name.
+
+    A select would have to list tens of thousands of communes for the national level; a head office is
+    often outside the préfecture's départements (a group's seat in Paris), so any commune of the
+    referential is accepted and the territory rule is checked on the whole company instead.
+    """
+
+    default_error_messages = {
+        "invalid_choice": "Commune inconnue : saisissez son code INSEE (5 caractères, par exemple 34172).",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Commune.objects.select_related("departement"))
+        kwargs.setdefault("to_field_name", "code")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Commune (code INSEE)")
+        kwargs.setdefault("help_text", "Par exemple 34172 pour Montpellier.")
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"list": COMMUNES_DATALIST_ID, "autocomplete": "off", "spellcheck": "false"}),
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if not value:
+            return None
+        # "Montpellier (34172)" as pasted from elsewhere in the portal.
+        if value.endswith(")") and "(" in value:
+            value = value.rsplit("(", 1)[1].rstrip(")").strip()
+        if len(value) <= 5 and value[:2].isalnum() and value[2:].isdigit():
+            return super().to_python(value.upper())
+        matches = list(self.queryset.filter(name__iexact=value)[:2])
+        if len(matches) == 1:
+            return matches[0]
+        raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+
+def communes_for_datalist(scope):
+    return Commune.objects.filter(departement__in=scoping.departements(scope).values("pk")).order_by("name")[
+        :COMMUNES_DATALIST_LIMIT
+    ]
+
+
+def _show_commune_code(form):
+    """A ModelChoiceField shows the pk of its initial value; people read and type INSEE codes."""
+    if form.instance.pk and form.instance.commune_id:
+        form.initial["commune"] = form.instance.commune.code
+
+
+class IdentifierField(forms.CharField):
+    """SIREN or SIRET as people type them: spaces and dots are dropped before the model's checks."""
+
+    def __init__(self, *, digits, **kwargs):
+        # Room for the spaces of "552 100 554 00013"; the model field's own validators check the digits.
+        kwargs.setdefault("max_length", digits + 6)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return normalize_identifier(super().to_python(value) or "")
+
+
+class CompanyForm(DsfrModelForm):
+    siren = IdentifierField(
+        digits=9,
+        label="SIREN",
+        help_text="9 chiffres, les espaces sont acceptés (par exemple 552 100 554).",
+        error_messages={
+            "unique": "Une entreprise portant ce SIREN existe déjà dans le portail : "
+            "demandez à la préfecture de vous y rattacher plutôt que de la créer à nouveau."
+        },
+    )
+    commune = CommuneField(label="Commune du siège (code INSEE)")
+
+    class Meta:
+        model = Company
+        fields = [
+            "siren",
+            "name",
+            "legal_form",
+            "size",
+            "naf_code",
+            "address",
+            "postcode",
+            "commune",
+            "labels",
+            "is_national_signatory",
+        ]
+        widgets = {"labels": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, scope, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        _show_commune_code(self)
+        if not permissions.can_edit_siren(scope, self.instance):
+            self.fields["siren"].disabled = True
+            self.fields["siren"].help_text = "Le SIREN ne se modifie pas après la création de l'entreprise."
+        if not permissions.can_change_national_signatory(scope):
+            del self.fields["is_national_signatory"]
+        self.fields["labels"].required = False
+        self.fields["size"].choices = [("", "Non renseignée"), *Company.Size.choices]
+
+    def clean_siren(self):
+        if self.fields["siren"].disabled:
+            return self.instance.siren
+        siren = self.cleaned_data.get("siren") or ""
+        validate_siren(siren)
+        return siren
+
+
+class EstablishmentForm(DsfrModelForm):
+    siret = IdentifierField(digits=14, label="SIRET", help_text="14 chiffres, commençant par le SIREN de l'entreprise.")
+    commune = CommuneField()
+
+    class Meta:
+        model = Establishment
+        fields = ["siret", "name", "address", "commune", "is_head_office"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _show_commune_code(self)
+
+    def clean_siret(self):
+        siret = self.cleaned_data.get("siret") or ""
+        validate_siret(siret)
+        return siret
+
+
+class BaseEstablishmentFormSet(BaseInlineFormSet):
+    """Establishments of one company: each SIRET starts with the company's SIREN, one head office at most."""
+
+    siren = None  # set by the view once the company form has given a valid SIREN
+
+    def clean(self):
+        super().clean()
+        head_offices = 0
+        for form in self.forms:
+            if not form.has_changed() and not form.instance.pk:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            data = getattr(form, "cleaned_data", {})
+            siret = data.get("siret")
+            if siret and self.siren and not siret.startswith(self.siren):
+                form.add_error("siret", f"Le SIRET doit commencer par le SIREN de l'entreprise ({self.siren}).")
+            if data.get("is_head_office"):
+                head_offices += 1
+        if head_offices > 1:
+            raise forms.ValidationError("Un seul établissement peut être le siège.")
+
+
+EstablishmentFormSet = inlineformset_factory(
+    Company,
+    Establishment,
+    form=EstablishmentForm,
+    formset=BaseEstablishmentFormSet,
+    extra=1,
+    can_delete=True,
+)
+
+
+class ContactForm(DsfrModelForm):
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "job_title", "email", "phone", "is_main"]
+
+
+class BaseContactFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        mains = sum(
+            1
+            for form in self.forms
+            if getattr(form, "cleaned_data", {}).get("is_main") and not (self.can_delete and self._should_delete_form(form))
+        )
+        if mains > 1:
+            raise forms.ValidationError("Un seul contact peut être le contact principal.")
+
+
+ContactFormSet = inlineformset_factory(Company, Contact, form=ContactForm, formset=BaseContactFormSet, extra=1, can_delete=True)
+
+
+class DiagnosticForm(DsfrModelForm):
+    """The diagnostic and, per action type of the catalogue, what the company does or wants to do."""
+
+    class Meta:
+        model = Diagnostic
+        fields = ["date", "club", "comment"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "comment": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"comment": "Commentaire général"}
+
+    def __init__(self, *args, scope, action_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        if scope.is_club:
+            # A club records its own diagnostics: the club is not a choice.
+            del self.fields["club"]
+        else:
+            self.fields["club"].queryset = scoping.clubs(scope).order_by("name")
+            self.fields["club"].empty_label = "Aucun club"
+        self.action_types = list(action_types)
+        existing = {}
+        if self.instance.pk:
+            existing = {item.action_type_id: item for item in self.instance.items.all()}
+        for action_type in self.action_types:
+            item = existing.get(action_type.pk)
+            status = forms.ChoiceField(
+                label=action_type.label,
+                choices=DiagnosticItem.Status.choices,
+                required=False,
+                widget=InlineRadioSelect,
+                initial=item.status if item else None,
+            )
+            comment = forms.CharField(
+                label=f"Commentaire : {action_type.label}",
+                max_length=500,
+                required=False,
+                initial=item.comment if item else "",
+            )
+            self.fields[self.status_name(action_type)] = status
+            self.fields[self.comment_name(action_type)] = comment
+            dsfr_input_class_attr(self[self.status_name(action_type)])
+            dsfr_input_class_attr(self[self.comment_name(action_type)])
+
+    @staticmethod
+    def status_name(action_type):
+        return f"statut_{action_type.pk}"
+
+    @staticmethod
+    def comment_name(action_type):
+        return f"commentaire_{action_type.pk}"
+
+    def clean(self):
+        cleaned = super().clean()
+        for action_type in self.action_types:
+            if cleaned.get(self.comment_name(action_type)) and not cleaned.get(self.status_name(action_type)):
+                self.add_error(self.status_name(action_type), "Indiquez la situation de l'entreprise pour ce commentaire.")
+        return cleaned
+
+    def families(self):
+        """Rows grouped by family, in catalogue order, for the template."""
+        groups = []
+        for action_type in self.action_types:
+            if not groups or groups[-1][0] != action_type.family:
+                groups.append((action_type.family, []))
+            groups[-1][1].append((self[self.status_name(action_type)], self[self.comment_name(action_type)]))
+        return groups
+
+    def answers(self):
+        """{action type: (status, comment)} for the service; an unanswered type is no line at all."""
+        data = self.cleaned_data
+        return {at: (data.get(self.status_name(at)), data.get(self.comment_name(at))) for at in self.action_types}
+
+
+def catalogue_for(diagnostic=None):
+    """Active action types, plus retired ones a diagnostic already answered (so editing keeps them)."""
+    qs = ActionType.objects.select_related("family").order_by("family__position", "family__code", "label")
+    active = Q(is_active=True, family__is_active=True)
+    if diagnostic is not None and diagnostic.pk:
+        return qs.filter(active | Q(pk__in=diagnostic.items.values("action_type_id")))
+    return qs.filter(active)

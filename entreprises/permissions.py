@@ -1,0 +1,72 @@
+"""Who may change companies and diagnostics: plain predicates used by the views and, through the flags the
+views put in the context, by the templates that show or hide the buttons.
+
+Visibility is not decided here: callers first fetch the object through `charte.comptes.scoping`, so an
+object out of scope is already a 404. These predicates only answer "visible, but may this person write?".
+"""
+
+from charte.comptes import scoping
+
+from .models import ClubMembership
+
+# Identity may be changed by these kinds of organisation; a partner only reads aggregates.
+_COMPANY_WRITERS = (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.COMPANY)
+_COMPANY_CREATORS = (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB)
+_DIAGNOSTIC_WRITERS = (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB)
+
+
+def is_current_member(scope, company):
+    """The club of this scope counts the company among its members today (past members stay readable)."""
+    if not scope.is_club:
+        return False
+    return ClubMembership.objects.current().filter(club_id=scope.organisation_id, company_id=company.pk).exists()
+
+
+def can_create_company(scope):
+    return scope.kind in _COMPANY_CREATORS
+
+
+def can_edit_company(scope, company):
+    if scope.kind not in _COMPANY_WRITERS:
+        return False
+    if scope.is_company:
+        return company.pk == scope.company_id
+    if scope.is_club:
+        return is_current_member(scope, company)
+    # National and préfecture: everything they can see, and callers only pass visible companies.
+    return True
+
+
+def can_edit_siren(scope, company):
+    """The SIREN identifies the company for every other row and for the declarations: once created, it is
+    corrected in the administration only, never through the portal's form."""
+    return company is None or company.pk is None
+
+
+def can_change_national_signatory(scope):
+    return scope.is_national
+
+
+def can_create_diagnostic(scope, company):
+    if scope.kind not in _DIAGNOSTIC_WRITERS:
+        return False
+    if scope.is_club:
+        return is_current_member(scope, company)
+    return True
+
+
+def can_edit_diagnostic(scope, diagnostic):
+    if scope.kind not in _DIAGNOSTIC_WRITERS:
+        return False
+    if scope.is_club:
+        # A club keeps its own diagnostics; one recorded without a club belongs to whoever animates the member.
+        if diagnostic.club_id is not None:
+            return diagnostic.club_id == scope.organisation_id
+        return is_current_member(scope, diagnostic.company)
+    return True
+
+
+def can_prepare_convention(scope, company):
+    """Who may start a convention for this company from a diagnostic: the same people who diagnose it
+    (the convention pages check the rest: kinds of convention, départements)."""
+    return can_create_diagnostic(scope, company)

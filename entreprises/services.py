@@ -1,0 +1,63 @@
+"""Writes of the companies pages that touch several rows: each is all or nothing."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ClubMembership, Diagnostic, DiagnosticItem
+
+
+@transaction.atomic
+def save_company(form, formsets, *, joining_club_id=None):
+    """Save a validated company form and its inline formsets (establishments, contacts).
+
+    When a club creates a company, the company joins that club from today: otherwise the club could not
+    see the company it has just created.
+    """
+    creating = form.instance.pk is None
+    company = form.save()
+    for formset in formsets:
+        formset.instance = company
+        formset.save()
+    if creating and joining_club_id:
+        ClubMembership.objects.get_or_create(company=company, club_id=joining_club_id, start_date=timezone.localdate())
+    return company
+
+
+@transaction.atomic
+def save_diagnostic(*, company, date, club_id, comment, author, answers, diagnostic=None):
+    """Create or update a diagnostic and its lines.
+
+    `answers` maps each action type shown to `(status, comment)`; a type left without a status has no line
+    (it was not discussed), so clearing an answer removes its line.
+    """
+    if diagnostic is None:
+        diagnostic = Diagnostic(company=company, author=author)
+    diagnostic.date = date
+    diagnostic.club_id = club_id
+    diagnostic.comment = comment or ""
+    diagnostic.full_clean()
+    diagnostic.save()
+
+    existing = {item.action_type_id: item for item in diagnostic.items.all()} if diagnostic.pk else {}
+    to_create, to_update, to_delete = [], [], []
+    for action_type, (status, line_comment) in answers.items():
+        item = existing.get(action_type.pk)
+        if not status:
+            if item is not None:
+                to_delete.append(item.pk)
+            continue
+        if item is None:
+            to_create.append(
+                DiagnosticItem(diagnostic=diagnostic, action_type=action_type, status=status, comment=line_comment or "")
+            )
+        elif item.status != status or item.comment != (line_comment or ""):
+            item.status = status
+            item.comment = line_comment or ""
+            to_update.append(item)
+    for item in to_create + to_update:
+        item.full_clean(exclude=["diagnostic"], validate_constraints=False)
+    if to_delete:
+        DiagnosticItem.objects.filter(pk__in=to_delete).delete()
+    DiagnosticItem.objects.bulk_update(to_update, ["status", "comment"])
+    DiagnosticItem.objects.bulk_create(to_create)
+    return diagnostic

@@ -1,0 +1,357 @@
+"""The companies pages: list (with filters and CSV export), detail, create/edit, diagnostics.
+
+Every row comes through `charte.comptes.scoping`: an object out of scope is a 404; a visible object the
+person may not change is a 403 with a French message (predicates in `entreprises.permissions`).
+
+The "engagements et réalisations" table is not here: it needs the actions and targets of `conventions`, a
+higher app this one never imports. It is the page `conventions:company_commitments`
+(`conventions/company_views.py`), linked from the company's detail page.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from charte.comptes import scoping
+from charte.web import csv_response
+
+from . import permissions, services
+from .filters import CompanyFilter, with_list_figures
+from .forms import (
+    COMMUNES_DATALIST_ID,
+    CompanyForm,
+    ContactFormSet,
+    DiagnosticForm,
+    EstablishmentFormSet,
+    catalogue_for,
+    communes_for_datalist,
+)
+from .models import ClubMembership, DiagnosticItem
+
+RECENT_ACTIONS = 10
+
+
+def _breadcrumb(current, *links):
+    """DSFR breadcrumb data: the companies list first, then the given (url, title) pairs."""
+    items = [{"url": reverse("entreprises:list"), "title": "Entreprises"}] if current != "Entreprises" else []
+    items += [{"url": url, "title": title} for url, title in links]
+    return {"links": items, "current": current}
+
+
+def forbidden(request, message):
+    """A visible object this person may not change: say why, in French, with a 403."""
+    return render(request, "entreprises/forbidden.html", {"message": message}, status=403)
+
+
+def _current_memberships():
+    return Prefetch(
+        "club_memberships",
+        queryset=ClubMembership.objects.current().select_related("club").order_by("club__name"),
+        to_attr="current_memberships",
+    )
+
+
+def _filtered_companies(request):
+    scope = request.scope
+    filterset = CompanyFilter(request.GET or None, queryset=scoping.companies(scope), scope=scope)
+    companies = (
+        with_list_figures(filterset.qs, scope)
+        .select_related("commune__departement")
+        .prefetch_related(_current_memberships())
+        .order_by("name", "pk")
+    )
+    return filterset, companies
+
+
+# --- list and export --------------------------------------------------------------------------------
+
+
+@require_GET
+def company_list(request):
+    filterset, companies = _filtered_companies(request)
+    page_obj = Paginator(companies, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    return render(
+        request,
+        "entreprises/company_list.html",
+        {
+            "filter": filterset,
+            "page_obj": page_obj,
+            "companies": page_obj.object_list,
+            "export_query": export_query.urlencode(),
+            "can_create": permissions.can_create_company(request.scope),
+            "breadcrumb_data": _breadcrumb("Entreprises"),
+        },
+    )
+
+
+@require_GET
+def company_export(request):
+    _, companies = _filtered_companies(request)
+    header = [
+        "SIREN",
+        "Raison sociale",
+        "Taille",
+        "Code NAF",
+        "Commune",
+        "Département",
+        "Clubs",
+        "Nombre de conventions",
+        "Convention en vigueur",
+    ]
+    rows = (
+        [
+            company.siren,
+            company.name,
+            company.get_size_display(),
+            company.naf_code,
+            company.commune.name if company.commune else "",
+            company.commune.departement.code if company.commune else "",
+            ", ".join(m.club.name for m in company.current_memberships),
+            company.convention_count,
+            "oui" if company.has_active_convention else "non",
+        ]
+        for company in companies
+    )
+    return csv_response("entreprises", header, rows)
+
+
+# --- detail -------------------------------------------------------------------------------------------
+
+
+@require_GET
+def company_detail(request, pk):
+    scope = request.scope
+    company = get_object_or_404(
+        scoping.companies(scope).select_related("commune__departement", "parent").prefetch_related("labels"), pk=pk
+    )
+    diagnostics = list(scoping.diagnostics(scope).filter(company=company).select_related("club").order_by("-date", "-pk"))
+    latest_diagnostic = diagnostics[0] if diagnostics else None
+    latest_items = []
+    if latest_diagnostic is not None:
+        latest_items = list(_items_in_catalogue_order(latest_diagnostic))
+    # The conventions and actions this person may see, reached by the reverse relations of the company.
+    conventions = (
+        scoping.conventions(scope)
+        .filter(pk__in=company.conventions.values("pk"))
+        .select_related("departement", "club")
+        .order_by("-start_date", "reference")
+    )
+    actions_qs = scoping.actions(scope).filter(pk__in=company.actions.values("pk"))
+    actions = list(actions_qs.select_related("action_type", "departement").order_by("-start_date", "-pk")[:RECENT_ACTIONS])
+    today = timezone.localdate()
+    memberships = list(company.club_memberships.select_related("club").order_by("-start_date"))
+    for membership in memberships:
+        membership.is_current = membership.start_date <= today and (membership.end_date is None or membership.end_date >= today)
+    context = {
+        "company": company,
+        "establishments": company.establishments.select_related("commune"),
+        # Not "memberships": the base template's organisation switcher reads that name.
+        "club_memberships": memberships,
+        "contacts": company.contacts.all(),
+        "diagnostics": diagnostics,
+        "latest_diagnostic": latest_diagnostic,
+        "latest_by_family": _group_by_family(latest_items),
+        "conventions": conventions,
+        "actions": actions,
+        "actions_count": actions_qs.count(),
+        "can_edit": permissions.can_edit_company(scope, company),
+        "can_diagnose": permissions.can_create_diagnostic(scope, company),
+        "breadcrumb_data": _breadcrumb(company.name),
+    }
+    return render(request, "entreprises/company_detail.html", context)
+
+
+def _items_in_catalogue_order(diagnostic):
+    return diagnostic.items.select_related("action_type__family").order_by(
+        "action_type__family__position", "action_type__family__code", "action_type__label"
+    )
+
+
+def _group_by_family(items):
+    groups = []
+    for item in items:
+        family = item.action_type.family
+        if not groups or groups[-1]["family"] != family:
+            groups.append({"family": family, "items": []})
+        groups[-1]["items"].append(item)
+    return groups
+
+
+# --- create and edit ------------------------------------------------------------------------------------
+
+
+def _territory_error(scope, form, establishments):
+    """A préfecture must keep the company it creates in its territory, or it would lose sight of it."""
+    if not scope.is_prefecture:
+        return None
+    communes = [form.cleaned_data.get("commune")]
+    communes += [
+        f.cleaned_data.get("commune")
+        for f in establishments.forms
+        if getattr(f, "cleaned_data", None) and not establishments._should_delete_form(f)
+    ]
+    if any(c is not None and c.departement_id in scope.departement_ids for c in communes):
+        return None
+    return (
+        "Indiquez une commune de l'un de vos départements pour le siège ou pour un établissement : "
+        "sinon l'entreprise sortirait de votre périmètre."
+    )
+
+
+def _company_form_page(request, company=None):
+    scope = request.scope
+    creating = company is None
+    data = request.POST if request.method == "POST" else None
+    form = CompanyForm(data, instance=company, scope=scope)
+    establishments_qs = company.establishments.select_related("commune") if company else None
+    establishments = EstablishmentFormSet(data, instance=company, prefix="etablissements", queryset=establishments_qs)
+    contacts = ContactFormSet(data, instance=company, prefix="contacts")
+    if request.method == "POST":
+        form_ok = form.is_valid()
+        establishments.siren = form.cleaned_data.get("siren") if form_ok else (company.siren if company else None)
+        formsets_ok = establishments.is_valid() & contacts.is_valid()
+        if form_ok and formsets_ok and creating:
+            error = _territory_error(scope, form, establishments)
+            if error:
+                form.add_error("commune", error)
+                form_ok = False
+        if form_ok and formsets_ok:
+            try:
+                company = services.save_company(
+                    form, [establishments, contacts], joining_club_id=scope.organisation_id if scope.is_club else None
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, "L'entreprise a été créée." if creating else "Les modifications de l'entreprise sont enregistrées."
+                )
+                return redirect("entreprises:detail", pk=company.pk)
+    return render(
+        request,
+        "entreprises/company_form.html",
+        {
+            "form": form,
+            "establishments": establishments,
+            "contacts": contacts,
+            "company": company,
+            "creating": creating,
+            "communes": communes_for_datalist(scope),
+            "communes_datalist_id": COMMUNES_DATALIST_ID,
+            "has_errors": bool(form.errors or establishments.total_error_count() or contacts.total_error_count()),
+            "breadcrumb_data": _breadcrumb("Ajouter une entreprise")
+            if creating
+            else _breadcrumb("Modifier", (reverse("entreprises:detail", args=[company.pk]), company.name)),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def company_create(request):
+    if not permissions.can_create_company(request.scope):
+        return forbidden(request, "Votre organisation ne peut pas créer d'entreprise dans le portail.")
+    return _company_form_page(request)
+
+
+@require_http_methods(["GET", "POST"])
+def company_edit(request, pk):
+    company = get_object_or_404(scoping.companies(request.scope).select_related("commune"), pk=pk)
+    if not permissions.can_edit_company(request.scope, company):
+        return forbidden(request, "Vous pouvez consulter cette entreprise, mais pas la modifier.")
+    return _company_form_page(request, company)
+
+
+# --- diagnostics ---------------------------------------------------------------------------------------
+
+
+def _diagnostic_form_page(request, company, diagnostic=None):
+    scope = request.scope
+    data = request.POST if request.method == "POST" else None
+    initial = {} if diagnostic else {"date": timezone.localdate()}
+    form = DiagnosticForm(data, instance=diagnostic, initial=initial, scope=scope, action_types=catalogue_for(diagnostic))
+    if request.method == "POST" and form.is_valid():
+        club_id = scope.organisation_id if scope.is_club else getattr(form.cleaned_data.get("club"), "pk", None)
+        try:
+            diagnostic = services.save_diagnostic(
+                company=company,
+                date=form.cleaned_data["date"],
+                club_id=club_id,
+                comment=form.cleaned_data["comment"],
+                author=request.user,
+                answers=form.answers(),
+                diagnostic=diagnostic,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Le diagnostic est enregistré.")
+            return redirect("entreprises:diagnostic_detail", pk=diagnostic.pk)
+    return render(
+        request,
+        "entreprises/diagnostic_form.html",
+        {
+            "form": form,
+            "company": company,
+            "diagnostic": diagnostic,
+            "breadcrumb_data": _breadcrumb(
+                "Modifier le diagnostic" if diagnostic else "Nouveau diagnostic",
+                (reverse("entreprises:detail", args=[company.pk]), company.name),
+            ),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def diagnostic_create(request, company_pk):
+    company = get_object_or_404(scoping.companies(request.scope), pk=company_pk)
+    if not permissions.can_create_diagnostic(request.scope, company):
+        return forbidden(
+            request,
+            "Seuls la préfecture, le niveau national ou un club dont l'entreprise est membre peuvent enregistrer son diagnostic.",
+        )
+    return _diagnostic_form_page(request, company)
+
+
+def _scoped_diagnostic(request, pk):
+    return get_object_or_404(scoping.diagnostics(request.scope).select_related("company", "club", "author"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+def diagnostic_edit(request, pk):
+    diagnostic = _scoped_diagnostic(request, pk)
+    if not permissions.can_edit_diagnostic(request.scope, diagnostic):
+        return forbidden(request, "Vous pouvez consulter ce diagnostic, mais pas le modifier.")
+    return _diagnostic_form_page(request, diagnostic.company, diagnostic)
+
+
+@require_GET
+def diagnostic_detail(request, pk):
+    diagnostic = _scoped_diagnostic(request, pk)
+    items = list(_items_in_catalogue_order(diagnostic))
+    counts = {status: sum(1 for item in items if item.status == status) for status in DiagnosticItem.Status.values}
+    return render(
+        request,
+        "entreprises/diagnostic_detail.html",
+        {
+            "diagnostic": diagnostic,
+            "company": diagnostic.company,
+            "by_family": _group_by_family(items),
+            "doing_count": counts[DiagnosticItem.Status.DOING],
+            "wants_count": counts[DiagnosticItem.Status.WANTS],
+            "not_concerned_count": counts[DiagnosticItem.Status.NOT_CONCERNED],
+            "can_edit": permissions.can_edit_diagnostic(request.scope, diagnostic),
+            "can_prepare_convention": permissions.can_prepare_convention(request.scope, diagnostic.company),
+            "breadcrumb_data": _breadcrumb(
+                f"Diagnostic du {diagnostic.date:%d/%m/%Y}",
+                (reverse("entreprises:detail", args=[diagnostic.company.pk]), diagnostic.company.name),
+            ),
+        },
+    )
