@@ -94,7 +94,7 @@ class ConventionForm(DsfrModelForm):
             "companies": forms.SelectMultiple(attrs={"size": 8}),
         }
         help_texts = {
-            "companies": "Maintenez Ctrl (ou Cmd) pour en choisir plusieurs.",
+            "companies": "Au moins une, sauf pour une charte-cadre. Maintenez Ctrl (ou Cmd) pour en choisir plusieurs.",
             "generation": "En 2e génération, les objectifs par indicateur et par année sont fixés à la signature.",
         }
         error_messages = {
@@ -144,6 +144,8 @@ class ConventionForm(DsfrModelForm):
         )
         self.fields["framework"].queryset = frameworks
         self.fields["departement"].widget.attrs["data-controls-framework"] = "1"
+        # The parent's __init__ already built the bound fields, which copy label and help text: rebuild them.
+        self._bound_fields_cache.clear()
 
     def clean(self):
         cleaned = super().clean()
@@ -326,7 +328,8 @@ class ConventionEditor:
         commitments_valid = self.commitments.is_valid()
         self.targets.is_valid()
         live = {i for i, form in enumerate(self.commitments.forms, start=1) if self._is_live(form)}
-        self.targets.check_against(live, self.form.years if form_valid else None)
+        # The years are known as soon as both dates are right, even when another field is refused.
+        self.targets.check_against(live, self.form.years)
         return form_valid and commitments_valid and self.targets.is_valid()
 
     def _is_live(self, form):
@@ -405,11 +408,11 @@ class SignatoryForm(DsfrModelForm):
         model = Signatory
         fields = ["role", "name", "organisation_name", "signed_on"]
         widgets = {"signed_on": DateInput()}
+        labels = {"signed_on": "Date de signature"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["signed_on"].required = True
-        self.fields["signed_on"].label = "Date de signature"
 
     def clean_signed_on(self):
         signed_on = self.cleaned_data["signed_on"]
@@ -460,7 +463,10 @@ class SignForm(DsfrBaseForm):
         error_messages={"required": "Joignez la convention signée au format PDF."},
     )
     title = forms.CharField(
-        label="Titre du document", max_length=200, required=False, help_text="Par défaut : « Convention <référence> signée »."
+        label="Titre du document",
+        max_length=200,
+        required=False,
+        help_text="Laissé vide : « Convention », la référence, puis « signée ».",
     )
 
     def __init__(self, *args, **kwargs):

@@ -76,13 +76,16 @@ def may_run_step(scope, convention, step):
     return predicate(scope, convention)
 
 
+def step_possible(convention, step, has_successor=False):
+    """Whether the convention's status allows the step now, whoever asks."""
+    _predicate, statuses = STEPS[step]
+    return convention.status in statuses and not (step == "renew" and has_successor)
+
+
 def available_steps(scope, convention, has_successor=False):
     """The steps to offer as buttons now: allowed to this person and possible from the current status."""
-    steps = []
-    for step, (predicate, statuses) in STEPS.items():
-        if convention.status not in statuses or not predicate(scope, convention):
-            continue
-        if step == "renew" and has_successor:
-            continue
-        steps.append(step)
-    return steps
+    return [
+        step
+        for step, (predicate, _statuses) in STEPS.items()
+        if step_possible(convention, step, has_successor) and predicate(scope, convention)
+    ]

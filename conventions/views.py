@@ -411,11 +411,23 @@ def _step_target(request, pk, step):
     return convention, None
 
 
+def _not_possible_message(convention, step):
+    """Shown instead of the form when a stale page or a typed address leads to a step the status forbids."""
+    has_successor = step == "renew" and Convention.objects.filter(predecessor=convention).exists()
+    if permissions.step_possible(convention, step, has_successor):
+        return ""
+    if has_successor:
+        return "Cette convention a déjà été renouvelée."
+    phrase = services.STATUS_PHRASES[Convention.Status(convention.status)]
+    return f"Cette étape n'est pas possible : la convention est {phrase}."
+
+
 def _step_page(request, pk, step):
     convention, refusal = _step_target(request, pk, step)
     if refusal:
         return refusal
     spec = STEPS[step]
+    not_possible = ""
     if request.method == "POST":
         form = spec.form_class(request.POST)
         if form.is_valid():
@@ -429,7 +441,12 @@ def _step_page(request, pk, step):
     else:
         initial = RenewForm.initial_for(convention) if step == "renew" else None
         form = spec.form_class(initial=initial)
-    return render(request, "conventions/step.html", {"convention": convention, "step": spec, "form": form})
+        not_possible = _not_possible_message(convention, step)
+    return render(
+        request,
+        "conventions/step.html",
+        {"convention": convention, "step": spec, "form": form, "not_possible": not_possible},
+    )
 
 
 def submit(request, pk):
@@ -457,6 +474,7 @@ def sign(request, pk):
     if refusal:
         return refusal
     spec = STEPS["sign"]
+    not_possible = ""
     if request.method == "POST":
         form = SignForm(request.POST, request.FILES)
         signatories = SignatoryFormSet(request.POST, prefix="signatories")
@@ -477,8 +495,9 @@ def sign(request, pk):
     else:
         form = SignForm()
         signatories = SignatoryFormSet(prefix="signatories")
+        not_possible = _not_possible_message(convention, "sign")
     return render(
         request,
         "conventions/sign.html",
-        {"convention": convention, "step": spec, "form": form, "signatories": signatories},
+        {"convention": convention, "step": spec, "form": form, "signatories": signatories, "not_possible": not_possible},
     )

@@ -321,3 +321,11 @@ def test_who_may_edit(client, world):
     assert login(client, world.prefecture).get(f"/conventions/{world.foreign.pk}/modifier/").status_code == 404
     for user in (world.national, world.prefecture, world.club_user):
         assert login(client, user).get(url).status_code == 200
+
+
+def test_form_fields_have_labels_and_french_help(client, world):
+    page = login(client, world.prefecture).get("/conventions/nouvelle/").content.decode()
+    assert "Laissée vide, elle est attribuée automatiquement" in page
+    assert "Obligatoire, sauf pour une convention nationale." in page
+    for name in ("reference", "title", "kind", "start_date", "companies", "commitments-0-family", "targets-0-year"):
+        assert f'for="id_{name}"' in page, name

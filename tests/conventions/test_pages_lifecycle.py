@@ -230,3 +230,11 @@ def test_renew_dates_are_checked(client, world):
 def test_club_cannot_renew(client, world):
     convention = world.set_status(world.convention, S.ACTIVE)
     assert login(client, world.club_user).post(url(convention, "renouveler")).status_code == 403
+
+
+@pytest.mark.parametrize("path, status", [("signer", S.SIGNED), ("mettre-en-vigueur", S.DRAFT), ("renouveler", S.NEGOTIATION)])
+def test_a_step_the_status_forbids_shows_no_form(client, world, path, status):
+    convention = world.set_status(world.convention, status)
+    page = login(client, world.prefecture).get(url(convention, path)).content.decode()
+    assert "Étape indisponible" in page
+    assert '<form method="post"' not in page.split('id="content"')[1]

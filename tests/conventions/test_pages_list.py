@@ -51,7 +51,7 @@ def test_list_shows_only_conventions_in_scope(client, world):
 def test_list_badges_carry_the_status_as_text(client, world):
     world.set_status(world.convention, S.NEGOTIATION)
     page = login(client, world.prefecture).get("/conventions/").content.decode()
-    assert 'fr-badge fr-badge--sm fr-badge--info">En négociation</p>' in page
+    assert 'fr-badge fr-badge--sm fr-badge--info">En négociation</span>' in page
 
 
 @pytest.mark.parametrize(
