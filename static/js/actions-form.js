@@ -48,22 +48,24 @@
       var query = normalise(box.input.value);
       var firstMatch = null;
       select.querySelectorAll("optgroup").forEach(function (group) {
-        var groupMatches = normalise(group.label).indexOf(query) !== -1;
+        // Typing a family name ("mécénat", "RSE") shows the whole family.
+        var groupMatches = query && normalise(group.label).indexOf(query) !== -1;
         var visible = 0;
         group.querySelectorAll("option").forEach(function (option) {
-          var show = !query || groupMatches || normalise(option.textContent).indexOf(query) !== -1;
+          var ownMatch = !query || normalise(option.textContent).indexOf(query) !== -1;
+          var show = ownMatch || groupMatches;
           option.hidden = !show;
           option.disabled = !show && !option.selected;
-          if (show) {
-            visible += 1;
-            if (!firstMatch) firstMatch = option;
-          }
+          if (show) visible += 1;
+          if (query && ownMatch && !firstMatch) firstMatch = option;
         });
         group.hidden = visible === 0;
       });
-      // Keyboard users expect the typed search to pick the obvious match.
-      if (query && firstMatch && (select.selectedIndex <= 0 || select.options[select.selectedIndex].hidden)) {
+      // The typed search picks the obvious match, unless a visible type is already chosen.
+      var current = select.options[select.selectedIndex];
+      if (firstMatch && (select.selectedIndex <= 0 || current.hidden)) {
         firstMatch.selected = true;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
       }
     });
   }
@@ -92,7 +94,10 @@
     if (!list) return;
     var box = searchBox(fieldset.getAttribute("data-filter-label") || "Filtrer la liste", "Les cases cochées restent affichées.");
     box.input.setAttribute("aria-controls", list.id || "");
-    fieldset.insertBefore(box.group, list);
+    var element = document.createElement("div");
+    element.className = "fr-fieldset__element";
+    element.appendChild(box.group);
+    fieldset.insertBefore(element, list);
     var isQpv = fieldset.id === "fieldset-qpvs";
     function refresh() {
       var departement = isQpv && departementSelect ? departementSelect.value : "";
