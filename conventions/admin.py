@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from charte.comptes.admin_scoping import ScopedAdminMixin
+
 from . import services
 from .models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
 
@@ -33,7 +35,8 @@ class CommitmentInline(admin.TabularInline):
 
 
 @admin.register(Convention)
-class ConventionAdmin(admin.ModelAdmin):
+class ConventionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "conventions"
     list_display = (
         "reference",
         "title",
@@ -183,7 +186,8 @@ class ActionPartnerInline(admin.TabularInline):
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "actions"
     list_display = (
         "title",
         "action_type",

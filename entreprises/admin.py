@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from charte.comptes.admin_scoping import ScopedAdminMixin
+
 from .models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment, Label
 
 
@@ -30,7 +32,8 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "companies"
     list_display = ("name", "siren", "size", "commune", "departement", "is_national_signatory")
     list_select_related = ("commune__departement",)
     list_filter = ("size", "is_national_signatory", "labels", ("commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -82,7 +85,8 @@ class DiagnosticItemInline(admin.TabularInline):
 
 
 @admin.register(Diagnostic)
-class DiagnosticAdmin(admin.ModelAdmin):
+class DiagnosticAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "diagnostics"
     list_display = ("company", "date", "club", "author")
     list_select_related = ("company", "club", "author")
     list_filter = ("club", ("company__commune__departement", admin.RelatedOnlyFieldListFilter))

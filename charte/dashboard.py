@@ -1,0 +1,199 @@
+"""The figures of the dashboard: plain functions taking a scope (and a year), answering with SQL aggregates.
+
+Every queryset comes from `charte.comptes.scoping`, so a dashboard never counts a row its reader may not
+see, and every figure is a `COUNT`/`SUM` computed by the database: the number of queries does not grow
+with the number of companies, conventions or actions.
+
+Partners see no company, convention or action row; their dashboard shows aggregates of their territory
+(the départements of `scoping.departements(scope)`), which is what the policy grants them.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from charte.catalogue.models import Family
+from charte.comptes import scoping
+from charte.comptes.models import Membership
+
+RENEWAL_HORIZON_MONTHS = 6
+
+
+def _model(label):
+    # `charte` sits below `entreprises` and `conventions`: reach their models without importing them.
+    return apps.get_model(label)
+
+
+def _add_months(day, months):
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last_day = (datetime.date(year + month // 12, month % 12 + 1, 1) - datetime.timedelta(days=1)).day
+    return datetime.date(year, month, min(day.day, last_day))
+
+
+def share(part, total):
+    """A percentage, or None when there is nothing to divide (never a misleading 0 %)."""
+    return round(100 * part / total, 1) if total else None
+
+
+# --- the year shown ----------------------------------------------------------------------------------
+
+
+def action_base(scope):
+    """The actions the figures are computed on: the scoped rows, or for a partner its territory's actions
+    (only ever aggregated, never listed)."""
+    if scope.is_partner:
+        return _model("conventions.Action").objects.filter(departement__in=scoping.departements(scope).values("pk"))
+    return scoping.actions(scope)
+
+
+def years_with_actions(scope):
+    """Years in which actions of the scope started, most recent first (one query)."""
+    return [day.year for day in action_base(scope).dates("start_date", "year", order="DESC")]
+
+
+@dataclass(frozen=True)
+class YearChoice:
+    year: int
+    choices: list
+    # The current year had no action, so the latest year with actions is shown instead.
+    is_fallback: bool
+    current_year: int
+
+
+def choose_year(scope, requested=None, today=None):
+    """The year to show: the one asked for if it is offered, else the current year when it has actions,
+    else the latest year with actions (the demo runs 2015-2017)."""
+    today = today or timezone.localdate()
+    with_data = years_with_actions(scope)
+    choices = sorted({today.year, *with_data}, reverse=True)
+    try:
+        requested = int(requested) if requested not in (None, "") else None
+    except (TypeError, ValueError):
+        requested = None
+    if requested in choices:
+        return YearChoice(requested, choices, False, today.year)
+    if today.year in with_data or not with_data:
+        return YearChoice(today.year, choices, False, today.year)
+    return YearChoice(with_data[0], choices, True, today.year)
+
+
+# --- what to do now ----------------------------------------------------------------------------------
+
+
+def conventions_to_handle(scope, today=None):
+    """Counts of the conventions waiting for a step: to sign (under negotiation), to activate (signed),
+    to renew (in force, ending within six months or already past their end, not renewed yet)."""
+    today = today or timezone.localdate()
+    Status = _model("conventions.Convention").Status
+    horizon = _add_months(today, RENEWAL_HORIZON_MONTHS)
+    return scoping.conventions(scope).aggregate(
+        to_sign=Count("pk", filter=Q(status=Status.NEGOTIATION)),
+        to_activate=Count("pk", filter=Q(status=Status.SIGNED)),
+        to_renew=Count("pk", filter=Q(status=Status.ACTIVE, end_date__lte=horizon, successor__isnull=True)),
+    )
+
+
+def renewal_horizon(today=None):
+    return _add_months(today or timezone.localdate(), RENEWAL_HORIZON_MONTHS)
+
+
+def actions_logged_this_month(scope, today=None):
+    """Actions of the scope entered since the first of this month by a member of the organisation."""
+    if scope.organisation_id is None or scope.is_partner:
+        return 0
+    today = today or timezone.localdate()
+    tz = timezone.get_current_timezone()
+    month_start = datetime.datetime(today.year, today.month, 1, tzinfo=tz)
+    members = Membership.objects.filter(organisation_id=scope.organisation_id).values("user_id")
+    return scoping.actions(scope).filter(created_at__gte=month_start, logged_by__in=members).count()
+
+
+def companies_without_convention(scope):
+    """Companies of the scope with no convention in force among the conventions this person may see:
+    the same rule as the companies list's filter "Convention en vigueur : non", so the link finds them all."""
+    if scope.is_company or scope.is_partner:
+        return 0
+    Convention = _model("conventions.Convention")
+    in_force = Convention.companies.through.objects.filter(
+        convention__in=scoping.conventions(scope).values("pk"), convention__status=Convention.Status.ACTIVE
+    ).values("company_id")
+    return scoping.companies(scope).exclude(pk__in=in_force).count()
+
+
+# --- key figures of a year ---------------------------------------------------------------------------
+
+
+def conventions_in_force(scope, year):
+    """Conventions in force during the year: active now, or expired since, with dates covering the year."""
+    Convention = _model("conventions.Convention")
+    return (
+        scoping.conventions(scope)
+        .filter(status__in=[Convention.Status.ACTIVE, Convention.Status.EXPIRED])
+        .filter(start_date__year__lte=year, end_date__year__gte=year)
+        .count()
+    )
+
+
+def action_totals(scope, year):
+    totals = (
+        action_base(scope)
+        .filter(start_date__year=year)
+        .aggregate(
+            actions=Count("pk"),
+            beneficiaries=Sum("beneficiaries_total", default=0),
+            beneficiaries_qpv=Sum("beneficiaries_qpv", default=0),
+        )
+    )
+    totals["qpv_share"] = share(totals["beneficiaries_qpv"], totals["beneficiaries"])
+    return totals
+
+
+def by_family(scope, year):
+    """One row per active family (families without actions included, with zeros), in catalogue order."""
+    rows = {
+        row["action_type__family"]: row
+        for row in action_base(scope)
+        .filter(start_date__year=year)
+        .values("action_type__family")
+        .annotate(
+            actions=Count("pk"),
+            beneficiaries=Sum("beneficiaries_total", default=0),
+            beneficiaries_qpv=Sum("beneficiaries_qpv", default=0),
+        )
+        .order_by()
+    }
+    result = []
+    for family in Family.objects.filter(Q(is_active=True) | Q(pk__in=list(rows))):
+        row = rows.get(family.pk, {})
+        beneficiaries = row.get("beneficiaries", 0)
+        beneficiaries_qpv = row.get("beneficiaries_qpv", 0)
+        result.append(
+            {
+                "family": family,
+                "actions": row.get("actions", 0),
+                "beneficiaries": beneficiaries,
+                "beneficiaries_qpv": beneficiaries_qpv,
+                "qpv_share": share(beneficiaries_qpv, beneficiaries),
+            }
+        )
+    return result
+
+
+def territory(scope):
+    """A partner's (or anyone's) territory: its départements and the QPV of both generations in them."""
+    QPV = _model("territoires.QPV")
+    qpv_figures = scoping.qpvs(scope).aggregate(
+        qpv_2015=Count("pk", filter=Q(generation=QPV.Generation.G2015)),
+        qpv_2024=Count("pk", filter=Q(generation=QPV.Generation.G2024)),
+        population_2015=Sum("population", filter=Q(generation=QPV.Generation.G2015), default=0),
+    )
+    return {"departements": list(scoping.departements(scope)), **qpv_figures}
+
+
+def company_conventions(scope, limit=10):
+    """A company's own conventions, most recent first (one query, whatever their number)."""
+    return list(scoping.conventions(scope).select_related("departement").order_by("-start_date", "reference")[:limit])

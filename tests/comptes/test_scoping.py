@@ -1,0 +1,257 @@
+"""The scoping policy, function by function and role by role, with rows in two départements (34 and 11).
+
+Every function of `charte.comptes.scoping` is asserted for every kind of organisation, with the exact set
+of rows expected: what must be seen, and what must not (the row of the other département, the company
+that only lives in the Aude, the convention another club animates...).
+"""
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+
+from charte.comptes import scoping
+from charte.comptes.models import OrganisationKind
+from charte.comptes.scoping import Scope
+from charte.territoires.models import QPV, Departement
+from conventions.models import Convention
+from entreprises.models import Diagnostic
+from tests.factories import (
+    ActionFactory,
+    ClubMembershipFactory,
+    CommuneFactory,
+    CompanyFactory,
+    ConventionFactory,
+    EstablishmentFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    QPVFactory,
+    departement,
+)
+
+FUNCTIONS = ("departements", "qpvs", "companies", "conventions", "actions", "clubs", "diagnostics")
+
+
+def scope_of(organisation, **membership):
+    return Scope.for_membership(MembershipFactory(organisation=organisation, **membership))
+
+
+def names(queryset, attribute="name"):
+    return {getattr(row, attribute) for row in queryset}
+
+
+@pytest.fixture
+def world(db):
+    """Two départements, each with its préfecture, club, companies, conventions, actions, QPV, diagnostics."""
+    d34, d11 = departement("34"), departement("11")
+    montpellier = CommuneFactory(code="34172", name="Montpellier", departement=d34)
+    carcassonne = CommuneFactory(code="11069", name="Carcassonne", departement=d11)
+    w = SimpleNamespace(d34=d34, d11=d11)
+
+    w.national = OrganisationFactory(kind=OrganisationKind.NATIONAL, name="ANCT")
+    w.prefecture34 = OrganisationFactory(name="Préfecture de l'Hérault", departements=[d34])
+    w.prefecture11 = OrganisationFactory(name="Préfecture de l'Aude", departements=[d11])
+    w.club34 = OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Hérault", departements=[d34])
+    w.club11 = OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Aude", departements=[d11])
+    w.inactive_club34 = OrganisationFactory(kind=OrganisationKind.CLUB, name="Club dissous", departements=[d34], is_active=False)
+    w.partner34 = OrganisationFactory(kind=OrganisationKind.PARTNER, name="Montpellier Métropole", departements=[d34])
+
+    # Companies: in 34 by head office, by establishment only, by convention only; one only in 11.
+    w.head34 = CompanyFactory(name="Siège Hérault", commune=montpellier)
+    w.establishment34 = CompanyFactory(name="Établissement Hérault", commune=carcassonne)
+    EstablishmentFactory(company=w.establishment34, commune=montpellier)
+    w.convention34_company = CompanyFactory(name="Convention Hérault", commune=carcassonne)
+    w.only11 = CompanyFactory(name="Aude seulement", commune=carcassonne)
+    w.national_group = CompanyFactory(name="Groupe national", is_national_signatory=True)
+    w.company_org = OrganisationFactory(kind=OrganisationKind.COMPANY, name="Siège Hérault (comptes)")
+    w.head34.organisation = w.company_org
+    w.head34.save()
+
+    ClubMembershipFactory(company=w.head34, club=w.club34)
+    ClubMembershipFactory(company=w.only11, club=w.club11)
+
+    # Conventions: national ones declined (or not) in 34, local ones in 34 and 11.
+    w.national_declined34 = ConventionFactory(reference="NAT-1", kind=Convention.Kind.NATIONAL, departement=None)
+    w.national_declined34.companies.add(w.national_group)
+    w.national_declined11 = ConventionFactory(reference="NAT-2", kind=Convention.Kind.NATIONAL, departement=None)
+    w.declination34 = ConventionFactory(reference="034-DECL", departement=d34, parent=w.national_declined34)
+    w.declination34.companies.add(w.national_group)
+    w.declination11 = ConventionFactory(reference="011-DECL", departement=d11, parent=w.national_declined11)
+    w.club34_convention = ConventionFactory(reference="034-CLUB", departement=d34, club=w.club34)
+    w.club34_convention.companies.add(w.head34)
+    # Animated by the club for a company that is not (yet) its member.
+    w.club34_prospect = ConventionFactory(reference="034-PROSPECT", departement=d34, club=w.club34)
+    w.club34_prospect.companies.add(w.convention34_company)
+    w.prefecture34_only = ConventionFactory(reference="034-PREF", departement=d34)
+    w.prefecture34_only.companies.add(w.establishment34)
+    w.convention11 = ConventionFactory(reference="011-CLUB", departement=d11, club=w.club11)
+    w.convention11.companies.add(w.only11)
+
+    # Actions: one animated by the club in 34, one logged by the préfecture in 34, one in 11.
+    w.action34_club = ActionFactory(title="Action club 34", departement=d34, club=w.club34)
+    w.action34_club.companies.add(w.head34)
+    w.action34_pref = ActionFactory(title="Action préfecture 34", departement=d34)
+    w.action34_pref.companies.add(w.establishment34)
+    w.action11 = ActionFactory(title="Action 11", departement=d11, club=w.club11)
+    w.action11.companies.add(w.only11)
+
+    w.qpv34 = QPVFactory(code="QP034005", name="Mosson", departement=d34)
+    w.qpv11 = QPVFactory(code="QP011001", name="La Conte", departement=d11)
+
+    day = datetime.date(2016, 1, 10)
+    w.diag_club34 = Diagnostic.objects.create(company=w.head34, club=w.club34, date=day, comment="club 34")
+    w.diag_no_club = Diagnostic.objects.create(company=w.head34, date=day, comment="sans club")
+    w.diag_other_club = Diagnostic.objects.create(company=w.head34, club=w.club11, date=day, comment="club 11")
+    w.diag11 = Diagnostic.objects.create(company=w.only11, club=w.club11, date=day, comment="11")
+    return w
+
+
+def test_national_sees_everything(world):
+    scope = scope_of(world.national)
+    assert scope.is_national
+    assert scoping.departements(scope).count() == Departement.objects.count()
+    assert set(scoping.qpvs(scope)) == set(QPV.objects.all())
+    assert names(scoping.companies(scope)) == {
+        "Siège Hérault",
+        "Établissement Hérault",
+        "Convention Hérault",
+        "Aude seulement",
+        "Groupe national",
+    }
+    assert scoping.conventions(scope).count() == Convention.objects.count() == 8
+    assert names(scoping.actions(scope), "title") == {"Action club 34", "Action préfecture 34", "Action 11"}
+    # Only active clubs are offered.
+    assert names(scoping.clubs(scope)) == {"FACE Hérault", "FACE Aude"}
+    assert scoping.diagnostics(scope).count() == 4
+
+
+def test_prefecture_sees_its_departement_only(world):
+    scope = scope_of(world.prefecture34)
+    assert scope.is_prefecture
+    assert scope.departement_ids == frozenset({world.d34.pk})
+    assert list(scoping.departements(scope)) == [world.d34]
+    assert list(scoping.qpvs(scope)) == [world.qpv34]
+    # Head office, establishment or convention in 34; never the company that only lives in the Aude.
+    assert names(scoping.companies(scope)) == {
+        "Siège Hérault",
+        "Établissement Hérault",
+        "Convention Hérault",
+        "Groupe national",
+    }
+    # The national convention declined in 34 is visible; the one declined only in 11 is not.
+    assert names(scoping.conventions(scope), "reference") == {"NAT-1", "034-DECL", "034-CLUB", "034-PROSPECT", "034-PREF"}
+    assert names(scoping.actions(scope), "title") == {"Action club 34", "Action préfecture 34"}
+    assert names(scoping.clubs(scope)) == {"FACE Hérault"}
+    # Every diagnostic of its companies, whichever club made it.
+    assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club", "club 11"}
+
+
+def test_the_other_prefecture_sees_the_mirror_image(world):
+    scope = scope_of(world.prefecture11)
+    assert names(scoping.companies(scope)) == {"Établissement Hérault", "Convention Hérault", "Aude seulement"}
+    assert names(scoping.conventions(scope), "reference") == {"NAT-2", "011-DECL", "011-CLUB"}
+    assert names(scoping.actions(scope), "title") == {"Action 11"}
+    assert list(scoping.qpvs(scope)) == [world.qpv11]
+    assert names(scoping.clubs(scope)) == {"FACE Aude"}
+
+
+def test_club_sees_its_members_and_what_it_animates(world):
+    scope = scope_of(world.club34)
+    assert scope.is_club
+    # Its member, and the company of a convention it animates; not the préfecture's own companies.
+    assert names(scoping.companies(scope)) == {"Siège Hérault", "Convention Hérault"}
+    assert names(scoping.conventions(scope), "reference") == {"034-CLUB", "034-PROSPECT"}
+    assert names(scoping.actions(scope), "title") == {"Action club 34"}
+    assert list(scoping.departements(scope)) == [world.d34]
+    assert list(scoping.qpvs(scope)) == [world.qpv34]
+    assert list(scoping.clubs(scope)) == [world.club34]
+    # Its own diagnostics and those no club made; never another club's.
+    assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club"}
+
+
+def test_company_sees_only_itself(world):
+    scope = scope_of(world.company_org)
+    assert scope.is_company
+    assert scope.company_id == world.head34.pk
+    assert list(scoping.companies(scope)) == [world.head34]
+    assert names(scoping.conventions(scope), "reference") == {"034-CLUB"}
+    assert names(scoping.actions(scope), "title") == {"Action club 34"}
+    assert list(scoping.departements(scope)) == [world.d34]
+    assert list(scoping.qpvs(scope)) == [world.qpv34]
+    assert not scoping.clubs(scope).exists()
+    assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club", "club 11"}
+
+
+def test_company_territory_comes_from_establishments_and_conventions(world):
+    # Head office in 11, an establishment in 34, a convention in 34: both départements are its own.
+    organisation = OrganisationFactory(kind=OrganisationKind.COMPANY, name="Établissement Hérault (comptes)")
+    world.establishment34.organisation = organisation
+    world.establishment34.save()
+    scope = scope_of(organisation)
+    assert set(scoping.departements(scope)) == {world.d34, world.d11}
+    assert names(scoping.conventions(scope), "reference") == {"034-PREF"}
+    assert names(scoping.actions(scope), "title") == {"Action préfecture 34"}
+
+
+def test_company_organisation_without_its_company_sees_nothing(world):
+    scope = scope_of(OrganisationFactory(kind=OrganisationKind.COMPANY, name="Pas encore rattachée"))
+    assert scope.is_company and scope.company_id is None
+    for function in FUNCTIONS:
+        assert not getattr(scoping, function)(scope).exists(), function
+
+
+def test_partner_sees_its_territory_but_no_row_of_companies_conventions_or_actions(world):
+    scope = scope_of(world.partner34)
+    assert scope.is_partner
+    assert not scoping.companies(scope).exists()
+    assert not scoping.conventions(scope).exists()
+    assert not scoping.actions(scope).exists()
+    assert not scoping.diagnostics(scope).exists()
+    assert list(scoping.departements(scope)) == [world.d34]
+    assert list(scoping.qpvs(scope)) == [world.qpv34]
+    assert list(scoping.clubs(scope)) == [world.club34]
+
+
+@pytest.mark.parametrize(
+    "make_scope",
+    [
+        pytest.param(lambda w: Scope.none(), id="empty-scope"),
+        pytest.param(lambda w: scope_of(w.prefecture34, is_active=False), id="inactive-membership"),
+        pytest.param(lambda w: scope_of(OrganisationFactory(departements=[w.d34], is_active=False)), id="inactive-organisation"),
+        pytest.param(lambda w: Scope.for_membership(None), id="no-membership"),
+    ],
+)
+def test_no_active_membership_sees_nothing(world, make_scope):
+    scope = make_scope(world)
+    assert scope.kind is None
+    for function in FUNCTIONS:
+        assert not getattr(scoping, function)(scope).exists(), function
+
+
+def test_middleware_gives_the_empty_scope_without_active_membership(world, client):
+    membership = MembershipFactory(organisation=world.prefecture34, is_active=False)
+    client.force_login(membership.user)
+    response = client.get("/tableau-de-bord/")
+    assert response.wsgi_request.scope == Scope.none()
+    assert "Aucune organisation active" in response.content.decode()
+
+
+def test_middleware_scope_follows_the_first_active_membership(world, client):
+    membership = MembershipFactory(organisation=world.prefecture34)
+    client.force_login(membership.user)
+    response = client.get("/tableau-de-bord/")
+    assert response.wsgi_request.scope == Scope.for_membership(membership)
+    assert response.wsgi_request.scope.departement_ids == frozenset({world.d34.pk})
+
+
+def test_querysets_have_no_duplicates(world):
+    # A company seen through its head office AND an establishment AND a convention is listed once.
+    EstablishmentFactory(company=world.head34, commune=world.head34.commune)
+    world.prefecture34_only.companies.add(world.head34)
+    scope = scope_of(world.prefecture34)
+    companies = list(scoping.companies(scope))
+    assert len(companies) == len(set(companies))
+    # A club animating both départements is offered once to a préfecture covering both.
+    OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Occitanie", departements=[world.d34, world.d11])
+    clubs = list(scoping.clubs(scope_of(OrganisationFactory(departements=[world.d34, world.d11]))))
+    assert sorted(club.name for club in clubs) == ["FACE Aude", "FACE Hérault", "FACE Occitanie"]

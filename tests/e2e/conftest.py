@@ -1,0 +1,174 @@
+"""Browser tests: Playwright (the Python package only) driving Debian's Chromium against the real portal.
+
+Write a scenario test like this::
+
+    import pytest
+
+    from tests.factories import MembershipFactory, OrganisationFactory, departement
+    from tests.e2e.conftest import PASSWORD
+
+    pytestmark = pytest.mark.browser
+
+
+    def test_something(page, live_server, login, screenshot):
+        user = MembershipFactory(organisation=OrganisationFactory(departements=[departement("34")])).user
+        login(page, live_server, user.email, PASSWORD)
+        page.goto(f"{live_server.url}/entreprises/")      # or page.goto("/entreprises/"): base_url is set
+        page.get_by_role("link", name="Entreprises").click()
+        ...
+        screenshot(page, "entreprises-liste")             # -> test-artifacts/entreprises-liste.png
+
+Fixtures and helpers:
+
+- ``browser`` (session): one headless Chromium, ``/usr/bin/chromium`` (never a downloaded browser), shared by
+  every test. When Chromium or the playwright package is missing, the tests are skipped with a French
+  message, except under CI (the ``CI`` variable is set): there they fail, so a broken CI cannot pass silently.
+- ``page``: a fresh browser context (own cookies, French locale, 1280x1000 window, 10 s timeouts) and page
+  for one test, with ``base_url`` set to ``live_server.url``. It brings pytest-django's ``live_server``
+  (a real HTTP server on a transactional test database) with *serialized rollback*: the reference data
+  that migrations load (régions, départements, the catalogue of families and action types, indicators)
+  is put back before each browser test, although transactional tests empty the tables when they finish.
+  Create your rows with the factories before or during the test: the server thread sees them at once.
+  When a test fails, a screenshot ``test-artifacts/echec-<test>.png`` is saved.
+- ``login``: ``login(page, live_server, email, password)`` signs in through the real login form
+  (``/compte/connexion/``) and waits for the dashboard. Users made by ``UserFactory`` have the password
+  ``PASSWORD`` below. Don't use ``client.login`` anywhere: django-axes refuses it.
+- ``screenshot``: ``screenshot(page, name)`` saves a full-page PNG as ``test-artifacts/<name>.png`` and
+  returns its path. Every scenario test saves at least one; look at them.
+
+Mark every browser test with ``@pytest.mark.browser`` (or ``pytestmark = pytest.mark.browser``), so that
+``pytest -m "not browser"`` runs the rest alone.
+
+Trap (STACK.md, 1): Playwright's synchronous API runs an event loop in the test's thread, and Django then
+refuses ORM calls there (``SynchronousOnlyOperation``). ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set before
+playwright is imported: the ORM calls of a test and of its fixtures are ordinary synchronous code.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "motdepasse-solide-1"  # the password of tests.factories.UserFactory
+TIMEOUT_MS = 10_000
+
+
+def browser_unavailable_reason():
+    """Why the browser tests cannot run on this machine, in French; None when they can."""
+    if sync_playwright is None:
+        return "Tests navigateur ignorés : le paquet Python playwright n'est pas installé (requirements-dev.txt)."
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"Tests navigateur ignorés : Chromium est absent ({CHROMIUM}) ; installez le paquet Debian chromium."
+    return None
+
+
+def skip_or_fail_without_browser():
+    reason = browser_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(reason.replace("ignorés", "impossibles en CI"), pytrace=False)
+    pytest.skip(reason)
+
+
+def artifact_name(text):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:120]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Keep each phase's report on the test, so that `page` knows at teardown whether the test failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _carry_serialized_contents(saved):
+    """Once Playwright's event loop runs in this thread, Django keeps database connections per async
+    context (asgiref's Local): the tests get new connection objects, without the copy of the reference
+    data that pytest-django took on the old ones for serialized rollbacks. Hand it over."""
+    from django.db import connections
+
+    for alias, contents in saved.items():
+        if contents is not None and not hasattr(connections[alias], "_test_serialized_contents"):
+            connections[alias]._test_serialized_contents = contents
+
+
+@pytest.fixture(scope="session")
+def browser():
+    skip_or_fail_without_browser()
+    from django.db import connections
+
+    saved = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
+    with sync_playwright() as playwright:
+        _carry_serialized_contents(saved)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+        # The connections opened under the event loop are not the ones pytest-django closes before it drops
+        # the test database: close them here, or PostgreSQL refuses to drop a database still in use.
+        connections.close_all()
+
+
+@pytest.fixture
+def page(request, browser, live_server, django_db_serialized_rollback):
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": 1280, "height": 1000}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    new_page = context.new_page()
+    yield new_page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        try:
+            new_page.screenshot(path=str(ARTIFACTS / f"echec-{artifact_name(request.node.name)}.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - a screenshot must never hide the test's own failure
+            pass
+    context.close()
+
+
+def sign_in(page, live_server, email, password):
+    """Sign in through the real login form, as a person would, and wait for the dashboard."""
+    page.goto(f"{live_server.url}/compte/connexion/")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.locator("main").get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/tableau-de-bord/"))
+    return page
+
+
+@pytest.fixture
+def login():
+    return sign_in
+
+
+@pytest.fixture
+def screenshot():
+    def take(page, name):
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{artifact_name(name)}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
