@@ -8,6 +8,7 @@ eagerly in-process. Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY,
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "dsfr",
     "django_filters",
     "axes",
+    "simple_history",
     "charte.comptes",
     "charte.territoires",
     "charte.catalogue",
@@ -56,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # History rows (declarations, conventions) record the signed-in person who made the change.
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Every page needs a signed-in person unless its view opts out with @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "charte.comptes.middleware.CurrentOrganisationMiddleware",
@@ -159,6 +163,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Daily jobs (run by `celery -A charte beat`). Reminders go from each campaign's reminder date to its close;
+# each is sent once, so running the job again (or late) sends nothing twice.
+CELERY_BEAT_SCHEDULE = {
+    "rappels-campagnes": {
+        "task": "evaluation.send_campaign_reminders",
+        "schedule": crontab(hour=8, minute=30),
+    },
+}
 
 # Security: safe by default when DEBUG is off; HTTPS itself is the reverse proxy's job, so the
 # HTTPS-only switches are opt-in through the environment.

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import Organisation
@@ -106,6 +107,9 @@ class Convention(models.Model):
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
 
     objects = ConventionQuerySet.as_manager()
+    # Who changed what and when (issue 4). The history tables live in the evaluation app, so that this app's
+    # tables and migrations (and its SQLite triggers, migration 0002) are left untouched.
+    history = HistoricalRecords(app="evaluation", excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-start_date", "reference"]
@@ -210,6 +214,8 @@ class Commitment(models.Model):
     )
     description = models.TextField("engagement", blank=True)
 
+    history = HistoricalRecords(app="evaluation")
+
     class Meta:
         ordering = ["family__position", "pk"]
         verbose_name = "engagement"
@@ -234,6 +240,8 @@ class Target(models.Model):
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="targets", verbose_name="indicateur")
     year = models.PositiveSmallIntegerField("année")
     value = models.DecimalField("objectif", max_digits=14, decimal_places=2)
+
+    history = HistoricalRecords(app="evaluation")
 
     class Meta:
         ordering = ["year", "indicator__code"]

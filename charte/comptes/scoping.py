@@ -212,3 +212,43 @@ def diagnostics(scope):
     if scope.is_club:
         qs = qs.filter(Q(club_id=scope.organisation_id) | Q(club__isnull=True))
     return qs
+
+
+# --- annual campaigns (evaluation) -----------------------------------------------------------------------
+
+
+def campaigns(scope):
+    """National: all. Préfecture, club: the campaigns covering one of its départements, national ones
+    included. Company: the campaigns where it has a declaration. Partner: none."""
+    Campaign = _model("evaluation.Campaign")
+    qs = Campaign.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.kind in (PREFECTURE, CLUB):
+        covered = Campaign.departements.through.objects
+        return qs.filter(
+            Q(pk__in=covered.filter(departement_id__in=scope.departement_ids).values("campaign_id"))
+            | ~Q(pk__in=covered.values("campaign_id"))
+        )
+    if scope.is_company and scope.company_id:
+        own = _model("evaluation.Declaration").objects.filter(company_id=scope.company_id)
+        return qs.filter(pk__in=own.values("campaign_id"))
+    return qs.none()
+
+
+def declarations(scope):
+    """Préfecture: the declarations of conventions in its départements. Club: those of the conventions it
+    animates or of its member companies. Company: its own. National: all. Partner: none."""
+    Declaration = _model("evaluation.Declaration")
+    qs = Declaration.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.is_prefecture:
+        return qs.filter(convention__departement_id__in=scope.departement_ids)
+    if scope.is_club:
+        return qs.filter(
+            Q(convention__club_id=scope.organisation_id) | Q(company_id__in=_member_company_ids(scope.organisation_id))
+        )
+    if scope.is_company and scope.company_id:
+        return qs.filter(company_id=scope.company_id)
+    return qs.none()

@@ -1,0 +1,50 @@
+"""Who may do what with campaigns and declarations: plain predicates on a `Scope`, used by the services,
+the views and the templates (to show or hide buttons). Visibility itself is `scoping.campaigns` /
+`scoping.declarations`; these predicates assume the object is visible.
+
+- open a campaign: a préfecture for (part of) its départements, the national level for any or all;
+- fill and submit a declaration: the company itself;
+- validate or return it: the animating club of the convention or the club the company is a member of,
+  the préfecture of the convention's département, the national level; never a company or a partner;
+- reopen it after the close: the préfecture of the convention's département or the national level.
+"""
+
+from entreprises.models import ClubMembership
+
+
+def can_open_campaign(scope, departement_ids=()):
+    if scope.is_national:
+        return True
+    if scope.is_prefecture:
+        return bool(departement_ids) and set(departement_ids) <= set(scope.departement_ids)
+    return False
+
+
+def can_edit_declaration(scope, declaration):
+    return scope.is_company and scope.company_id is not None and declaration.company_id == scope.company_id
+
+
+def _is_club_of(scope, declaration):
+    if declaration.convention.club_id == scope.organisation_id:
+        return True
+    # Same membership rule as scoping.companies for a club (any membership, current or past).
+    return ClubMembership.objects.filter(club_id=scope.organisation_id, company_id=declaration.company_id).exists()
+
+
+def can_validate_declaration(scope, declaration):
+    """Also the right to return one for correction."""
+    if scope.is_national:
+        return True
+    if scope.is_prefecture:
+        return declaration.convention.departement_id in scope.departement_ids
+    if scope.is_club:
+        return _is_club_of(scope, declaration)
+    return False
+
+
+def can_reopen_declaration(scope, declaration):
+    if scope.is_national:
+        return True
+    if scope.is_prefecture:
+        return declaration.convention.departement_id in scope.departement_ids
+    return False
