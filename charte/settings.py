@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "simple_history",
     "charte.comptes",
@@ -191,6 +194,66 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
+
+# REST API v1 (charte/api): session or API key, the portal's scoping policy, one French error body.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The key first: a request that carries one acts as the key's organisation, whatever its cookies.
+        "charte.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "charte.api.permissions.ActsForAnOrganisation",
+        "charte.api.permissions.KeyAllowsWrites",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "charte.api.throttling.ApiKeyRateThrottle",
+        "charte.api.throttling.SessionUserRateThrottle",
+        "charte.api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "cle": env.str("API_RATE_PER_KEY", default="120/minute"),
+        "utilisateur": env.str("API_RATE_PER_USER", default="120/minute"),
+        "anonyme": env.str("API_RATE_ANONYMOUS", default="30/minute"),
+    },
+    # Behind the reverse proxy, the client's address for the anonymous rate comes from X-Forwarded-For.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    "DEFAULT_PAGINATION_CLASS": "charte.api.pagination.Pagination",
+    "PAGE_SIZE": PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["charte.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "charte.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "charte.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API de la Charte Entreprises et Quartiers",
+    "DESCRIPTION": (
+        "Données du portail de la Charte Entreprises et Quartiers pour les outils des partenaires, des clubs "
+        "et des entreprises. Authentification : session du portail ou clé d'API de l'organisation "
+        "(en-tête `Authorization: Api-Key <préfixe>.<secret>`, créée par l'administrateur de l'organisation "
+        "dans le portail). Chaque requête ne voit que le périmètre de l'organisation : une ressource hors "
+        "périmètre répond 404. Erreurs : `{\"erreur\": {\"code\", \"message\", \"details\"}}`, en français."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc come from the drf-spectacular-sidecar package, served by our static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to swagger.io's online validator: the documentation page talks to the portal only.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Two different "generation" choices (QPV 2015/2024, conventions 1st/2nd): one enum name each.
+    "ENUM_NAME_OVERRIDES": {
+        "GenerationQpvEnum": "charte.territoires.models.QPV.Generation",
+        "GenerationConventionEnum": "conventions.models.Convention.Generation",
+    },
+}
 
 LOGGING = {
     "version": 1,

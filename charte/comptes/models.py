@@ -221,3 +221,97 @@ class Membership(models.Model):
         self.is_active = False
         self.updated_by = by
         self.save(update_fields=["is_active", "updated_by", "updated_at"])
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A key a partner's or a club's tool sends to the API: it acts as its organisation, with the same scope.
+
+    Only a hash of the secret is stored; the full key (`<prefix>.<secret>`) is shown once, at creation. The
+    secret is 32 random bytes, so a fast hash is enough: nobody can guess it from the hash.
+    """
+
+    class Access(models.TextChoices):
+        READ = "read", "Lecture seule"
+        READ_WRITE = "read_write", "Lecture et écriture"
+
+    PREFIX_LENGTH = 8
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_keys", verbose_name="organisation"
+    )
+    name = models.CharField("nom", max_length=100, help_text="Par exemple : « Outil de suivi du club ».")
+    prefix = models.CharField("préfixe", max_length=PREFIX_LENGTH, unique=True)
+    hashed_key = models.CharField("empreinte du secret", max_length=64, editable=False)
+    scope = models.CharField("droits", max_length=10, choices=Access.choices, default=Access.READ)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="créée par",
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "clé d'API"
+        verbose_name_plural = "clés d'API"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix})"
+
+    @staticmethod
+    def hash_secret(secret):
+        import hashlib
+
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, organisation, name, scope, created_by=None):
+        """Create a key; returns (key, full key). The full key exists only in this return value."""
+        import secrets
+        import string
+
+        alphabet = string.ascii_letters + string.digits
+        while True:
+            prefix = "".join(secrets.choice(alphabet) for _ in range(cls.PREFIX_LENGTH))
+            if not cls.objects.filter(prefix=prefix).exists():
+                break
+        secret = secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            organisation=organisation,
+            name=name,
+            prefix=prefix,
+            hashed_key=cls.hash_secret(secret),
+            scope=scope,
+            created_by=created_by,
+        )
+        return key, f"{prefix}.{secret}"
+
+    def check_secret(self, secret):
+        import hmac
+
+        return hmac.compare_digest(self.hashed_key, self.hash_secret(secret))
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @property
+    def can_write(self):
+        return self.scope == self.Access.READ_WRITE
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

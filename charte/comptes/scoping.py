@@ -65,6 +65,22 @@ class Scope:
             is_org_admin=membership.role == Membership.Role.ADMIN,
         )
 
+    @classmethod
+    def for_organisation(cls, organisation):
+        """The scope of an organisation acting without a person (an API key): the same rows as its members."""
+        if organisation is None or not organisation.is_active:
+            return cls.none()
+        company_id = None
+        if organisation.kind == COMPANY:
+            company = _model("entreprises.Company").objects.filter(organisation=organisation).only("pk").first()
+            company_id = company.pk if company else None
+        return cls(
+            kind=organisation.kind,
+            organisation_id=organisation.pk,
+            departement_ids=frozenset(organisation.departements.values_list("pk", flat=True)),
+            company_id=company_id,
+        )
+
     @property
     def is_national(self):
         return self.kind == NATIONAL
@@ -212,6 +228,35 @@ def diagnostics(scope):
     if scope.is_club:
         qs = qs.filter(Q(club_id=scope.organisation_id) | Q(club__isnull=True))
     return qs
+
+
+# --- territorial and catalogue referentials (API) -------------------------------------------------------
+
+
+def referential(scope, queryset):
+    """The catalogue (families, action types, indicators) is the same for everybody acting for an organisation."""
+    return queryset if scope.kind is not None else queryset.none()
+
+
+def regions(scope):
+    Region = _model("territoires.Region")
+    if scope.is_national:
+        return Region.objects.all()
+    return Region.objects.filter(pk__in=departements(scope).values("region_id"))
+
+
+def communes(scope):
+    Commune = _model("territoires.Commune")
+    if scope.is_national:
+        return Commune.objects.all()
+    return Commune.objects.filter(departement__in=departements(scope).values("pk"))
+
+
+def epcis(scope):
+    EPCI = _model("territoires.EPCI")
+    if scope.is_national:
+        return EPCI.objects.all()
+    return EPCI.objects.filter(pk__in=communes(scope).values("epci_id"))
 
 
 # --- annual campaigns (evaluation) -----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import api_keys_views, views
 
 app_name = "comptes"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("mot-de-passe/nouveau/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("mot-de-passe/modifie/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("organisation/", views.switch_organisation, name="switch_organisation"),
+    path("cles-api/", api_keys_views.api_key_list, name="api_keys"),
+    path("cles-api/nouvelle/", api_keys_views.api_key_create, name="api_key_create"),
+    path("cles-api/nouvelle/cle/", api_keys_views.api_key_created, name="api_key_created"),
+    path("cles-api/<int:pk>/revoquer/", api_keys_views.api_key_revoke, name="api_key_revoke"),
 ]

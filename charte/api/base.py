@@ -1,0 +1,185 @@
+"""What every API viewset shares: the caller's scope, the refusal of NUL characters, scoped querysets,
+integer ids, and the filters' building blocks."""
+
+import django_filters
+from django import forms
+from django.contrib.auth.models import AnonymousUser
+from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.drainage import set_override
+from rest_framework import exceptions, viewsets
+
+from charte.comptes.models import ApiKey
+from charte.comptes.scoping import Scope
+
+NUL = "\x00"
+NUL_MESSAGE = "Le caractère nul (U+0000) n'est pas accepté."
+MAX_ID = 2**63 - 1
+
+
+def request_scope(request):
+    """The scope the API request acts with: the key's organisation, else the session's current membership
+    (set by `CurrentOrganisationMiddleware`)."""
+    if isinstance(request.auth, ApiKey):
+        return Scope.for_organisation(request.auth.organisation)
+    return getattr(request._request, "scope", None) or Scope.none()
+
+
+def acting_user(request):
+    """The person in whose name a write is recorded: the signed-in person, or the key's creator."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth.created_by or AnonymousUser()
+    return request.user
+
+
+def _contains_nul(value):
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def reject_nul(request):
+    """PostgreSQL cannot store or even compare text holding NUL: refuse it before any query sees it."""
+    bad = sorted({key for key, values in request.query_params.lists() if _contains_nul(key) or _contains_nul(values)})
+    if bad:
+        raise exceptions.ValidationError({key.replace(NUL, "") or "parametre": [NUL_MESSAGE] for key in bad})
+    if request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") and _contains_nul(request.data):
+        raise exceptions.ValidationError({"non_field_errors": [NUL_MESSAGE]})
+
+
+class ScopedViewSetMixin:
+    # Querysets come from `scoped_queryset(scope)`, which each viewset writes with `charte.comptes.scoping`:
+    # a row out of scope is absent from lists and answers 404 in detail.
+
+    lookup_value_regex = "[0-9]+"
+    filter_backends = [DjangoFilterBackend]
+
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        view = super().as_view(*args, **kwargs)
+        # DRF authenticates API requests itself (session or key): the portal's login redirect must not apply.
+        view.login_required = False
+        return view
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        request.scope = request_scope(request)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        reject_nul(request)
+
+    @property
+    def scope(self):
+        # The schema generator builds views on a fake request, without a scope.
+        return getattr(self.request, "scope", None) or Scope.none()
+
+    def scoped_queryset(self, scope):  # pragma: no cover - every viewset defines it
+        raise NotImplementedError
+
+    def get_queryset(self):
+        return self.scoped_queryset(self.scope)
+
+    def get_object(self):
+        pk = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
+        if not str(pk).isdigit() or not 0 < int(pk) <= MAX_ID:
+            raise exceptions.NotFound()
+        return super().get_object()
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+# --- filters ------------------------------------------------------------------------------------------
+
+
+class IdField(forms.IntegerField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+def _documented_as(filter_, schema):
+    # Set on the instance, so that the schema keeps this filter's own label as its description.
+    set_override(filter_, "field", {**schema, "description": str(filter_.label or "")})
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id (integer): anything else is refused with a 400 before reaching the database."""
+
+    field_class = IdField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _documented_as(self, {"type": "integer", "minimum": 1, "maximum": MAX_ID, "format": "int64"})
+
+
+class YearField(forms.IntegerField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1900)
+        kwargs.setdefault("max_value", 2100)
+        super().__init__(*args, **kwargs)
+
+
+class YearFilter(django_filters.NumberFilter):
+    field_class = YearField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _documented_as(self, {"type": "integer", "minimum": 1900, "maximum": 2100})
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date and time between 1900 and 2100: year 1 or 9999 with an offset cannot even be converted
+    to UTC, and no row of the portal is dated outside these years."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not 1900 <= value.year <= 2100:
+            raise forms.ValidationError("La date doit être comprise entre 1900 et 2100.", code="invalid")
+        return value
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+def updated_since_filter():
+    return BoundedIsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        label="Modifiés depuis cette date (ISO 8601, par exemple 2024-01-31T00:00:00+01:00) : synchronisation incrémentale",
+    )
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """The `ordering` parameter: only the listed fields (an unknown one is a 400), then the id so that pages
+    never overlap."""
+
+    def __init__(self, *args, fields, **kwargs):
+        """`fields`: (model field, parameter value, French label) triples."""
+        kwargs.setdefault("label", "Tri : champs séparés par des virgules, précédés de « - » pour l'ordre décroissant")
+        kwargs["field_labels"] = {model_field: label for model_field, _param, label in fields}
+        super().__init__(*args, fields=[(model_field, param) for model_field, param, _label in fields], **kwargs)
+
+    def filter(self, qs, value):
+        if value in ([], (), {}, "", None):
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        return qs.order_by(*ordering, "pk")
+
+
+def boolean_filter(field_name, label):
+    """`true` or `false`; anything else is a 400 (django-filter's BooleanFilter silently ignores it)."""
+    return django_filters.TypedChoiceFilter(
+        field_name=field_name,
+        choices=[("true", "vrai"), ("false", "faux")],
+        coerce=lambda value: value == "true",
+        label=label,
+    )
