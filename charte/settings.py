@@ -195,6 +195,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
 
+# API throttling counters must be shared by every gunicorn process: production sets CACHE_URL to Redis
+# (e.g. redis://127.0.0.1:6379/1); the per-process memory cache is only right for a single process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmem://")}
+
 # REST API v1 (charte/api): session or API key, the portal's scoping policy, one French error body.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from charte.catalogue.models import Family
-from charte.comptes.models import Membership, OrganisationKind, User
+from charte.comptes.models import ApiKey, Membership, OrganisationKind, User
 from charte.territoires.models import EPCI, QPVCorrespondence
 from conventions.models import Action, ActionPartner, Convention, ConventionDocument
 from entreprises.models import Contact, Diagnostic, DiagnosticItem, Label
@@ -66,6 +66,7 @@ def dataset(db):
     prefecture = OrganisationFactory(name="Préfecture de l'Hérault", departements=[herault])
     club = OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Hérault", departements=[herault])
     MembershipFactory(organisation=prefecture, user=UserFactory(email="agent@herault.gouv.fr"))
+    ApiKey.issue(prefecture, "Outil de suivi", "read")
 
     company = CompanyFactory(name="BRL", siren="552000697", commune=montpellier)
     company.labels.add(Label.objects.create(name="Lucie"))

@@ -4,7 +4,8 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.utils import timezone
 
-from .models import Membership, Organisation, User
+from .api_keys_admin import ApiKeyAdmin
+from .models import ApiKey, Membership, Organisation, User
 
 
 class EmailUniqueMixin:
@@ -134,3 +135,6 @@ class MembershipAdmin(admin.ModelAdmin):
         # update() skips auto_now, hence the explicit updated_at.
         count = queryset.filter(is_active=True).update(is_active=False, updated_by=request.user, updated_at=timezone.now())
         self.message_user(request, f"{count} adhésion(s) désactivée(s).", level=messages.SUCCESS)
+
+
+admin.site.register(ApiKey, ApiKeyAdmin)
