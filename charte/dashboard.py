@@ -197,3 +197,26 @@ def territory(scope):
 def company_conventions(scope, limit=10):
     """A company's own conventions, most recent first (one query, whatever their number)."""
     return list(scoping.conventions(scope).select_related("departement").order_by("-start_date", "reference")[:limit])
+
+
+# --- annual campaigns ----------------------------------------------------------------------------------
+
+
+def declarations_to_handle(scope, today=None, limit=5):
+    """Validators (national, préfecture, club): how many declarations wait for their validation. A company:
+    its declarations still to fill or correct in a campaign it may write in (open, or reopened after the
+    close), the first few of them to link directly. Two queries at most, whatever the number of rows."""
+    if scope.kind is None or scope.is_partner:
+        return None
+    Declaration = _model("evaluation.Declaration")
+    visible = scoping.declarations(scope)
+    if not scope.is_company:
+        return {"to_validate": visible.filter(status=Declaration.Status.SUBMITTED).count()}
+    today = today or timezone.localdate()
+    to_fill = visible.filter(
+        Q(campaign__closes_on__gte=today) | Q(reopened_at__isnull=False),
+        campaign__opens_on__lte=today,
+        status__in=[Declaration.Status.DRAFT, Declaration.Status.RETURNED],
+    )
+    rows = list(to_fill.select_related("campaign", "convention").order_by("campaign__closes_on", "convention__reference")[:limit])
+    return {"to_fill": rows, "to_fill_count": to_fill.count() if len(rows) == limit else len(rows)}

@@ -195,6 +195,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
 
+# Absolute links in e-mails (declaration returned, validated, reminders): the portal's public address.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 # API throttling counters must be shared by every gunicorn process: production sets CACHE_URL to Redis
 # (e.g. redis://127.0.0.1:6379/1); the per-process memory cache is only right for a single process.
 CACHES = {"default": env.cache("CACHE_URL", default="locmem://")}

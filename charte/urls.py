@@ -15,6 +15,7 @@ urlpatterns = [
     path("conventions/", include("conventions.urls")),
     path("actions/", include("conventions.action_urls")),
     path("territoires/", include("charte.territoires.urls")),
+    path("campagnes/", include("evaluation.urls")),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
 ]

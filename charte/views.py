@@ -47,6 +47,7 @@ def dashboard(request):
             }
             context["renewal_horizon"] = figures.renewal_horizon(today)
             context["month_start"] = today.replace(day=1)
+        context["declarations"] = figures.declarations_to_handle(scope, today=today)
         if scope.is_company:
             context["company_conventions"] = figures.company_conventions(scope)
         elif not scope.is_partner:

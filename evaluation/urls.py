@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "evaluation"
+
+urlpatterns = [
+    path("", views.campaign_list, name="campaign_list"),
+    path("nouvelle/", views.campaign_create, name="campaign_create"),
+    path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("<int:pk>/synchroniser/", views.campaign_sync, name="campaign_sync"),
+    path("<int:pk>/completude/", views.completeness, name="completeness"),
+    path("<int:pk>/completude.csv", views.completeness_export, name="completeness_export"),
+    path("declarations/", views.declaration_list, name="declaration_list"),
+    path("declarations/<int:pk>/", views.declaration, name="declaration"),
+    path("declarations/<int:pk>/valider/", views.declaration_validate, name="declaration_validate"),
+    path("declarations/<int:pk>/renvoyer/", views.declaration_return, name="declaration_return"),
+    path("declarations/<int:pk>/rouvrir/", views.declaration_reopen, name="declaration_reopen"),
+    path("declarations/<int:pk>/justificatifs/", views.evidence_upload, name="evidence_upload"),
+    path("justificatifs/<int:pk>/", views.evidence_download, name="evidence_download"),
+    path("justificatifs/<int:pk>/supprimer/", views.evidence_delete, name="evidence_delete"),
+    path("conventions/<int:pk>/historique/", views.convention_history, name="convention_history"),
+]
