@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.send_campaign_reminders",
         "schedule": crontab(hour=8, minute=30),
     },
+    # The national compile of the current year (N-1 figures included), published when every unit succeeded.
+    "compilation-evaluation": {
+        "task": "evaluation.nightly_compile",
+        "schedule": crontab(hour=2, minute=15),
+    },
 }
 
 # Security: safe by default when DEBUG is off; HTTPS itself is the reverse proxy's job, so the
@@ -200,7 +205,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # API throttling counters must be shared by every gunicorn process: production sets CACHE_URL to Redis
 # (e.g. redis://127.0.0.1:6379/1); the per-process memory cache is only right for a single process.
-CACHES = {"default": env.cache("CACHE_URL", default="locmem://")}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # REST API v1 (charte/api): session or API key, the portal's scoping policy, one French error body.
 REST_FRAMEWORK = {
