@@ -378,7 +378,8 @@ def _render_declaration(
         "return_form": return_form or ReturnForm(),
         "can_reopen": permissions.can_reopen_declaration(scope, declaration) and locked,
         "reopen_form": reopen_form or ReopenForm(),
-        "history": history.declaration_history(declaration),
+        # A save that only bumped the version (the values changed are their own entries) says nothing to a reader.
+        "history": [e for e in history.declaration_history(declaration) if e.changes or e.kind != "Modification"],
         "year": declaration.year,
         "previous_year": declaration.year - 1,
     }

@@ -37,8 +37,13 @@ def test_campaign_list_for_each_role(client, w, who):
 
 def test_campaign_pages_do_not_exist_for_partners(client, w):
     login(client, w.partner_user)
-    for url in ("/campagnes/", "/campagnes/nouvelle/", campaign_url(w.campaign), campaign_url(w.campaign, "completude/"),
-                "/campagnes/declarations/"):
+    for url in (
+        "/campagnes/",
+        "/campagnes/nouvelle/",
+        campaign_url(w.campaign),
+        campaign_url(w.campaign, "completude/"),
+        "/campagnes/declarations/",
+    ):
         assert client.get(url).status_code == 404
     assert 'href="/campagnes/"' not in client.get("/tableau-de-bord/").content.decode()
 
@@ -270,4 +275,3 @@ def test_declaration_list_queries_do_not_grow(client, w, django_assert_max_num_q
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get("/campagnes/declarations/")
         client.get("/campagnes/")
-

@@ -75,7 +75,12 @@ def test_the_lines_show_target_previous_value_computed_value_and_the_gap_in_word
 
     # The 2016 declaration (N-1) with 6 pupils, and actions logged for 2017 with 11 pupils hosted.
     previous_campaign = services.open_campaign(
-        w.prefecture, w.prefecture_user, 2016, "Campagne 2016", datetime.date(2017, 1, 10), datetime.date(2017, 2, 1),
+        w.prefecture,
+        w.prefecture_user,
+        2016,
+        "Campagne 2016",
+        datetime.date(2017, 1, 10),
+        datetime.date(2017, 2, 1),
         datetime.date(2017, 3, 1),
     )
     previous = previous_campaign.declarations.get(company=w.company)
@@ -333,9 +338,12 @@ def test_evidence_too_large_and_after_submission_are_refused(client, w, monkeypa
     response = upload(client, w, "tard.pdf", PDF)
     assert "n&#x27;est plus modifiable" in response.content.decode()
     assert not Evidence.objects.exists()
-    assert login(client, w.animator).post(
-        declaration_url(w.declaration, "justificatifs/"), {"file": SimpleUploadedFile("a.pdf", PDF)}
-    ).status_code == 403
+    assert (
+        login(client, w.animator)
+        .post(declaration_url(w.declaration, "justificatifs/"), {"file": SimpleUploadedFile("a.pdf", PDF)})
+        .status_code
+        == 403
+    )
 
 
 # --- history of a convention ------------------------------------------------------------------------------
