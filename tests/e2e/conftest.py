@@ -20,14 +20,13 @@ Write a scenario test like this::
 
 Fixtures and helpers:
 
-- ``browser`` (session): one headless Chromium, ``/usr/bin/chromium`` (never a downloaded browser), shared by
-  every test. When Chromium or the playwright package is missing, the tests are skipped with a French
+- ``browser``: a headless Chromium, ``/usr/bin/chromium`` (never a downloaded browser), launched for each
+  test. When Chromium or the playwright package is missing, the tests are skipped with a French
   message, except under CI (the ``CI`` variable is set): there they fail, so a broken CI cannot pass silently.
 - ``page``: a fresh browser context (own cookies, French locale, 1280x1000 window, 10 s timeouts) and page
   for one test, with ``base_url`` set to ``live_server.url``. It brings pytest-django's ``live_server``
-  (a real HTTP server on a transactional test database) with *serialized rollback*: the reference data
-  that migrations load (régions, départements, the catalogue of families and action types, indicators)
-  is put back before each browser test, although transactional tests empty the tables when they finish.
+  (a real HTTP server on a transactional test database); the reference data that migrations load (régions,
+  départements, the catalogue) is put back before each transactional test by ``tests/conftest.py``.
   Create your rows with the factories before or during the test: the server thread sees them at once.
   When a test fails, a screenshot ``test-artifacts/echec-<test>.png`` is saved.
 - ``login``: ``login(page, live_server, email, password)`` signs in through the real login form
@@ -103,35 +102,26 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _carry_serialized_contents(saved):
-    """Once Playwright's event loop runs in this thread, Django keeps database connections per async
-    context (asgiref's Local): the tests get new connection objects, without the copy of the reference
-    data that pytest-django took on the old ones for serialized rollbacks. Hand it over."""
-    from django.db import connections
-
-    for alias, contents in saved.items():
-        if contents is not None and not hasattr(connections[alias], "_test_serialized_contents"):
-            connections[alias]._test_serialized_contents = contents
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One Chromium per test: Playwright's sync API runs an event loop in this thread while it is open,
+    and Django keeps database connections per async context meanwhile; closing it after each test keeps
+    that confined to the browser tests."""
     skip_or_fail_without_browser()
     from django.db import connections
 
-    saved = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
     with sync_playwright() as playwright:
-        _carry_serialized_contents(saved)
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-        # The connections opened under the event loop are not the ones pytest-django closes before it drops
-        # the test database: close them here, or PostgreSQL refuses to drop a database still in use.
-        connections.close_all()
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            # Connections opened under the event loop are not the ones pytest-django flushes and closes.
+            connections.close_all()
 
 
 @pytest.fixture
-def page(request, browser, live_server, django_db_serialized_rollback):
+def page(request, browser, live_server):
     context = browser.new_context(
         base_url=live_server.url, locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": 1280, "height": 1000}
     )
