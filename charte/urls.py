@@ -16,6 +16,7 @@ urlpatterns = [
     path("actions/", include("conventions.action_urls")),
     path("territoires/", include("charte.territoires.urls")),
     path("campagnes/", include("evaluation.urls")),
+    path("rapports/", include("evaluation.report_urls")),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
 ]

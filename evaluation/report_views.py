@@ -1,0 +1,167 @@
+"""Reports of the compiled evaluation (issue 5): pages per scope, compile runs started from the portal,
+exports (XLSX, CSV, PDF) and the public open data.
+
+A report is addressed by a kind and a key (`departement/34`, `club/12`, `national/france`...). The target is
+looked up in the reader's scoped querysets: out of scope is a 404, never a 403.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from charte.comptes import scoping
+from charte.web import csv_response
+
+from . import exports, reports, runs
+from .charts import report_charts
+from .models import EvaluationRun, ScopeType
+
+NATIONAL_KEY = "france"
+KINDS = {
+    "national": ScopeType.NATIONAL,
+    "departement": ScopeType.DEPARTEMENT,
+    "club": ScopeType.CLUB,
+    "convention": ScopeType.CONVENTION,
+    "entreprise": ScopeType.COMPANY,
+}
+
+
+def _pk(key):
+    if not str(key).isdigit():
+        raise Http404("Page introuvable.")
+    return int(key)
+
+
+def resolve(scope, kind, key):
+    """(scope type, scope key, title) of a report the reader may open, or 404."""
+    if kind == "national" and key == NATIONAL_KEY and scope.is_national:
+        return ScopeType.NATIONAL, "", "France entière"
+    if kind == "departement" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+        departement = get_object_or_404(scoping.departements(scope), code=key)
+        return ScopeType.DEPARTEMENT, departement.code, f"{departement.name} ({departement.code})"
+    if kind == "club" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB):
+        club = get_object_or_404(scoping.clubs(scope), pk=_pk(key))
+        return ScopeType.CLUB, str(club.pk), club.name
+    if kind == "convention":
+        convention = get_object_or_404(scoping.conventions(scope), pk=_pk(key))
+        return ScopeType.CONVENTION, str(convention.pk), f"Convention {convention.reference}"
+    if kind == "entreprise":
+        company = get_object_or_404(scoping.companies(scope), pk=_pk(key))
+        return ScopeType.COMPANY, str(company.pk), company.name
+    raise Http404("Page introuvable.")
+
+
+def _year(request):
+    value = request.GET.get("annee") or request.POST.get("annee") or ""
+    if value.isdigit() and 2000 <= int(value) <= 2100:
+        return int(value)
+    return reports.default_year()
+
+
+def _report(request, kind, key):
+    scope_type, scope_key, title = resolve(request.scope, kind, key)
+    return reports.build(request.scope, scope_type, scope_key, _year(request), title)
+
+
+def index(request):
+    scope = request.scope
+    if scope.kind is None:
+        raise Http404("Page introuvable.")
+    departements = []
+    if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+        departements = scoping.departements(scope).order_by("code")
+    clubs = scoping.clubs(scope).order_by("name") if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB) else []
+    company = scoping.companies(scope).first() if scope.is_company else None
+    return render(
+        request,
+        "rapports/index.html",
+        {"departements": departements, "clubs": clubs, "company": company, "year": _year(request), "national_key": NATIONAL_KEY},
+    )
+
+
+def report(request, kind, key):
+    report = _report(request, kind, key)
+    return render(
+        request,
+        "rapports/report.html",
+        {"report": report, "charts": report_charts(report) if report.has_figures else [], "kind": kind, "key": key},
+    )
+
+
+def progress(request, kind, key):
+    """The run in progress for this report, for an optional poll (the page also refreshes itself)."""
+    report = _report(request, kind, key)
+    run = report.active_run
+    if run is None:
+        return JsonResponse({"status": None, "percent": 100, "finished": True})
+    return JsonResponse({"status": run.status, "label": run.get_status_display(), "percent": run.percent, "finished": False})
+
+
+@require_POST
+def start(request, kind, key):
+    scope_type, scope_key, title = resolve(request.scope, kind, key)
+    year = _year(request)
+    if not reports.can_start_run(request.scope, scope_type, scope_key):
+        return render(
+            request,
+            "rapports/forbidden.html",
+            {"message": "Votre organisation ne peut pas lancer la compilation de ce périmètre.", "kind": kind, "key": key},
+            status=403,
+        )
+    try:
+        runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except Exception as exc:  # the broker refused the run: it is already marked failed with the reason
+        messages.error(request, f"La compilation n'a pas pu être lancée : {exc}")
+    else:
+        messages.success(request, f"Compilation {year} demandée pour {title}.")
+    return redirect(reverse("rapports:report", args=[kind, key]) + f"?annee={year}")
+
+
+def export_xlsx(request, kind, key):
+    report = _report(request, kind, key)
+    return exports.xlsx_response(report)
+
+
+def export_csv(request, kind, key):
+    report = _report(request, kind, key)
+    return csv_response(exports.filename(report), exports.CSV_HEADER, exports.csv_rows(report))
+
+
+def export_pdf(request, kind, key):
+    report = _report(request, kind, key)
+    return exports.pdf_response(report, request)
+
+
+@login_not_required
+def open_data(request):
+    return render(
+        request,
+        "rapports/open_data.html",
+        {"columns": reports.OPEN_DATA_COLUMNS, "threshold": reports.OPEN_DATA_THRESHOLD, "years": reports.open_data_years()},
+    )
+
+
+@login_not_required
+def open_data_csv(request):
+    year = reports.open_data_year(request.GET.get("annee"))
+    rows = reports.open_data_rows(year)
+    return csv_response(
+        f"charte-entreprises-quartiers-{year}-departements-familles",
+        [name for name, _ in reports.OPEN_DATA_COLUMNS],
+        ([row[name] for name, _ in reports.OPEN_DATA_COLUMNS] for row in rows),
+    )
+
+
+@login_not_required
+def open_data_json(request):
+    year = reports.open_data_year(request.GET.get("annee"))
+    return JsonResponse(
+        {"annee": year, "seuil_secret_statistique": reports.OPEN_DATA_THRESHOLD, "lignes": reports.open_data_rows(year)},
+        json_dumps_params={"ensure_ascii": False},
+    )

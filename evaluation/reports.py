@@ -1,0 +1,229 @@
+"""A report: the published compiled figures of one scope and year, assembled for the pages and the exports.
+
+Everything is read through the scoping policy (`scoping.annual_results`, `scoping.declarations`,
+`scoping.evaluation_runs`): a report never shows a row its reader could not see elsewhere. A fixed number of
+queries whatever the number of rows: the rows of the scope in one query, the companies that have not reported
+in one, the run in progress in one.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from charte.comptes import scoping
+
+from .models import RUN_SCOPE_TYPES, Campaign, Declaration, ScopeType
+
+REPORTED = (Declaration.Status.SUBMITTED, Declaration.Status.VALIDATED)
+
+
+@dataclass
+class FamilyBlock:
+    family: object
+    total: object = None  # the family row (no indicator)
+    indicators: list = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    scope_type: str
+    scope_key: str
+    year: int
+    title: str
+    total: object = None  # the row of all families, not about one indicator
+    families: list = field(default_factory=list)
+    run: object = None  # the run the figures come from
+    active_run: object = None  # a run still computing this scope
+    missing_companies: list = field(default_factory=list)
+    can_start_run: bool = False
+
+    @property
+    def has_figures(self):
+        return self.run is not None
+
+    @property
+    def indicator_rows(self):
+        return [row for block in self.families for row in block.indicators]
+
+    @property
+    def attainment_counts(self):
+        """(indicators whose target is reached, indicators with a target)."""
+        rates = [row.attainment_rate for row in self.indicator_rows if row.attainment_rate is not None]
+        return sum(1 for rate in rates if rate >= 1), len(rates)
+
+    @property
+    def computed_at(self):
+        return self.run.finished_at if self.run else None
+
+
+def default_year():
+    """The latest campaign year, the year before the current one without campaign."""
+    latest = Campaign.objects.aggregate(year=Max("year"))["year"]
+    return latest or timezone.localdate().year - 1
+
+
+def _run_scope(scope_type, scope_key):
+    """The run a reader starts from this report: only national, département and club reports have one."""
+    if scope_type in RUN_SCOPE_TYPES:
+        return scope_type, scope_key
+    return None
+
+
+def can_start_run(scope, scope_type, scope_key):
+    """National: every run. Préfecture: its départements. Club: itself. Nobody else starts a compile."""
+    if scope_type not in (ScopeType.NATIONAL, ScopeType.DEPARTEMENT, ScopeType.CLUB):
+        return False
+    if scope.is_national:
+        return True
+    if scope.is_prefecture and scope_type == ScopeType.DEPARTEMENT:
+        return scoping.departements(scope).filter(code=scope_key).exists()
+    if scope.is_club and scope_type == ScopeType.CLUB:
+        return str(scope.organisation_id) == str(scope_key)
+    return False
+
+
+def _declarations_filter(scope_type, scope_key):
+    if scope_type == ScopeType.NATIONAL:
+        return Q()
+    if scope_type == ScopeType.DEPARTEMENT:
+        return Q(convention__departement__code=scope_key)
+    if scope_type == ScopeType.CLUB:
+        return Q(convention__club_id=scope_key)
+    if scope_type == ScopeType.CONVENTION:
+        return Q(convention_id=scope_key)
+    if scope_type == ScopeType.COMPANY:
+        return Q(company_id=scope_key)
+    return Q(pk__in=[])
+
+
+def missing_companies(scope, scope_type, scope_key, year):
+    """Companies with a declaration of the year in this scope not yet transmitted (draft or returned)."""
+    declarations = (
+        scoping.declarations(scope)
+        .filter(_declarations_filter(scope_type, scope_key), year=year)
+        .exclude(status__in=REPORTED)
+        .select_related("company", "convention")
+        .order_by("company__name", "convention__reference")
+    )
+    return list(declarations)
+
+
+def build(scope, scope_type, scope_key, year, title):
+    scope_key = str(scope_key or "")
+    rows = list(
+        scoping.annual_results(scope)
+        .for_scope(year, scope_type, scope_key)
+        .select_related("family", "indicator", "run")
+        .order_by("family__position", "family__code", "indicator__code")
+    )
+    report = Report(scope_type=scope_type, scope_key=scope_key, year=year, title=title)
+    blocks = {}
+    by_family = defaultdict(list)
+    for row in rows:
+        if report.run is None or row.run_id > report.run.pk:
+            report.run = row.run
+        if row.family_id is None:
+            if row.indicator_id is None:
+                report.total = row
+            continue
+        block = blocks.setdefault(row.family_id, FamilyBlock(family=row.family))
+        if row.indicator_id is None:
+            block.total = row
+        else:
+            by_family[row.family_id].append(row)
+    for family_id, block in blocks.items():
+        block.indicators = by_family[family_id]
+    report.families = list(blocks.values())
+
+    run_scope = _run_scope(scope_type, scope_key)
+    covering = Q(scope_type=ScopeType.NATIONAL)
+    if run_scope and scope_type != ScopeType.NATIONAL:
+        covering |= Q(scope_type=scope_type, scope_key=scope_key)
+    report.active_run = scoping.evaluation_runs(scope).active().filter(covering, year=year).order_by("-pk").first()
+    if report.run is None:
+        # A succeeded run that found nothing in this scope still computed it: zero rows, not "never computed".
+        report.run = scoping.evaluation_runs(scope).succeeded().filter(covering, year=year).order_by("-pk").first()
+    report.missing_companies = missing_companies(scope, scope_type, scope_key, year)
+    report.can_start_run = can_start_run(scope, scope_type, scope_key)
+    return report
+
+
+# --- open data ---------------------------------------------------------------------------------------------
+
+# Statistical secrecy: a count below this threshold could point at one company or one person; it is blanked,
+# together with the share computed from it.
+OPEN_DATA_THRESHOLD = 5
+OPEN_DATA_COLUMNS = [
+    ("annee", "Année évaluée"),
+    ("departement_code", "Code du département"),
+    ("departement_nom", "Nom du département"),
+    ("famille_code", "Code de la famille d'actions"),
+    ("famille", "Libellé de la famille d'actions"),
+    ("actions", "Nombre d'actions de l'année dans le département"),
+    ("beneficiaires", "Nombre de bénéficiaires de ces actions"),
+    ("beneficiaires_qpv", "Dont bénéficiaires résidant en quartier prioritaire (QPV)"),
+    ("part_beneficiaires_qpv", "Part des bénéficiaires résidant en QPV (fraction de 0 à 1, rapport des sommes)"),
+    ("entreprises_attendues", "Entreprises attendues à la campagne de déclaration"),
+    ("entreprises_ayant_declare", "Entreprises ayant transmis leur déclaration"),
+]
+SECRET_COUNTS = ("actions", "beneficiaires", "beneficiaires_qpv", "entreprises_attendues", "entreprises_ayant_declare")
+
+
+def _national_runs():
+    from .models import EvaluationRun
+
+    return EvaluationRun.objects.published().filter(scope_type=ScopeType.NATIONAL)
+
+
+def open_data_years():
+    return sorted(set(_national_runs().values_list("year", flat=True)), reverse=True)
+
+
+def open_data_year(value):
+    years = open_data_years()
+    if value and str(value).isdigit() and int(value) in years:
+        return int(value)
+    return years[0] if years else None
+
+
+def _secret(value):
+    return None if value is None or value < OPEN_DATA_THRESHOLD else value
+
+
+def open_data_rows(year):
+    """Département x family aggregates of the published national run of the year, counts below 5 blanked."""
+    from charte.territoires.models import Departement
+
+    from .models import AnnualResult
+
+    run = _national_runs().filter(year=year).first() if year else None
+    if run is None:
+        return []
+    results = (
+        AnnualResult.objects.filter(run=run, scope_type=ScopeType.DEPARTEMENT, family__isnull=False, indicator__isnull=True)
+        .select_related("family")
+        .order_by("scope_key", "family__position", "family__code")
+    )
+    names = dict(Departement.objects.values_list("code", "name"))
+    rows = []
+    for result in results:
+        row = {
+            "annee": year,
+            "departement_code": result.scope_key,
+            "departement_nom": names.get(result.scope_key, ""),
+            "famille_code": result.family.code,
+            "famille": result.family.label,
+            "actions": _secret(result.actions_count),
+            "beneficiaires": _secret(result.beneficiaries),
+            "beneficiaires_qpv": _secret(result.beneficiaries_qpv),
+            "part_beneficiaires_qpv": None,
+            "entreprises_attendues": _secret(result.companies_expected),
+            "entreprises_ayant_declare": _secret(result.companies_reporting),
+        }
+        # The share would give the hidden count back from the total: published only when both are.
+        if row["beneficiaires"] is not None and row["beneficiaires_qpv"] is not None and result.qpv_share is not None:
+            row["part_beneficiaires_qpv"] = round(result.qpv_share, 4)
+        rows.append(row)
+    return rows

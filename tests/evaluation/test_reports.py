@@ -1,0 +1,211 @@
+"""Report pages of the compiled evaluation: per role and scope, compile runs started from the portal, progress,
+the list of companies that have not reported, and a bounded number of queries."""
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from charte.comptes.models import OrganisationKind
+from conventions.models import Action, Convention
+from evaluation import runs
+from evaluation.models import AnnualResult, Declaration, EvaluationRun
+from tests.evaluation.test_oracle import YEAR, build_territory
+from tests.factories import (
+    CompanyFactory,
+    ConventionFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    action_type,
+    departement,
+)
+
+Status = EvaluationRun.Status
+
+
+def login(client, organisation):
+    client.force_login(MembershipFactory(organisation=organisation).user)
+    return client
+
+
+def page(client, path, year=YEAR):
+    return client.get(path, {"annee": year})
+
+
+@pytest.fixture
+def territory(db):
+    build_territory(2)
+    run = runs.start_run(YEAR, sync=True)
+    return run
+
+
+def national_org():
+    return OrganisationFactory(kind=OrganisationKind.NATIONAL, name="ANCT")
+
+
+def prefecture_of(code):
+    return OrganisationFactory(name=f"Préfecture {code}", departements=[departement(code)])
+
+
+def text(response):
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def test_the_prefecture_sees_its_departement_report_with_the_run_date(client, territory):
+    login(client, prefecture_of("13"))
+    response = page(client, "/rapports/departement/13/")
+    assert response.status_code == 200
+    html = text(response)
+    row = AnnualResult.objects.for_scope(YEAR, "departement", "13").get(family=None, indicator=None)
+    assert f'id="chiffre-actions">{row.actions_count}<' in html
+    assert "Chiffres calculés le" in html
+    assert 'role="img"' in html and "<desc" in html  # charts with a text alternative
+    assert "Lancer la compilation 2017" in html
+    # Another département is out of its scope: 404, never 403.
+    assert page(client, "/rapports/departement/34/").status_code == 404
+    assert page(client, "/rapports/national/france/").status_code == 404
+
+
+def test_the_report_lists_companies_that_have_not_reported(client, territory):
+    login(client, national_org())
+    declarations = Declaration.objects.filter(year=YEAR)
+    pending = declarations.exclude(status__in=["submitted", "validated"])
+    reported = declarations.filter(status__in=["submitted", "validated"]).exclude(convention__in=pending.values("convention"))
+    assert pending and reported
+    html = text(page(client, "/rapports/national/france/"))
+    section = html.split('id="non-declarantes"')[1]
+    for declaration in pending:
+        assert declaration.convention.reference in section
+    for declaration in reported:
+        assert declaration.convention.reference not in section
+
+
+def test_club_report_for_its_animators_and_404_for_another_club(client, territory):
+    club, other = OrganisationFactory(kind=OrganisationKind.CLUB, name="Club A"), OrganisationFactory(kind=OrganisationKind.CLUB)
+    login(client, club)
+    response = page(client, f"/rapports/club/{club.pk}/")
+    assert response.status_code == 200 and "Lancer la compilation 2017" in text(response)
+    assert page(client, f"/rapports/club/{other.pk}/").status_code == 404
+    assert page(client, "/rapports/club/abc/").status_code == 404
+
+
+def test_national_convention_and_company_reports(client, territory):
+    login(client, national_org())
+    national = text(page(client, "/rapports/national/france/"))
+    total = AnnualResult.objects.for_scope(YEAR, "national").get(family=None, indicator=None)
+    assert f'id="chiffre-actions">{total.actions_count}<' in national
+
+    company_row = AnnualResult.objects.for_scope(YEAR, "company", "").model.objects.filter(
+        run=territory, scope_type="company", family__isnull=False
+    ).first()
+    response = page(client, f"/rapports/entreprise/{company_row.scope_key}/")
+    assert response.status_code == 200 and "Chiffres calculés le" in text(response)
+    assert "Lancer la compilation" not in text(response)  # runs are national, départemental or per club
+    convention = Convention.objects.first()
+    assert page(client, f"/rapports/convention/{convention.pk}/").status_code == 200
+
+
+def test_a_company_sees_its_own_report_only(client, territory):
+    mine, other = CompanyFactory(), CompanyFactory()
+    organisation = OrganisationFactory(kind=OrganisationKind.COMPANY)
+    mine.organisation = organisation
+    mine.save()
+    login(client, organisation)
+    assert page(client, f"/rapports/entreprise/{mine.pk}/").status_code == 200
+    assert page(client, f"/rapports/entreprise/{other.pk}/").status_code == 404
+    assert page(client, "/rapports/departement/13/").status_code == 404
+
+
+def test_a_partner_reads_its_departement_but_no_company(client, territory):
+    partner = OrganisationFactory(kind=OrganisationKind.PARTNER, departements=[departement("13")])
+    login(client, partner)
+    html = text(page(client, "/rapports/departement/13/"))
+    assert "Chiffres calculés le" in html and "Lancer la compilation" not in html
+    assert "Aucune déclaration en attente" in html  # no company-level row for a partner
+    assert client.post("/rapports/departement/13/lancer/", {"annee": YEAR}).status_code == 403
+
+
+def test_no_published_run_says_so_and_offers_the_button(client, db):
+    login(client, prefecture_of("34"))
+    html = text(page(client, "/rapports/departement/34/"))
+    assert "Aucune compilation de 2017 n'a encore été publiée" in html
+    assert "Lancer la compilation 2017" in html and "<progress" not in html
+
+
+def test_starting_a_run_from_the_portal(client, db, django_capture_on_commit_callbacks):
+    prefecture = prefecture_of("34")
+    login(client, prefecture)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/rapports/departement/34/lancer/", {"annee": YEAR})
+    assert response.status_code == 302 and response["Location"] == "/rapports/departement/34/?annee=2017"
+    run = EvaluationRun.objects.get()
+    assert (run.year, run.scope_type, run.scope_key) == (YEAR, "departement", "34")
+    assert (run.trigger, run.status) == ("portal", Status.PENDING)
+    assert run.requested_by.memberships.get().organisation == prefecture
+
+    # While it runs, the page shows a labelled progress bar and refreshes itself.
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_done=1)
+    html = text(page(client, "/rapports/departement/34/"))
+    assert '<progress id="progression-compilation" max="100" value="50">' in html
+    assert '<label for="progression-compilation">' in html and "<span>50 %</span>" in html
+    assert 'http-equiv="refresh"' in html
+    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR}).json()
+    assert progress == {"status": "running", "label": "En cours", "percent": 50, "finished": False}
+
+    # Out of scope: 404, and GET is refused.
+    assert client.post("/rapports/departement/13/lancer/", {"annee": YEAR}).status_code == 404
+    assert client.get("/rapports/departement/34/lancer/").status_code == 405
+
+
+def test_run_start_permissions(client, db, django_capture_on_commit_callbacks):
+    club = OrganisationFactory(kind=OrganisationKind.CLUB, departements=[departement("34")])
+    login(client, club)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post(f"/rapports/club/{club.pk}/lancer/", {"annee": YEAR}).status_code == 302
+        # A club reads its département but does not compile it.
+        refused = client.post("/rapports/departement/34/lancer/", {"annee": YEAR})
+    assert refused.status_code == 403 and "ne peut pas lancer" in refused.content.decode()
+    assert list(EvaluationRun.objects.values_list("scope_type", "scope_key")) == [("club", str(club.pk))]
+
+    client.logout()
+    login(client, national_org())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/rapports/national/france/lancer/", {"annee": YEAR})
+    assert EvaluationRun.objects.filter(scope_type="national", status=Status.SUCCEEDED).exists()
+    assert "Chiffres calculés le" in text(page(client, "/rapports/national/france/"))
+
+
+def _grow(count):
+    """More conventions, declarations and actions in the Bouches-du-Rhône."""
+    bdr = departement("13")
+    for n in range(count):
+        convention = ConventionFactory(
+            reference=f"CROISSANCE-{count}-{n}",
+            departement=bdr,
+            status="active",
+            start_date=datetime.date(2016, 1, 1),
+            end_date=datetime.date(2018, 12, 31),
+        )
+        convention.companies.set([CompanyFactory()])
+        Action.objects.create(
+            action_type=action_type("STAGE_3E"),
+            title="Stage",
+            start_date=datetime.date(YEAR, 3, 1),
+            departement=bdr,
+            beneficiaries_total=3,
+            beneficiaries_qpv=1,
+        )
+
+
+@pytest.mark.parametrize("extra", [5, 50])
+def test_report_queries_are_bounded(client, db, extra):
+    build_territory(2)
+    _grow(extra)
+    runs.start_run(YEAR, sync=True)
+    login(client, prefecture_of("13"))
+    page(client, "/rapports/departement/13/")  # warm the session and the caches
+    with CaptureQueriesContext(connection) as captured:
+        assert page(client, "/rapports/departement/13/").status_code == 200
+    assert len(captured) <= 14, [q["sql"][:120] for q in captured]
