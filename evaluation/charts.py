@@ -4,6 +4,8 @@ Each chart carries its title and a text description listing every value (`role="
 and the values are also written next to the bars: colour is never the only carrier of information.
 """
 
+from dataclasses import dataclass
+
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -26,12 +28,21 @@ def number(value, percent=False):
     return text.replace(",", "\u202f").replace(".", ",")
 
 
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: str
+
+
 def _svg(chart_id, title, desc, height, body):
-    return mark_safe(
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="rapport-graphique" role="img" width="100%" '
-        f'viewBox="0 0 {WIDTH} {height}" aria-labelledby="{chart_id}-titre {chart_id}-desc">'
-        f'<title id="{chart_id}-titre">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>'
-        f"{body}</svg>"
+    return Chart(
+        title,
+        mark_safe(
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="rapport-graphique" role="img" width="100%" '
+            f'viewBox="0 0 {WIDTH} {height}" aria-labelledby="{chart_id}-titre {chart_id}-desc">'
+            f'<title id="{chart_id}-titre">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>'
+            f"{body}</svg>"
+        ),
     )
 
 
