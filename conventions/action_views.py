@@ -1,12 +1,13 @@
 """Action pages: the list (filters, CSV export), the logging form, detail, edit and delete.
 
 Every queryset starts from `scoping.actions(request.scope)`: an action out of scope answers 404; a
-visible action that the person may not change answers 403 with a French message.
+visible action that the person may not change answers 403 with a French message (PermissionDenied, shown by
+the shared `403.html`).
 """
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
@@ -42,11 +43,6 @@ def _crumbs(current, action=None):
     if action is not None:
         links.append({"url": reverse("actions:detail", args=[action.pk]), "title": action.title})
     return {"links": links, "current": current}
-
-
-def _forbidden(request, message, action=None):
-    context = {"message": message, "action": action, "breadcrumb_data": _crumbs("Opération non autorisée", action)}
-    return render(request, "actions/forbidden.html", context, status=403)
 
 
 def action_list(request):
@@ -217,11 +213,9 @@ def action_edit(request, pk):
     scope = request.scope
     action = get_object_or_404(_actions(scope).prefetch_related("partners"), pk=pk)
     if not can_edit_action(request.user, scope, action):
-        return _forbidden(
-            request,
+        raise PermissionDenied(
             "Seuls l'auteur de la saisie, la préfecture du département de l'action et le niveau national "
-            "peuvent modifier cette action.",
-            action,
+            "peuvent modifier cette action."
         )
     if request.method == "POST" and "show_qpvs" in request.POST:
         form, partners = _reloaded(request, action)
@@ -242,11 +236,9 @@ def action_delete(request, pk):
     scope = request.scope
     action = get_object_or_404(_actions(scope), pk=pk)
     if not can_delete_action(request.user, scope, action):
-        return _forbidden(
-            request,
+        raise PermissionDenied(
             "Seuls l'auteur de la saisie, la préfecture du département de l'action et le niveau national "
-            "peuvent supprimer cette action.",
-            action,
+            "peuvent supprimer cette action."
         )
     if request.method == "POST":
         title = action.title

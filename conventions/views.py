@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -27,10 +27,6 @@ from .models import Convention, ConventionDocument, Target
 # Renewal chains are short (one convention every one to three years); the bound keeps the page's
 # number of queries finite even if bad data made a very long one.
 MAX_CHAIN = 10
-
-
-def _forbidden(request, message, convention=None):
-    return render(request, "conventions/forbidden.html", {"message": message, "convention": convention}, status=403)
 
 
 def _visible_or_404(request, pk, queryset=None):
@@ -293,7 +289,7 @@ def _editor_page(request, editor, convention=None):
 def create(request):
     _refuse_unless_convention_pages(request)
     if not permissions.can_create_convention(request.scope):
-        return _forbidden(request, "Votre organisation ne peut pas créer de convention : la préfecture ou le club s'en charge.")
+        raise PermissionDenied("Votre organisation ne peut pas créer de convention : la préfecture ou le club s'en charge.")
     initial, initial_commitments = _prefill(request)
     editor = ConventionEditor(
         request.POST if request.method == "POST" else None,
@@ -308,13 +304,11 @@ def edit(request, pk):
     _refuse_unless_convention_pages(request)
     convention = _visible_or_404(request, pk)
     if not permissions.may_edit(request.scope, convention):
-        return _forbidden(request, "Vous pouvez consulter cette convention, mais pas la modifier.", convention)
+        raise PermissionDenied("Vous pouvez consulter cette convention, mais pas la modifier.")
     if convention.status not in permissions.EDITABLE_STATUSES:
-        return _forbidden(
-            request,
+        raise PermissionDenied(
             f"Une convention {services.STATUS_PHRASES[Convention.Status(convention.status)]} ne peut plus être modifiée : "
-            "seule une convention en brouillon ou en négociation peut l'être.",
-            convention,
+            "seule une convention en brouillon ou en négociation peut l'être."
         )
     editor = ConventionEditor(request.POST if request.method == "POST" else None, scope=request.scope, instance=convention)
     return _editor_page(request, editor, convention)
@@ -403,12 +397,12 @@ def _run(step, request, convention, data):
 
 
 def _step_target(request, pk, step):
-    """The convention, or the response refusing the step (404 out of scope, 403 visible but not allowed)."""
+    """The convention, once the step is allowed to this person (404 out of scope, 403 visible but not allowed)."""
     _refuse_unless_convention_pages(request)
     convention = _visible_or_404(request, pk)
     if not permissions.may_run_step(request.scope, convention, step):
-        return convention, _forbidden(request, STEPS[step].refused, convention)
-    return convention, None
+        raise PermissionDenied(STEPS[step].refused)
+    return convention
 
 
 def _not_possible_message(convention, step):
@@ -423,9 +417,7 @@ def _not_possible_message(convention, step):
 
 
 def _step_page(request, pk, step):
-    convention, refusal = _step_target(request, pk, step)
-    if refusal:
-        return refusal
+    convention = _step_target(request, pk, step)
     spec = STEPS[step]
     not_possible = ""
     if request.method == "POST":
@@ -470,9 +462,7 @@ def renew(request, pk):
 
 
 def sign(request, pk):
-    convention, refusal = _step_target(request, pk, "sign")
-    if refusal:
-        return refusal
+    convention = _step_target(request, pk, "sign")
     spec = STEPS["sign"]
     not_possible = ""
     if request.method == "POST":

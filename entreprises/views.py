@@ -1,7 +1,8 @@
 """The companies pages: list (with filters and CSV export), detail, create/edit, diagnostics.
 
 Every row comes through `charte.comptes.scoping`: an object out of scope is a 404; a visible object the
-person may not change is a 403 with a French message (predicates in `entreprises.permissions`).
+person may not change raises PermissionDenied with a French message, shown by the shared `403.html`
+(predicates in `entreprises.permissions`).
 
 The "engagements et réalisations" table is not here: it needs the actions and targets of `conventions`, a
 higher app this one never imports. It is the page `conventions:company_commitments`
@@ -10,7 +11,7 @@ higher app this one never imports. It is the page `conventions:company_commitmen
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
@@ -42,11 +43,6 @@ def _breadcrumb(current, *links):
     items = [{"url": reverse("entreprises:list"), "title": "Entreprises"}] if current != "Entreprises" else []
     items += [{"url": url, "title": title} for url, title in links]
     return {"links": items, "current": current}
-
-
-def forbidden(request, message):
-    """A visible object this person may not change: say why, in French, with a 403."""
-    return render(request, "entreprises/forbidden.html", {"message": message}, status=403)
 
 
 def _current_memberships():
@@ -257,7 +253,7 @@ def _company_form_page(request, company=None):
 @require_http_methods(["GET", "POST"])
 def company_create(request):
     if not permissions.can_create_company(request.scope):
-        return forbidden(request, "Votre organisation ne peut pas créer d'entreprise dans le portail.")
+        raise PermissionDenied("Votre organisation ne peut pas créer d'entreprise dans le portail.")
     return _company_form_page(request)
 
 
@@ -265,7 +261,7 @@ def company_create(request):
 def company_edit(request, pk):
     company = get_object_or_404(scoping.companies(request.scope).select_related("commune"), pk=pk)
     if not permissions.can_edit_company(request.scope, company):
-        return forbidden(request, "Vous pouvez consulter cette entreprise, mais pas la modifier.")
+        raise PermissionDenied("Vous pouvez consulter cette entreprise, mais pas la modifier.")
     return _company_form_page(request, company)
 
 
@@ -313,8 +309,7 @@ def _diagnostic_form_page(request, company, diagnostic=None):
 def diagnostic_create(request, company_pk):
     company = get_object_or_404(scoping.companies(request.scope), pk=company_pk)
     if not permissions.can_create_diagnostic(request.scope, company):
-        return forbidden(
-            request,
+        raise PermissionDenied(
             "Seuls la préfecture, le niveau national ou un club dont l'entreprise est membre peuvent enregistrer son diagnostic.",
         )
     return _diagnostic_form_page(request, company)
@@ -328,7 +323,7 @@ def _scoped_diagnostic(request, pk):
 def diagnostic_edit(request, pk):
     diagnostic = _scoped_diagnostic(request, pk)
     if not permissions.can_edit_diagnostic(request.scope, diagnostic):
-        return forbidden(request, "Vous pouvez consulter ce diagnostic, mais pas le modifier.")
+        raise PermissionDenied("Vous pouvez consulter ce diagnostic, mais pas le modifier.")
     return _diagnostic_form_page(request, diagnostic.company, diagnostic)
 
 
