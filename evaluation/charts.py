@@ -70,6 +70,8 @@ def bar_chart(chart_id, title, items, percent=False):
             f"{escape(number(value, percent))}</text>"
         )
     desc = "; ".join(f"{label} : {number(value, percent)}" for label, value in items) or "Aucune donnée."
+    if not items:
+        parts.append(f'<text x="0" y="{GAP + BAR_HEIGHT - 5}" font-size="12">Aucune donnée pour ce graphique.</text>')
     height = GAP + max(len(items), 1) * (BAR_HEIGHT + GAP)
     return _svg(chart_id, title, desc, height, "".join(parts))
 
