@@ -267,3 +267,241 @@ class Notification(models.Model):
     @property
     def recipient_list(self):
         return [line for line in self.recipients.splitlines() if line]
+
+
+# --- the evaluation engine (issue 5) ---------------------------------------------------------------------
+
+
+class ScopeType(models.TextChoices):
+    """What a compiled figure is about. A run is started for one of the first four."""
+
+    NATIONAL = "national", "National"
+    REGION = "region", "Région"
+    DEPARTEMENT = "departement", "Département"
+    CLUB = "club", "Club"
+    CONVENTION = "convention", "Convention"
+    COMPANY = "company", "Entreprise"
+    QPV = "qpv", "QPV"
+
+
+RUN_SCOPE_TYPES = (ScopeType.NATIONAL, ScopeType.REGION, ScopeType.DEPARTEMENT, ScopeType.CLUB)
+
+
+class EvaluationRunQuerySet(models.QuerySet):
+    def succeeded(self):
+        return self.filter(status=EvaluationRun.Status.SUCCEEDED)
+
+    def active(self):
+        return self.filter(status__in=[EvaluationRun.Status.PENDING, EvaluationRun.Status.RUNNING])
+
+    def published(self):
+        """The latest succeeded run of each (year, scope type, scope key); older ones stay for audit.
+
+        "Latest" is the run started last (highest id): it read the most recent data."""
+        newer = EvaluationRun.objects.filter(
+            status=EvaluationRun.Status.SUCCEEDED,
+            year=models.OuterRef("year"),
+            scope_type=models.OuterRef("scope_type"),
+            scope_key=models.OuterRef("scope_key"),
+            pk__gt=models.OuterRef("pk"),
+        )
+        return self.succeeded().filter(~models.Exists(newer))
+
+
+class EvaluationRun(models.Model):
+    """One compile of a year for a scope: national (everything), a région, a département or a club.
+
+    Its results (`AnnualResult`) are written by the Celery tasks of `evaluation.runs` and only read once the
+    run has succeeded: a failed or running run shows nothing, its partial rows stay invisible."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente"
+        RUNNING = "running", "En cours"
+        SUCCEEDED = "succeeded", "Terminée"
+        FAILED = "failed", "Échouée"
+
+    class Trigger(models.TextChoices):
+        PORTAL = "portal", "Portail"
+        BEAT = "beat", "Compilation nocturne"
+        COMMAND = "command", "Commande"
+
+    year = models.PositiveSmallIntegerField("année évaluée")
+    scope_type = models.CharField("périmètre", max_length=12, choices=ScopeType.choices, default=ScopeType.NATIONAL)
+    # Région or département code, club id; empty for national.
+    scope_key = models.CharField("clé du périmètre", max_length=20, blank=True)
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The units of work (one per département, plus "autres" and the roll-up), listed when the run starts.
+    units = models.JSONField("unités de calcul", default=list)
+    done_units = models.JSONField("unités terminées", default=list)
+    units_total = models.PositiveIntegerField("unités à calculer", default=0)
+    units_done = models.PositiveIntegerField("unités calculées", default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="demandée par"
+    )
+    trigger = models.CharField("origine", max_length=10, choices=Trigger.choices, default=Trigger.COMMAND)
+    task_id = models.CharField("tâche Celery", max_length=255, blank=True)
+    error = models.TextField("erreur", blank=True)
+    created_at = models.DateTimeField("demandée le", auto_now_add=True)
+    started_at = models.DateTimeField("commencée le", null=True, blank=True)
+    finished_at = models.DateTimeField("terminée le", null=True, blank=True)
+
+    objects = EvaluationRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = "compilation de l'évaluation"
+        verbose_name_plural = "compilations de l'évaluation"
+        indexes = [models.Index(fields=["year", "scope_type", "scope_key", "status"], name="run_year_scope_status")]
+
+    def __str__(self):
+        scope = self.get_scope_type_display() + (f" {self.scope_key}" if self.scope_key else "")
+        return f"Compilation {self.year} — {scope} ({self.get_status_display().lower()})"
+
+    @property
+    def percent(self):
+        if not self.units_total:
+            return 100 if self.status == self.Status.SUCCEEDED else 0
+        return round(100 * self.units_done / self.units_total)
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class AnnualResultQuerySet(models.QuerySet):
+    def published(self):
+        """Rows of succeeded runs only, each (year, scope type, scope key) from the latest run that compiled it.
+
+        A national run and a later département run both compile the département: the later one wins."""
+        newer = AnnualResult.objects.filter(
+            run__status=EvaluationRun.Status.SUCCEEDED,
+            year=models.OuterRef("year"),
+            scope_type=models.OuterRef("scope_type"),
+            scope_key=models.OuterRef("scope_key"),
+            family__isnull=True,
+            indicator__isnull=True,
+            run_id__gt=models.OuterRef("run_id"),
+        )
+        return self.filter(run__status=EvaluationRun.Status.SUCCEEDED).filter(~models.Exists(newer))
+
+    def for_scope(self, year, scope_type, scope_key=""):
+        """The published rows of one scope (all its families and indicators) for the year."""
+        succeeded = EvaluationRun.objects.succeeded().filter(year=year).values("pk")
+        return self.published().filter(run__in=succeeded, year=year, scope_type=scope_type, scope_key=str(scope_key))
+
+
+class AnnualResult(models.Model):
+    """The compiled figures of one scope x family x indicator for a year, with the same figures for N-1.
+
+    `family` empty: all families; `indicator` empty: figures that are not about one indicator (actions,
+    beneficiaries, companies). Values are in the indicator's unit; summed only on indicator rows, never
+    across units. Rates are fractions (0.5 = 50 %). Written in bulk by `evaluation.compile`, never updated."""
+
+    # No index of their own and no database constraint on these three keys: a compile inserts hundreds of
+    # thousands of rows and each checked key costs a lookup at commit. The rows are derived and written only by
+    # the engine from existing ids; deleting a run cascades in Django, the catalogue is protected in Django.
+    run = models.ForeignKey(
+        EvaluationRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        verbose_name="compilation",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Which unit of work wrote the row: a retried unit deletes its own rows before writing them again.
+    unit = models.CharField("unité de calcul", max_length=20)
+    year = models.PositiveSmallIntegerField("année")
+    scope_type = models.CharField("périmètre", max_length=12, choices=ScopeType.choices)
+    # Region, département or QPV code; club, convention or company id; empty for national.
+    scope_key = models.CharField("clé du périmètre", max_length=20, blank=True)
+    family = models.ForeignKey(
+        "catalogue.Family",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="famille",
+        db_index=False,
+        db_constraint=False,
+    )
+    indicator = models.ForeignKey(
+        Indicator,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="indicateur",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    declared_value = models.DecimalField("valeur déclarée", max_digits=18, decimal_places=2, null=True)
+    declared_validated_value = models.DecimalField("valeur déclarée validée", max_digits=18, decimal_places=2, null=True)
+    computed_value = models.DecimalField("valeur calculée depuis les actions", max_digits=18, decimal_places=2, null=True)
+    target_value = models.DecimalField("objectif", max_digits=18, decimal_places=2, null=True)
+    attainment_rate = models.FloatField("taux d'atteinte", null=True)
+    offered_value = models.DecimalField("valeur offerte", max_digits=18, decimal_places=2, null=True)
+    realised_value = models.DecimalField("valeur réalisée", max_digits=18, decimal_places=2, null=True)
+    companies_expected = models.PositiveIntegerField("entreprises attendues", null=True)
+    companies_reporting = models.PositiveIntegerField("entreprises ayant déclaré", null=True)
+    actions_count = models.BigIntegerField("actions", null=True)
+    beneficiaries = models.BigIntegerField("bénéficiaires", null=True)
+    beneficiaries_qpv = models.BigIntegerField("bénéficiaires résidant en QPV", null=True)
+    qpv_share = models.FloatField("part des bénéficiaires résidant en QPV", null=True)
+
+    prev_declared_value = models.DecimalField("valeur déclarée N-1", max_digits=18, decimal_places=2, null=True)
+    prev_declared_validated_value = models.DecimalField(
+        "valeur déclarée validée N-1", max_digits=18, decimal_places=2, null=True
+    )
+    prev_computed_value = models.DecimalField("valeur calculée N-1", max_digits=18, decimal_places=2, null=True)
+    prev_target_value = models.DecimalField("objectif N-1", max_digits=18, decimal_places=2, null=True)
+    prev_attainment_rate = models.FloatField("taux d'atteinte N-1", null=True)
+    prev_companies_expected = models.PositiveIntegerField("entreprises attendues N-1", null=True)
+    prev_companies_reporting = models.PositiveIntegerField("entreprises ayant déclaré N-1", null=True)
+    prev_actions_count = models.BigIntegerField("actions N-1", null=True)
+    prev_beneficiaries = models.BigIntegerField("bénéficiaires N-1", null=True)
+    prev_beneficiaries_qpv = models.BigIntegerField("bénéficiaires résidant en QPV N-1", null=True)
+    prev_qpv_share = models.FloatField("part des bénéficiaires résidant en QPV N-1", null=True)
+
+    objects = AnnualResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "scope_type", "scope_key", "family", "indicator"]
+        verbose_name = "résultat annuel"
+        verbose_name_plural = "résultats annuels"
+        indexes = [
+            models.Index(fields=["run", "scope_type", "scope_key"], name="result_run_scope"),
+            models.Index(fields=["run", "unit"], name="result_run_unit"),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.scope_type} {self.scope_key or '—'} {self.family_id or '*'} {self.indicator_id or '*'}"
+
+    @staticmethod
+    def _change(current, previous):
+        if current is None or previous is None:
+            return None
+        return current - previous
+
+    @property
+    def declared_change(self):
+        return self._change(self.declared_value, self.prev_declared_value)
+
+    @property
+    def computed_change(self):
+        return self._change(self.computed_value, self.prev_computed_value)
+
+    @property
+    def actions_change(self):
+        return self._change(self.actions_count, self.prev_actions_count)
+
+    @property
+    def beneficiaries_change(self):
+        return self._change(self.beneficiaries, self.prev_beneficiaries)
+
+    @property
+    def declared_change_rate(self):
+        """N vs N-1 as a fraction (0.1 = +10 %); none when N-1 is empty or zero."""
+        if self.declared_value is None or not self.prev_declared_value:
+            return None
+        return float((self.declared_value - self.prev_declared_value) / self.prev_declared_value)

@@ -43,3 +43,63 @@ def notify_declaration_event(self, declaration_id, event):
     """Enqueued after commit by the services when a declaration is returned or validated."""
     notification = notifications.notify_declaration_event(declaration_id, event)
     return {"notification": notification.pk if notification else None, **_delivery(self.request)}
+
+
+# --- the evaluation engine (issue 5) ---------------------------------------------------------------------
+
+# Transient failures worth another try: the database or the broker briefly unreachable.
+try:
+    from kombu.exceptions import OperationalError as BrokerError
+except ImportError:  # pragma: no cover - kombu comes with celery
+    BrokerError = OSError
+
+from django.db import InterfaceError  # noqa: E402
+
+from . import runs  # noqa: E402
+
+TRANSIENT = (OperationalError, InterfaceError, BrokerError)
+COMPILE = {"acks_late": True, "max_retries": 5}
+
+
+def backoff(retries):
+    """Seconds before the next attempt: 1, 2, 4, 8, 16... at most a minute."""
+    return min(60, 2**retries)
+
+
+def _compile_step(task, run_id, unit, step):
+    """Run one step of a compile; retry transient errors with backoff, record a definitive failure on the run."""
+    try:
+        return step()
+    except TRANSIENT as exc:
+        if task.request.retries < task.max_retries:
+            raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from exc
+        runs.mark_failed(run_id, runs.failure_message(unit, exc))
+        raise
+    except Exception as exc:
+        runs.mark_failed(run_id, runs.failure_message(unit, exc))
+        raise
+
+
+@shared_task(bind=True, name="evaluation.compile_unit", **COMPILE)
+def compile_evaluation_unit(self, run_id, unit):
+    """One unit of a run (a département, `autres` or a club): its rows, written in one transaction."""
+    rows = _compile_step(self, run_id, unit, lambda: runs.run_unit(run_id, unit))
+    return {"run": run_id, "unit": unit, "rows": rows, **_delivery(self.request)}
+
+
+@shared_task(bind=True, name="evaluation.finish_run", **COMPILE)
+def finish_evaluation_run(self, run_id):
+    """After every unit (chord body): régions and national, then the run is published."""
+    from .compile import ROLLUP
+
+    rows = _compile_step(self, run_id, ROLLUP, lambda: runs.finish(run_id))
+    return {"run": run_id, "unit": ROLLUP, "rows": rows, **_delivery(self.request)}
+
+
+@shared_task(bind=True, name="evaluation.nightly_compile", **RETRY)
+def nightly_compile(self, year=None):
+    """Nightly (beat): the national compile of the current year (its rows carry N-1 as well)."""
+    from .models import EvaluationRun
+
+    run = runs.start_run(int(year or timezone.localdate().year), trigger=EvaluationRun.Trigger.BEAT)
+    return {"run": run.pk, **_delivery(self.request)}

@@ -297,3 +297,57 @@ def declarations(scope):
     if scope.is_company and scope.company_id:
         return qs.filter(company_id=scope.company_id)
     return qs.none()
+
+
+# --- compiled evaluation (evaluation engine) ------------------------------------------------------------
+
+
+def _keys(queryset, field="pk"):
+    """The scope keys of compiled rows are text: ids of clubs, conventions and companies, territory codes."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    return queryset.order_by().annotate(scope_key_text=Cast(field, CharField())).values("scope_key_text")
+
+
+def evaluation_runs(scope):
+    """National: every run. Others acting for an organisation: the national runs (their figures come from them)
+    and the runs of their départements, their régions and, for a club, its own."""
+    EvaluationRun = _model("evaluation.EvaluationRun")
+    qs = EvaluationRun.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.kind is None:
+        return qs.none()
+    visible = Q(scope_type="national")
+    visible |= Q(scope_type="departement", scope_key__in=departements(scope).values("code"))
+    visible |= Q(scope_type="region", scope_key__in=regions(scope).values("code"))
+    if scope.is_club:
+        visible |= Q(scope_type="club", scope_key=str(scope.organisation_id))
+    return qs.filter(visible)
+
+
+def annual_results(scope):
+    """Compiled rows a reader may see (published or not: callers add `.published()`).
+
+    National: all. Everybody acting for an organisation: the national aggregate. Préfecture: its départements,
+    their régions, QPV, clubs, conventions and companies. Club: itself, its conventions and companies, and the
+    aggregates of its territory. Company: itself and its conventions. Partner: the aggregates of its territory
+    (départements, régions, QPV), never a company-level row."""
+    AnnualResult = _model("evaluation.AnnualResult")
+    qs = AnnualResult.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.kind is None:
+        return qs.none()
+    visible = Q(scope_type="national")
+    if scope.kind in (PREFECTURE, CLUB, PARTNER):
+        visible |= Q(scope_type="departement", scope_key__in=departements(scope).values("code"))
+        visible |= Q(scope_type="region", scope_key__in=regions(scope).values("code"))
+        visible |= Q(scope_type="qpv", scope_key__in=qpvs(scope).values("code"))
+    if scope.kind in (PREFECTURE, CLUB):
+        visible |= Q(scope_type="club", scope_key__in=_keys(clubs(scope)))
+    if scope.kind in (PREFECTURE, CLUB, COMPANY):
+        visible |= Q(scope_type="convention", scope_key__in=_keys(conventions(scope)))
+        visible |= Q(scope_type="company", scope_key__in=_keys(companies(scope)))
+    return qs.filter(visible)

@@ -1,0 +1,160 @@
+"""The life of a compile run: started (portal, nightly beat, command), its units of work run as Celery tasks in
+parallel (a chord: one task per département, one for what no département holds), then the roll-up to régions
+and national, which marks the run succeeded. A unit that fails for good marks the run failed with a French
+message; its partial rows are never read (only succeeded runs are).
+
+Each step may run twice (acks_late, retries): a unit replaces its own rows of the run in one transaction and
+counts itself done once, so a second attempt neither duplicates rows nor progress.
+"""
+
+import datetime
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from charte.comptes.models import Organisation, OrganisationKind
+from charte.territoires.models import Departement, Region
+
+from . import compile as engine
+from .models import RUN_SCOPE_TYPES, EvaluationRun, ScopeType
+
+Status = EvaluationRun.Status
+Trigger = EvaluationRun.Trigger
+
+# A run still pending or running after this long is considered lost (a worker killed without redelivery):
+# asking again starts a new one instead of returning it.
+STALE_AFTER = datetime.timedelta(hours=2)
+
+
+def _check_scope(year, scope_type, scope_key):
+    if scope_type not in RUN_SCOPE_TYPES:
+        raise ValidationError("Une compilation porte sur le national, une région, un département ou un club.")
+    if not 2000 <= int(year) <= 2100:
+        raise ValidationError(f"Année invalide : {year}.")
+    if scope_type == ScopeType.NATIONAL:
+        return ""
+    key = str(scope_key or "").strip()
+    if scope_type == ScopeType.DEPARTEMENT and not Departement.objects.filter(code=key).exists():
+        raise ValidationError(f"Département inconnu : « {key} ».")
+    if scope_type == ScopeType.REGION and not Region.objects.filter(code=key).exists():
+        raise ValidationError(f"Région inconnue : « {key} ».")
+    if scope_type == ScopeType.CLUB and not (
+        key.isdigit() and Organisation.objects.filter(pk=int(key), kind=OrganisationKind.CLUB).exists()
+    ):
+        raise ValidationError(f"Club inconnu : « {key} ».")
+    return key
+
+
+def start_run(year, scope_type=ScopeType.NATIONAL, scope_key="", requested_by=None, trigger=Trigger.COMMAND, *, sync=False):
+    """Create the run and, once the transaction commits, enqueue its tasks (`sync`: compute it here instead).
+
+    A run of the same year and scope still going (and not lost) is returned instead of starting a second one."""
+    key = _check_scope(year, scope_type, scope_key)
+    going = (
+        EvaluationRun.objects.active()
+        .filter(year=year, scope_type=scope_type, scope_key=key, created_at__gte=timezone.now() - STALE_AFTER)
+        .first()
+    )
+    if going is not None and not sync:
+        return going
+    units = engine.units_for(scope_type, key)
+    run = EvaluationRun.objects.create(
+        year=year,
+        scope_type=scope_type,
+        scope_key=key,
+        requested_by=requested_by,
+        trigger=trigger,
+        units=units,
+        units_total=len(units),
+    )
+    if sync:
+        execute_sync(run.pk)
+        run.refresh_from_db()
+    else:
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def enqueue(run_id):
+    """Send the run to the workers: the units in parallel, then the roll-up once they all succeeded."""
+    from celery import chord
+
+    from . import tasks
+
+    run = EvaluationRun.objects.get(pk=run_id)
+    header = [tasks.compile_evaluation_unit.si(run.pk, unit) for unit in run.units if unit != engine.ROLLUP]
+    # The id of the roll-up task (whose result says the run is over) is recorded before anything is sent:
+    # once the workers start, this process writes nothing more to the run.
+    body = tasks.finish_evaluation_run.si(run.pk).set(task_id=str(uuid.uuid4()))
+    EvaluationRun.objects.filter(pk=run.pk).update(task_id=body.id)
+    try:
+        return chord(header)(body) if header else body.delay()
+    except tasks.BrokerError as exc:
+        # Nothing was sent: a pending run nobody will compute must not block the next request.
+        mark_failed(run.pk, f"La compilation n'a pas pu être confiée aux workers (courtier injoignable) : {exc}")
+        raise
+
+
+def mark_running(run_id):
+    EvaluationRun.objects.filter(pk=run_id, status=Status.PENDING).update(status=Status.RUNNING, started_at=timezone.now())
+
+
+def run_unit(run_id, unit):
+    """Compile one unit and count it done, in one transaction. Returns the rows written."""
+    mark_running(run_id)
+    with transaction.atomic():
+        if EvaluationRun.objects.filter(pk=run_id, status=Status.SUCCEEDED).exists():
+            # A late redelivery after the run succeeded: its rows are published, never rewritten.
+            return 0
+        written = engine.compile_unit(run_id, unit)
+        # Locked only now, for the few statements left before commit: the units of a run compile in parallel.
+        run = EvaluationRun.objects.select_for_update().get(pk=run_id)
+        if unit not in run.done_units:
+            run.done_units = [*run.done_units, unit]
+            run.units_done = len(run.done_units)
+            run.save(update_fields=["done_units", "units_done"])
+    return written
+
+
+def finish(run_id):
+    """The roll-up, then the run is published. Returns the rows written by the roll-up."""
+    written = run_unit(run_id, engine.ROLLUP)
+    with transaction.atomic():
+        run = EvaluationRun.objects.select_for_update().get(pk=run_id)
+        missing = [unit for unit in run.units if unit not in run.done_units]
+        if missing:
+            raise RuntimeError(f"Unités non calculées : {', '.join(missing)}.")
+        if run.status != Status.SUCCEEDED:
+            run.status = Status.SUCCEEDED
+            run.error = ""
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+    return written
+
+
+def failure_message(unit, exc):
+    where = "la consolidation régionale et nationale" if unit == engine.ROLLUP else f"l'unité « {unit} »"
+    return f"La compilation a échoué pendant {where} : {type(exc).__name__} — {exc}"
+
+
+def mark_failed(run_id, message):
+    EvaluationRun.objects.filter(pk=run_id).exclude(status=Status.SUCCEEDED).update(
+        status=Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def execute_sync(run_id):
+    """The whole run in this process, unit after unit (command `--sync`, tests)."""
+    run = EvaluationRun.objects.get(pk=run_id)
+    unit = None
+    try:
+        for unit in run.units:
+            if unit != engine.ROLLUP:
+                run_unit(run.pk, unit)
+        unit = engine.ROLLUP
+        finish(run.pk)
+    except Exception as exc:
+        mark_failed(run.pk, failure_message(unit, exc))
+        raise

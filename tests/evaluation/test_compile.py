@@ -1,0 +1,221 @@
+"""Compile runs: idempotent units, published results, failures kept invisible, département runs, the command,
+the nightly task, the scoping of results, and a number of queries that does not grow with the data."""
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db import OperationalError
+
+from charte.comptes.models import OrganisationKind
+from charte.comptes.scoping import Scope, annual_results, evaluation_runs
+from conventions.models import Action
+from evaluation import compile as engine
+from evaluation import runs, tasks
+from evaluation.models import AnnualResult, EvaluationRun, ScopeType
+from tests.evaluation.test_oracle import FIELDS, YEAR, build_territory, compiled
+from tests.factories import MembershipFactory, OrganisationFactory, action_type, departement
+
+Status = EvaluationRun.Status
+
+
+def unit_rows(run, unit):
+    return sorted(
+        (r.scope_type, r.scope_key, r.family_id or 0, r.indicator_id or 0, tuple(getattr(r, f) for f in FIELDS))
+        for r in AnnualResult.objects.filter(run=run, unit=unit)
+    )
+
+
+def add_action(code="34", year=YEAR, beneficiaries=40):
+    return Action.objects.create(
+        action_type=action_type("STAGE_3E"),
+        title="Stage de 3e supplémentaire",
+        start_date=datetime.date(year, 6, 2),
+        departement=departement(code),
+        beneficiaries_total=beneficiaries,
+        beneficiaries_qpv=beneficiaries // 2,
+    )
+
+
+def national(run):
+    return AnnualResult.objects.get(run=run, scope_type="national", family=None, indicator=None)
+
+
+def test_a_unit_run_twice_writes_its_rows_once_and_counts_once(db):
+    build_territory(2)
+    run = EvaluationRun.objects.create(year=YEAR, units=engine.units_for(ScopeType.NATIONAL), units_total=103)
+    unit = "dep:13"  # always in the territory (second région)
+    runs.run_unit(run.pk, unit)
+    first = unit_rows(run, unit)
+    runs.run_unit(run.pk, unit)
+
+    assert first and unit_rows(run, unit) == first
+    run.refresh_from_db()
+    assert run.status == Status.RUNNING and run.done_units == [unit] and run.units_done == 1 and run.percent == 1
+
+
+def test_published_results_come_from_the_latest_succeeded_run_never_a_failed_one(db):
+    build_territory(3)
+    first = runs.start_run(YEAR, sync=True)
+    before = national(first).actions_count
+
+    add_action("13")
+    with mock.patch.object(engine, "_insert_ratios", side_effect=OperationalError("connexion perdue")):
+        with pytest.raises(OperationalError):
+            runs.start_run(YEAR, sync=True)
+    failed = EvaluationRun.objects.get(status=Status.FAILED)
+    assert failed.error.startswith("La compilation a échoué pendant l'unité « dep:")
+    assert "connexion perdue" in failed.error and failed.finished_at is not None
+
+    published = AnnualResult.objects.published()
+    assert not published.filter(run=failed).exists()
+    assert published.get(scope_type="national", family=None, indicator=None).actions_count == before
+    assert list(EvaluationRun.objects.published()) == [first]
+
+    # The préfecture recompiles the Bouches-du-Rhône: its rows are published from that run, national ones stay.
+    bdr = runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", sync=True)
+    dep = AnnualResult.objects.for_scope(YEAR, "departement", "13").get(family=None, indicator=None)
+    previous = AnnualResult.objects.get(run=first, scope_type="departement", scope_key="13", family=None, indicator=None)
+    assert dep.run == bdr and dep.actions_count == previous.actions_count + 1
+    assert AnnualResult.objects.for_scope(YEAR, "national").get(family=None, indicator=None).run == first
+    assert set(EvaluationRun.objects.published()) == {first, bdr}
+
+
+def test_a_departement_run_compiles_the_same_rows_as_the_national_run(db):
+    build_territory(4)
+    whole = runs.start_run(YEAR, sync=True)
+    alone = runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", sync=True)
+    assert alone.units == ["dep:13", "rollup"] and alone.status == Status.SUCCEEDED
+    assert unit_rows(alone, "dep:13") == unit_rows(whole, "dep:13")
+    assert not AnnualResult.objects.filter(run=alone, scope_type__in=["national", "region"]).exists()
+
+
+def test_a_region_run_rolls_up_its_departements(db):
+    build_territory(5)
+    whole = runs.start_run(YEAR, sync=True)
+    paca = runs.start_run(YEAR, ScopeType.REGION, "93", sync=True)
+    assert "dep:13" in paca.units and "dep:34" not in paca.units
+    region = {k: v for k, v in compiled(paca).items() if k[0] == "region"}
+    assert region and region == {k: v for k, v in compiled(whole).items() if k[:2] == ("region", "93")}
+
+
+def test_unknown_scopes_are_refused_in_french(db):
+    with pytest.raises(ValidationError, match="Département inconnu : « 99 »"):
+        runs.start_run(YEAR, ScopeType.DEPARTEMENT, "99")
+    with pytest.raises(ValidationError, match="Club inconnu"):
+        runs.start_run(YEAR, ScopeType.CLUB, "abc")
+    with pytest.raises(ValidationError, match="national, une région, un département ou un club"):
+        runs.start_run(YEAR, ScopeType.COMPANY, "1")
+    assert not EvaluationRun.objects.exists()
+
+
+def test_a_run_is_enqueued_after_commit_and_asking_again_returns_it(db, django_capture_on_commit_callbacks):
+    build_territory(1)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = runs.start_run(YEAR, trigger=EvaluationRun.Trigger.PORTAL)
+        again = runs.start_run(YEAR, trigger=EvaluationRun.Trigger.PORTAL)
+    assert again == run and run.status == Status.PENDING and len(callbacks) == 1
+
+    # No broker in tests: the chord runs in place once the transaction commits.
+    callbacks[0]()
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.percent == 100 and run.task_id
+    reference = runs.start_run(YEAR, sync=True)
+    assert compiled(run) == compiled(reference)
+
+
+def test_the_nightly_task_compiles_the_current_year_nationally(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = tasks.nightly_compile.apply(kwargs={"year": YEAR}).get()
+    run = EvaluationRun.objects.get(pk=outcome["run"])
+    assert (run.year, run.scope_type, run.trigger, run.status) == (YEAR, "national", "beat", Status.SUCCEEDED)
+    assert run.units[-2:] == ["autres", "rollup"] and len(run.units) == 103
+
+
+def test_a_unit_that_fails_for_good_marks_the_run_failed(db):
+    build_territory(1)
+    run = EvaluationRun.objects.create(year=YEAR, units=["dep:13", "rollup"], units_total=2)
+    with mock.patch.object(engine, "compile_unit", side_effect=ValueError("valeur inattendue")):
+        with pytest.raises(ValueError):
+            tasks.compile_evaluation_unit.apply(args=[run.pk, "dep:13"]).get()
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert run.error == "La compilation a échoué pendant l'unité « dep:13 » : ValueError — valeur inattendue"
+
+
+def test_compile_command(db, capsys):
+    build_territory(2)
+    call_command("compile_evaluation", "--year", str(YEAR), "--departement", "13", "--sync")
+    out = capsys.readouterr().out
+    assert "Compilation 2017 — Département 13 (terminée)" in out and "lignes de résultats" in out
+    with pytest.raises(CommandError, match="Département inconnu"):
+        call_command("compile_evaluation", "--year", str(YEAR), "--departement", "99", "--sync")
+
+
+def test_the_queries_of_a_unit_do_not_grow_with_the_data(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    build_territory(3)
+
+    def queries():
+        run = EvaluationRun.objects.create(year=YEAR, units=["dep:13", "rollup"], units_total=2)
+        with CaptureQueriesContext(connection) as captured:
+            runs.run_unit(run.pk, "dep:13")
+        return len(captured)
+
+    small = queries()
+    for _ in range(30):
+        add_action("13")
+    assert queries() == small < 25
+
+
+def test_results_and_runs_follow_the_scoping_policy(db):
+    build_territory(2)
+    run = runs.start_run(YEAR, sync=True)
+    herault = departement("13")
+    prefecture = OrganisationFactory(name="Préfecture testée", departements=[herault])
+    partner = OrganisationFactory(kind=OrganisationKind.PARTNER, name="Partenaire", departements=[herault])
+    national_org = OrganisationFactory(kind=OrganisationKind.NATIONAL, name="ANCT")
+
+    def scope(organisation):
+        return Scope.for_membership(MembershipFactory(organisation=organisation))
+
+    everything = AnnualResult.objects.filter(run=run)
+    assert annual_results(scope(national_org)).filter(run=run).count() == everything.count()
+
+    seen = annual_results(scope(prefecture)).filter(run=run)
+    assert set(seen.values_list("scope_type", flat=True)) <= {
+        "national",
+        "region",
+        "departement",
+        "qpv",
+        "club",
+        "convention",
+        "company",
+    }
+    assert set(seen.filter(scope_type="departement").values_list("scope_key", flat=True)) == {herault.code}
+    assert seen.filter(scope_type="national").exists()
+
+    partner_rows = annual_results(scope(partner)).filter(run=run)
+    assert not partner_rows.filter(scope_type__in=["company", "convention", "club"]).exists()
+    assert partner_rows.filter(scope_type="departement", scope_key=herault.code).exists()
+    assert annual_results(Scope.none()).count() == 0
+
+    assert list(evaluation_runs(scope(prefecture))) == [run]
+    assert evaluation_runs(Scope.none()).count() == 0
+
+
+def test_a_broker_out_of_reach_fails_the_run_instead_of_blocking_the_next(db, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    with mock.patch("celery.chord", side_effect=BrokerDown("connexion refusée")):
+        with pytest.raises(BrokerDown):
+            with django_capture_on_commit_callbacks(execute=True):
+                runs.start_run(YEAR, trigger=EvaluationRun.Trigger.PORTAL)
+    lost = EvaluationRun.objects.get()
+    assert lost.status == Status.FAILED
+    assert lost.error == "La compilation n'a pas pu être confiée aux workers (courtier injoignable) : connexion refusée"
+    assert runs.start_run(YEAR, sync=True) != lost

@@ -1,0 +1,372 @@
+"""The compiled figures against an independent, straightforward computation.
+
+For several seeds, a random small territory (2-3 départements over two régions, clubs, companies with and
+without commune, conventions of every kind and status over 2015-2018 with commitments and targets, actions
+with their companies, QPV and counts, declarations of 2016 and 2017 in every status) is compiled for 2017 by
+a national run; every row of every scope is then recomputed here in plain Python, with loops, from the rows
+of the database, following the definitions of `evaluation.compile`, N-1 and ratios included.
+"""
+
+import datetime
+import random
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from charte.catalogue.models import ActionType, Family, Indicator
+from charte.comptes.models import OrganisationKind
+from conventions import realised
+from conventions.models import Action, Commitment, Convention, Target
+from evaluation import runs
+from evaluation.models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun
+from tests.factories import CommuneFactory, CompanyFactory, ConventionFactory, OrganisationFactory, QPVFactory, departement
+
+YEAR, PREV = 2017, 2016
+ENTITY_SCOPES = ("convention", "company", "qpv")
+SEEDS = [1, 2, 3, 4, 5]
+
+
+# --- a random territory ----------------------------------------------------------------------------------
+
+
+def build_territory(seed):
+    rng = random.Random(seed)
+    codes = rng.sample(["34", "30", "11", "13"], k=rng.choice([2, 3]))
+    if "13" not in codes:
+        codes[-1] = "13"  # two régions: Occitanie and Provence-Alpes-Côte d'Azur
+    deps = [departement(code) for code in codes]
+    communes = {d.code: [CommuneFactory(code=f"{d.code}{n:03d}", departement=d) for n in (1, 2)] for d in deps}
+    qpvs = [QPVFactory(code=f"QP0{d.code}{n:03d}", departement=d) for d in deps for n in (1, 2, 3)]
+    clubs = [
+        OrganisationFactory(kind=OrganisationKind.CLUB, name=f"Club {seed}-{n}", departements=deps[: n + 1]) for n in range(2)
+    ]
+    prefecture = OrganisationFactory(name=f"Préfecture {seed}", departements=deps)
+    companies = [
+        CompanyFactory(commune=rng.choice([None, *[c for cs in communes.values() for c in cs]])) for _ in range(rng.randint(6, 8))
+    ]
+    families = list(Family.objects.all())
+    types_by_family = defaultdict(list)
+    for action_type in ActionType.objects.all():
+        types_by_family[action_type.family_id].append(action_type)
+    declarable = list(Indicator.objects.filter(aggregation=Indicator.Aggregation.SUM))
+
+    conventions = []
+    for n in range(rng.randint(5, 7)):
+        kind = rng.choice(["local", "local", "collective", "national", "framework"])
+        status = rng.choice(["active", "active", "expired", "draft", "signed", "terminated"])
+        start_year = rng.choice([2015, 2016, 2017])
+        end_year = rng.choice([y for y in (2016, 2017, 2018) if y >= start_year])
+        extra = {}
+        if status == "terminated":
+            extra = {
+                "termination_reason": "Cessation d'activité",
+                "status_changed_at": rng.choice(
+                    [None, timezone.make_aware(datetime.datetime(2016, 6, 1)), timezone.make_aware(datetime.datetime(2017, 3, 1))]
+                ),
+            }
+        convention = ConventionFactory(
+            reference=f"ORA-{seed}-{n}",
+            kind=kind,
+            status=status,
+            departement=None if kind == "national" else rng.choice(deps),
+            club=rng.choice([None, *clubs]),
+            start_date=datetime.date(start_year, rng.randint(1, 12), 1),
+            end_date=datetime.date(end_year, 12, 31),
+            **extra,
+        )
+        convention.companies.set(rng.sample(companies, k=2 if kind == "collective" else 1))
+        for _ in range(rng.randint(1, 3)):
+            family = rng.choice(families)
+            commitment = Commitment.objects.create(
+                convention=convention, family=family, action_type=rng.choice([None, *types_by_family[family.pk]])
+            )
+            for year in (PREV, YEAR):
+                if start_year <= year <= end_year:
+                    for indicator in rng.sample(declarable, k=rng.randint(0, 2)):
+                        Target.objects.create(
+                            commitment=commitment, indicator=indicator, year=year, value=Decimal(rng.randint(0, 4000)) / 4
+                        )
+        conventions.append(convention)
+
+    action_types = list(ActionType.objects.all())
+    for n in range(rng.randint(40, 70)):
+        total = rng.randint(0, 25)
+        action = Action.objects.create(
+            action_type=rng.choice(action_types),
+            title=f"Action {n}",
+            start_date=datetime.date(rng.choice([2015, 2016, 2016, 2017, 2017, 2018]), rng.randint(1, 12), rng.randint(1, 28)),
+            departement=rng.choice(deps),
+            club=rng.choice([None, *clubs]),
+            convention=rng.choice([None, None, *conventions]),
+            beneficiaries_total=total,
+            beneficiaries_qpv=rng.randint(0, total),
+            employees_involved=rng.randint(0, 5),
+            hours=Decimal(rng.randint(0, 80)) / 2,
+        )
+        action.companies.set(rng.sample(companies, k=rng.randint(0, 2)))
+        action.qpvs.set(rng.sample(qpvs, k=rng.randint(0, 2)))
+
+    campaigns = {
+        year: Campaign.objects.create(
+            year=year,
+            title=f"Campagne {year}",
+            organisation=prefecture,
+            opens_on=datetime.date(year + 1, 1, 15),
+            reminder_on=datetime.date(year + 1, 3, 1),
+            closes_on=datetime.date(year + 1, 3, 31),
+        )
+        for year in (PREV, YEAR)
+    }
+    for convention in conventions:
+        commitments = list(convention.commitments.all())
+        for company in convention.companies.all():
+            for year in (PREV, YEAR):
+                if rng.random() < 0.3:
+                    continue
+                status = rng.choice(["draft", "submitted", "validated", "validated", "returned"])
+                declaration = Declaration.objects.create(
+                    campaign=campaigns[year],
+                    convention=convention,
+                    company=company,
+                    status=status,
+                    return_comment="À préciser" if status == "returned" else "",
+                )
+                for commitment in commitments:
+                    for indicator in rng.sample(declarable, k=rng.randint(0, 3)):
+                        value = rng.choice([None, Decimal(rng.randint(0, 2000)) / 4, Decimal(rng.randint(0, 50))])
+                        DeclarationValue.objects.create(
+                            declaration=declaration, commitment=commitment, indicator=indicator, value=value
+                        )
+
+
+# --- the oracle ------------------------------------------------------------------------------------------
+
+
+def is_expected(convention, year):
+    """The campaigns' rule, restated: not a framework charter, running during the year, and really ran."""
+    if convention.kind == "framework" or not convention.start_date.year <= year <= convention.end_date.year:
+        return False
+    if convention.status in ("active", "expired"):
+        return True
+    start = timezone.make_aware(datetime.datetime(year, 1, 1))
+    return convention.status == "terminated" and (convention.status_changed_at is None or convention.status_changed_at >= start)
+
+
+def convention_scopes(convention):
+    scopes = [("national", "")]
+    if convention.departement_id:
+        scopes += [("region", convention.departement.region.code), ("departement", convention.departement.code)]
+    if convention.club_id:
+        scopes.append(("club", str(convention.club_id)))
+    scopes.append(("convention", str(convention.pk)))
+    return scopes
+
+
+class Cell:
+    def __init__(self):
+        self.declared = self.validated = self.target = None
+        self.computed = Decimal(0)
+        self.actions = self.beneficiaries = self.beneficiaries_qpv = 0
+        self.expected, self.reporting = set(), set()
+
+
+def add(total, value):
+    return value if total is None else total + value
+
+
+def oracle():
+    measurable = {i.pk: realised.measure_for(i.code) for i in Indicator.objects.all() if realised.measure_for(i.code)}
+    suggested = {t.pk: {i.pk for i in t.indicators.all()} for t in ActionType.objects.prefetch_related("indicators")}
+    family_of_type = dict(ActionType.objects.values_list("pk", "family_id"))
+    cells = defaultdict(lambda: {YEAR: Cell(), PREV: Cell()})
+
+    def levels(scope_type, family, indicator):
+        # Conventions, companies and QPV have no "all families x indicator" rows.
+        if scope_type in ENTITY_SCOPES:
+            return [(family, indicator), (family, None), (None, None)]
+        return [(family, indicator), (None, indicator), (family, None), (None, None)]
+
+    # Actions.
+    for action in Action.objects.select_related("departement__region").prefetch_related("companies", "qpvs"):
+        year = action.start_date.year
+        if year not in (YEAR, PREV):
+            continue
+        scopes = [("national", ""), ("region", action.departement.region.code), ("departement", action.departement.code)]
+        if action.club_id:
+            scopes.append(("club", str(action.club_id)))
+        if action.convention_id:
+            scopes.append(("convention", str(action.convention_id)))
+        scopes += [("company", str(c.pk)) for c in action.companies.all()]
+        scopes += [("qpv", q.code) for q in action.qpvs.all()]
+        family = family_of_type[action.action_type_id]
+        keys = [(None, None), (family, None)]
+        measures = {}
+        for indicator_id in suggested[action.action_type_id]:
+            if indicator_id in measurable:
+                measure = measurable[indicator_id]
+                value = 1 if measure == realised.ACTIONS else getattr(action, measure)
+                for key in ((family, indicator_id), (None, indicator_id)):
+                    keys.append(key)
+                    measures[key] = Decimal(value)
+        for scope in scopes:
+            for key in keys:
+                if scope[0] in ENTITY_SCOPES and key[0] is None and key[1] is not None:
+                    continue
+                cell = cells[(*scope, *key)][year]
+                cell.actions += 1
+                cell.beneficiaries += action.beneficiaries_total
+                cell.beneficiaries_qpv += action.beneficiaries_qpv
+                cell.computed += measures.get(key, 0)
+
+    conventions = {c.pk: c for c in Convention.objects.select_related("departement__region").prefetch_related("companies")}
+    commitments = {c.pk: c for c in Commitment.objects.all()}
+
+    # Declared values.
+    for value in DeclarationValue.objects.select_related("declaration"):
+        declaration = value.declaration
+        year = declaration.year
+        scopes = convention_scopes(conventions[declaration.convention_id]) + [("company", str(declaration.company_id))]
+        family = commitments[value.commitment_id].family_id
+        for scope in scopes:
+            for key in levels(scope[0], family, value.indicator_id):
+                cell = cells[(*scope, *key)][year]
+                if value.value is not None:
+                    cell.declared = add(cell.declared, value.value)
+                    if declaration.status == "validated":
+                        cell.validated = add(cell.validated, value.value)
+                    if declaration.status in ("submitted", "validated"):
+                        cell.reporting.add(declaration.company_id)
+
+    # Targets and expected companies.
+    for year in (YEAR, PREV):
+        for convention in conventions.values():
+            if not is_expected(convention, year):
+                continue
+            company_ids = [c.pk for c in convention.companies.all()]
+            for company_id in company_ids:
+                for scope in convention_scopes(convention) + [("company", str(company_id))]:
+                    cells[(*scope, None, None)][year].expected.add(company_id)
+            for commitment in commitments.values():
+                if commitment.convention_id != convention.pk:
+                    continue
+                for company_id in company_ids:
+                    for scope in convention_scopes(convention) + [("company", str(company_id))]:
+                        cells[(*scope, commitment.family_id, None)][year].expected.add(company_id)
+                for target in Target.objects.filter(commitment=commitment, year=year):
+                    target_scopes = convention_scopes(convention) + [("company", str(c)) for c in company_ids]
+                    for scope in target_scopes:
+                        for key in levels(scope[0], commitment.family_id, target.indicator_id):
+                            cell = cells[(*scope, *key)][year]
+                            if key[1] is not None:
+                                cell.target = add(cell.target, target.value)
+                    for company_id in company_ids:
+                        for scope in convention_scopes(convention) + [("company", str(company_id))]:
+                            for key in [
+                                k for k in levels(scope[0], commitment.family_id, target.indicator_id) if k[1] is not None
+                            ]:
+                                cells[(*scope, *key)][year].expected.add(company_id)
+
+    offered = set(Indicator.objects.filter(aggregation="sum", nature="offered").values_list("pk", flat=True))
+    summed = set(Indicator.objects.filter(aggregation="sum").values_list("pk", flat=True))
+
+    expected_rows = {}
+    for (scope_type, scope_key, family, indicator), by_year in cells.items():
+        row = {}
+        for year, prefix in ((YEAR, ""), (PREV, "prev_")):
+            cell = by_year[year]
+            on_indicator = indicator is not None
+            action_row = indicator is None or indicator in measurable
+            declared = cell.declared if on_indicator else None
+            target = cell.target if on_indicator else None
+            row[prefix + "declared_value"] = declared
+            row[prefix + "declared_validated_value"] = cell.validated if on_indicator else None
+            row[prefix + "computed_value"] = cell.computed if indicator in measurable else None
+            row[prefix + "target_value"] = target
+            row[prefix + "attainment_rate"] = (
+                float(declared / target) if declared is not None and target is not None and target > 0 else None
+            )
+            has_companies = scope_type != "qpv"
+            row[prefix + "companies_expected"] = len(cell.expected) if has_companies else None
+            row[prefix + "companies_reporting"] = len(cell.reporting) if has_companies else None
+            row[prefix + "actions_count"] = cell.actions if action_row else None
+            row[prefix + "beneficiaries"] = cell.beneficiaries if action_row else None
+            row[prefix + "beneficiaries_qpv"] = cell.beneficiaries_qpv if action_row else None
+            row[prefix + "qpv_share"] = cell.beneficiaries_qpv / cell.beneficiaries if action_row and cell.beneficiaries else None
+        row["offered_value"] = row["declared_value"] if indicator in offered else None
+        row["realised_value"] = row["declared_value"] if indicator in summed - offered else None
+        expected_rows[(scope_type, scope_key, family, indicator)] = row
+
+    # Ratios: sum(numerator) / sum(denominator) of the same scope x family, never an average of ratios.
+    for ratio in Indicator.objects.filter(aggregation="ratio"):
+        groups = {key[:3] for key in list(expected_rows)}
+        for scope_type, scope_key, family in groups:
+            if family is None and scope_type in ENTITY_SCOPES:
+                continue
+            num = expected_rows.get((scope_type, scope_key, family, ratio.numerator_id), {})
+            den = expected_rows.get((scope_type, scope_key, family, ratio.denominator_id), {})
+            overall = expected_rows[(scope_type, scope_key, family, None)]
+
+            def percent(n, d):
+                return Decimal(100) * Decimal(n) / Decimal(d) if n is not None and d else None
+
+            row = dict.fromkeys(FIELDS)
+            for prefix in ("", "prev_"):
+                for name in ("declared_value", "declared_validated_value"):
+                    row[prefix + name] = percent(num.get(prefix + name), den.get(prefix + name))
+                row[prefix + "computed_value"] = percent(overall[prefix + "beneficiaries_qpv"], overall[prefix + "beneficiaries"])
+            expected_rows[(scope_type, scope_key, family, ratio.pk)] = row
+    return expected_rows
+
+
+FIELDS = [
+    f.name
+    for f in AnnualResult._meta.get_fields()
+    if f.concrete and f.name not in ("id", "run", "unit", "year", "scope_type", "scope_key", "family", "indicator")
+]
+
+
+def compiled(run):
+    rows = {}
+    for result in AnnualResult.objects.filter(run=run):
+        key = (result.scope_type, result.scope_key, result.family_id, result.indicator_id)
+        assert key not in rows, f"ligne en double : {key}"
+        rows[key] = {name: getattr(result, name) for name in FIELDS}
+    return rows
+
+
+def same(expected, actual):
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, float) or isinstance(actual, float):
+        return abs(float(expected) - float(actual)) < 1e-9
+    if isinstance(expected, Decimal):
+        # Stored with two decimals: a ratio is rounded there.
+        return abs(expected - Decimal(actual)) <= Decimal("0.005")
+    return expected == actual
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_compiled_figure_matches_the_oracle(db, seed):
+    build_territory(seed)
+    run = runs.start_run(YEAR, sync=True)
+    assert run.status == EvaluationRun.Status.SUCCEEDED and run.percent == 100
+
+    expected, actual = oracle(), compiled(run)
+    assert set(actual) == set(expected)
+    mismatches = [
+        (key, name, expected[key][name], actual[key][name])
+        for key in expected
+        for name in FIELDS
+        if not same(expected[key][name], actual[key][name])
+    ]
+    assert mismatches == []
+    # The dataset exercised what matters: every scope type, N-1, ratios, validated subsets, targets.
+    scope_types = {key[0] for key in actual}
+    assert scope_types == {"national", "region", "departement", "club", "convention", "company", "qpv"}
+    national = actual[("national", "", None, None)]
+    assert national["actions_count"] > 0 and national["prev_actions_count"] > 0
+    for name in ("declared_validated_value", "target_value", "companies_reporting", "computed_value"):
+        assert any(row[name] or row[f"prev_{name}"] for row in actual.values()), name
+    assert any(row["declared_value"] is not None and row["prev_declared_value"] is not None for row in actual.values())
