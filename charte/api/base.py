@@ -1,20 +1,29 @@
 """What every API viewset shares: the caller's scope, the refusal of NUL characters, scoped querysets,
 integer ids, and the filters' building blocks."""
 
+import datetime
+import math
+from decimal import Decimal
+
 import django_filters
 from django import forms
 from django.contrib.auth.models import AnonymousUser
+from django.utils.dateparse import parse_datetime
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.drainage import set_override
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, serializers, viewsets
 
 from charte.comptes.models import ApiKey
 from charte.comptes.scoping import Scope
 
 NUL = "\x00"
 NUL_MESSAGE = "Le caractère nul (U+0000) n'est pas accepté."
+REPEATED_MESSAGE = "Ce paramètre est donné plusieurs fois : donnez-le une seule fois."
+UNKNOWN_FIELD = "Champ inconnu : vérifiez son nom dans la documentation de l'API."
 MAX_ID = 2**63 - 1
+# Query parameters and written text never hold NUL (see `reject_nul`): the schema says so to clients.
+NO_NUL_PATTERN = "^[^\\x00]*$"
 
 
 def request_scope(request):
@@ -47,6 +56,10 @@ def reject_nul(request):
     bad = sorted({key for key, values in request.query_params.lists() if _contains_nul(key) or _contains_nul(values)})
     if bad:
         raise exceptions.ValidationError({key.replace(NUL, "") or "parametre": [NUL_MESSAGE] for key in bad})
+    # Django keeps the last of repeated values: `?page_size=abc&page_size=` would silently mean "no page size".
+    repeated = sorted(key for key, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise exceptions.ValidationError({key: [REPEATED_MESSAGE] for key in repeated})
     if request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") and _contains_nul(request.data):
         raise exceptions.ValidationError({"non_field_errors": [NUL_MESSAGE]})
 
@@ -135,15 +148,27 @@ class YearFilter(django_filters.NumberFilter):
         _documented_as(self, {"type": "integer", "minimum": 1900, "maximum": 2100})
 
 
+EARLIEST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+LATEST = datetime.datetime(2100, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+
+
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date and time between 1900 and 2100: year 1 or 9999 with an offset cannot even be converted
-    to UTC, and no row of the portal is dated outside these years."""
+    """An ISO 8601 date and time; one before 1900 counts as 1900 and one after 2100 as 2100. No row of the
+    portal is dated outside these years, so "modified since year 352" means everything, and year 1 or 9999
+    with an offset could not even be converted to UTC."""
 
     def to_python(self, value):
-        value = super().to_python(value)
-        if value is not None and not 1900 <= value.year <= 2100:
-            raise forms.ValidationError("La date doit être comprise entre 1900 et 2100.", code="invalid")
-        return value
+        parsed = None
+        if isinstance(value, str) and value.strip():
+            try:
+                parsed = parse_datetime(value.strip()) or datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                parsed = None  # left to the parent class, which says what is wrong
+        if parsed is not None and parsed.year < 1900:
+            return EARLIEST
+        if parsed is not None and parsed.year > 2100:
+            return LATEST
+        return super().to_python(value)
 
 
 class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -171,15 +196,53 @@ class OrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs, value):
         if value in ([], (), {}, "", None):
             return qs
+        if any(not param for param in value):
+            # `?ordering=,` passes django-filter's choice check and would reach the database as an empty field.
+            raise exceptions.ValidationError({self.field_name: ["Un champ de tri est vide : retirez la virgule en trop."]})
         ordering = [self.get_ordering_value(param) for param in value]
         return qs.order_by(*ordering, "pk")
 
 
 def boolean_filter(field_name, label):
     """`true` or `false`; anything else is a 400 (django-filter's BooleanFilter silently ignores it)."""
-    return django_filters.TypedChoiceFilter(
+    filter_ = django_filters.TypedChoiceFilter(
         field_name=field_name,
         choices=[("true", "vrai"), ("false", "faux")],
         coerce=lambda value: value == "true",
         label=label,
     )
+    # The two words, as strings: documented as a boolean, a client could send 1 or True, which are refused.
+    _documented_as(filter_, {"type": "string", "enum": ["true", "false"]})
+    return filter_
+
+
+# --- written bodies -------------------------------------------------------------------------------------
+
+
+class StrictFieldsMixin:
+    """A written object with a field the serializer does not know is refused (400) rather than silently
+    ignored: a misspelt field would otherwise look saved to the client. The schema says
+    `additionalProperties: false` (see `charte.api.schema`)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(str(key).replace(NUL, "") or "champ" for key in data if key not in writable)
+            if unknown:
+                raise exceptions.ValidationError({key: [UNKNOWN_FIELD] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class DecimalField(serializers.DecimalField):
+    """A decimal with a fixed number of places, read from a JSON number without float noise: 0.57 computed by
+    a client as 0.1 * 5.7 arrives as 0.5700000000000001 and means 0.57. A real extra place is still refused."""
+
+    NOISE = Decimal("1e-9")
+
+    def to_internal_value(self, data):
+        if isinstance(data, float) and math.isfinite(data) and self.decimal_places is not None:
+            exact = Decimal(repr(data))
+            rounded = exact.quantize(Decimal(1).scaleb(-self.decimal_places))
+            if exact != rounded and abs(exact - rounded) < self.NOISE:
+                data = rounded
+        return super().to_internal_value(data)

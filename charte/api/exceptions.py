@@ -13,6 +13,25 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+
+class ConcurrentEdit(exceptions.APIException):
+    """The resource changed since the client read it (optimistic locking): nothing was written."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "La ressource a été modifiée entre-temps : relisez-la puis renvoyez vos changements."
+
+    def __init__(self, detail=None, details=None):
+        super().__init__(detail)
+        self.error_details = details or {}
+
+
+class NotEditable(exceptions.APIException):
+    """The resource exists and is visible, but its state forbids the change (submitted, validated, closed...)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Cette ressource n'est plus modifiable."
+
+
 # exception class -> (stable code, French message used when the exception carries none of its own)
 _CODES = [
     (exceptions.ValidationError, "donnees_invalides", "Les données envoyées sont invalides."),
@@ -25,6 +44,8 @@ _CODES = [
     (exceptions.NotAcceptable, "format_non_disponible", "Le format de réponse demandé n'est pas disponible."),
     (exceptions.UnsupportedMediaType, "format_non_supporte", "Le corps de la requête doit être en JSON (application/json)."),
     (exceptions.Throttled, "trop_de_requetes", "Trop de requêtes."),
+    (ConcurrentEdit, "modification_concurrente", ConcurrentEdit.default_detail),
+    (NotEditable, "non_modifiable", NotEditable.default_detail),
 ]
 
 ERROR_CODES = {code: message for _cls, code, message in _CODES}
@@ -60,14 +81,35 @@ def _code_and_message(exc):
     return code, str(detail)
 
 
-def _details(exc):
-    if not isinstance(exc, exceptions.ValidationError):
-        return {}
-    detail = exc.detail
+def _nested_messages(detail, location=""):
+    """Messages of a nested field (a list of objects, a list of ids...) as plain strings that say where."""
     if isinstance(detail, dict):
-        return detail
-    # A refusal that concerns no field in particular.
-    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+        items = detail.items()
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        items = enumerate(detail)
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        return [f"{location} : {message}" if location else str(message) for message in messages]
+    result = []
+    for key, value in items:
+        if isinstance(key, int) or str(key).isdigit():
+            part = f"élément {int(key) + 1}"
+        else:
+            part = str(key)
+        result += _nested_messages(value, f"{location}, {part}" if location else part)
+    return result
+
+
+def _details(exc):
+    """{field: [message, ...]}, always one flat list of strings per field, as the schema documents it (DRF
+    would nest the errors of a list of objects as lists of dictionaries)."""
+    if not isinstance(exc, exceptions.ValidationError):
+        return getattr(exc, "error_details", {})
+    detail = exc.detail
+    if not isinstance(detail, dict):
+        # A refusal that concerns no field in particular.
+        detail = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+    return {str(field): _nested_messages(messages) for field, messages in detail.items()}
 
 
 def exception_handler(exc, context):

@@ -4,6 +4,7 @@ package, no CDN). The version is in the path: a v2 would live beside v1, never r
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -18,6 +19,7 @@ from charte.territoires.api import (
 )
 from conventions.api import ActionViewSet, ConventionViewSet
 from entreprises.api import CompanyViewSet
+from evaluation.api import CampaignViewSet, DeclarationViewSet
 
 from .exceptions import error_body
 
@@ -41,8 +43,11 @@ router.register("indicateurs", IndicatorViewSet, basename="indicateur")
 router.register("entreprises", CompanyViewSet, basename="entreprise")
 router.register("conventions", ConventionViewSet, basename="convention")
 router.register("actions", ActionViewSet, basename="action")
+router.register("campagnes", CampaignViewSet, basename="campagne")
+router.register("declarations", DeclarationViewSet, basename="declaration")
 
 
+@csrf_exempt  # a PUT to an unknown address is a 404 in JSON, not the CSRF middleware's HTML 403
 @login_not_required
 def not_found(request, *args, **kwargs):
     """Any other address under /api/v1/: the API's JSON 404, not the portal's HTML page."""

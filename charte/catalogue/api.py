@@ -69,10 +69,18 @@ class IndicatorSerializer(serializers.ModelSerializer):
     nature = serializers.ChoiceField(choices=Indicator.Nature.choices)
     agregation = serializers.ChoiceField(source="aggregation", choices=Indicator.Aggregation.choices)
     numerateur = serializers.SlugRelatedField(
-        source="numerator", slug_field="code", read_only=True, help_text="Pour un ratio : code de l'indicateur numérateur."
+        source="numerator",
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="Pour un ratio : code de l'indicateur numérateur.",
     )
     denominateur = serializers.SlugRelatedField(
-        source="denominator", slug_field="code", read_only=True, help_text="Pour un ratio : code de l'indicateur dénominateur."
+        source="denominator",
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="Pour un ratio : code de l'indicateur dénominateur.",
     )
     declarable = serializers.BooleanField(
         source="is_declarable", read_only=True, help_text="Faux pour un ratio, calculé et jamais déclaré."
