@@ -9,7 +9,8 @@ visible declaration the caller may not fill, 409 for a stale version or a declar
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, Q, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.formats import date_format
 from drf_spectacular.types import OpenApiTypes
@@ -31,14 +32,17 @@ from charte.api.base import (
 )
 from charte.api.exceptions import ConcurrentEdit, NotEditable
 from charte.api.schema import ErrorSerializer
-from charte.catalogue.api import IndicatorRefSerializer
+from charte.catalogue.api import FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import Indicator
 from charte.comptes import scoping
 from charte.territoires.api import DepartementRefSerializer
+from charte.territoires.models import QPV
+from conventions.models import Convention
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
+from entreprises.models import Company
 
 from . import permissions, services
-from .models import Campaign, Declaration, DeclarationValue
+from .models import AnnualResult, Campaign, Declaration, DeclarationValue, ScopeType
 
 # The services' refusals that concern the declaration's state, not the data sent: answered with 409.
 STATE_CODES = {"submitted", "validated", "not_open", "closed"}
@@ -496,3 +500,182 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
         except DjangoValidationError as error:
             raise _service_refusal(error, sent_version=version) from error
         return self._read(declaration)
+
+
+# --- compiled annual results ----------------------------------------------------------------------------
+
+
+class ResultFiguresSerializer(serializers.Serializer):
+    """The figures of one year; the same serializer reads N (plain fields) and N-1 (`prev_` fields)."""
+
+    def __init__(self, *args, prefix="", **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.source = prefix + field.source
+            field.source_attrs = field.source.split(".")
+
+    valeur_declaree = serializers.DecimalField(
+        source="declared_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+    valeur_declaree_validee = serializers.DecimalField(
+        source="declared_validated_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+    valeur_calculee = serializers.DecimalField(
+        source="computed_value",
+        max_digits=18,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="Calculée depuis les actions saisies.",
+    )
+    objectif = serializers.DecimalField(
+        source="target_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+    taux_atteinte = serializers.FloatField(
+        source="attainment_rate", allow_null=True, help_text="Valeur déclarée / objectif, en fraction (0,5 = 50 %)."
+    )
+    entreprises_attendues = serializers.IntegerField(source="companies_expected", allow_null=True)
+    entreprises_ayant_declare = serializers.IntegerField(source="companies_reporting", allow_null=True)
+    actions = serializers.IntegerField(source="actions_count", allow_null=True)
+    beneficiaires = serializers.IntegerField(source="beneficiaries", allow_null=True)
+    beneficiaires_qpv = serializers.IntegerField(source="beneficiaries_qpv", allow_null=True)
+    part_beneficiaires_qpv = serializers.FloatField(source="qpv_share", allow_null=True, help_text="En fraction (0,5 = 50 %).")
+
+
+class PreviousYearSerializer(ResultFiguresSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="prev_", **kwargs)
+
+
+class CurrentYearSerializer(ResultFiguresSerializer):
+    # Offered and realised are only split for year N.
+    valeur_offerte = serializers.DecimalField(
+        source="offered_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+    valeur_realisee = serializers.DecimalField(
+        source="realised_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+
+
+class RunRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    terminee_le = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+
+class AnnualResultSerializer(serializers.ModelSerializer):
+    annee = serializers.IntegerField(source="year")
+    type_perimetre = serializers.ChoiceField(source="scope_type", choices=ScopeType.choices)
+    perimetre = serializers.CharField(
+        source="scope_key",
+        help_text="Code de la région, du département ou du QPV ; identifiant du club, de la convention ou de "
+        "l'entreprise ; vide pour le national.",
+    )
+    famille = FamilyRefSerializer(source="family", allow_null=True, help_text="null : toutes les familles.")
+    indicateur = IndicatorRefSerializer(
+        source="indicator",
+        allow_null=True,
+        help_text="null : chiffres qui ne portent pas sur un indicateur (actions, bénéficiaires, entreprises).",
+    )
+    valeurs = CurrentYearSerializer(source="*", help_text="Chiffres de l'année, dans l'unité de l'indicateur.")
+    annee_precedente = PreviousYearSerializer(source="*", help_text="Les mêmes chiffres pour l'année précédente.")
+    compilation = RunRefSerializer(source="run", help_text="La compilation publiée dont viennent ces chiffres.")
+
+    class Meta:
+        model = AnnualResult
+        fields = [
+            "id",
+            "annee",
+            "type_perimetre",
+            "perimetre",
+            "famille",
+            "indicateur",
+            "valeurs",
+            "annee_precedente",
+            "compilation",
+        ]
+
+
+ALL_FAMILIES = "toutes"
+NO_INDICATOR = "aucun"
+
+
+def _as_text(queryset, field):
+    return queryset.order_by().annotate(key_text=Cast(field, CharField())).values("key_text")
+
+
+class AnnualResultFilter(django_filters.FilterSet):
+    annee = YearFilter(field_name="year", label="Année compilée")
+    type_perimetre = django_filters.ChoiceFilter(field_name="scope_type", choices=ScopeType.choices, label="Type de périmètre")
+    perimetre = django_filters.CharFilter(
+        field_name="scope_key", label="Clé du périmètre (code de région, de département ou de QPV, identifiant sinon)"
+    )
+    departement = django_filters.CharFilter(
+        method="filter_departement",
+        label="Code INSEE d'un département : le département, ses QPV, ses conventions et les entreprises dont le siège y est",
+    )
+    famille = django_filters.CharFilter(
+        method="filter_family", label=f"Code de la famille d'actions, ou « {ALL_FAMILIES} » pour les lignes toutes familles"
+    )
+    indicateur = django_filters.CharFilter(
+        method="filter_indicator",
+        label=f"Code de l'indicateur, ou « {NO_INDICATOR} » pour les lignes qui ne portent pas sur un indicateur",
+    )
+    ordering = OrderingFilter(
+        fields=(
+            ("year", "annee", "Année"),
+            ("scope_type", "type_perimetre", "Type de périmètre"),
+            ("scope_key", "perimetre", "Clé du périmètre"),
+        )
+    )
+
+    class Meta:
+        model = AnnualResult
+        fields = ["annee", "type_perimetre", "perimetre", "departement", "famille", "indicateur"]
+
+    def filter_departement(self, queryset, name, value):
+        conventions = Convention.objects.filter(departement__code=value)
+        companies = Company.objects.filter(commune__departement__code=value)
+        return queryset.filter(
+            Q(scope_type=ScopeType.DEPARTEMENT, scope_key=value)
+            | Q(scope_type=ScopeType.QPV, scope_key__in=QPV.objects.filter(departement__code=value).values("code"))
+            | Q(scope_type=ScopeType.CONVENTION, scope_key__in=_as_text(conventions, "pk"))
+            | Q(scope_type=ScopeType.COMPANY, scope_key__in=_as_text(companies, "pk"))
+        )
+
+    def filter_family(self, queryset, name, value):
+        if value == ALL_FAMILIES:
+            return queryset.filter(family__isnull=True)
+        return queryset.filter(family__code=value)
+
+    def filter_indicator(self, queryset, name, value):
+        if value == NO_INDICATOR:
+            return queryset.filter(indicator__isnull=True)
+        return queryset.filter(indicator__code=value)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Résultats annuels compilés du périmètre",
+        description="Les lignes de la dernière compilation réussie de chaque périmètre et de chaque année, par famille et "
+        "par indicateur ; un partenaire lit les agrégats de son territoire (départements, régions, QPV).",
+    ),
+    retrieve=extend_schema(summary="Une ligne de résultats annuels"),
+)
+class AnnualResultViewSet(ScopedReadOnlyViewSet):
+    serializer_class = AnnualResultSerializer
+    filterset_class = AnnualResultFilter
+
+    def scoped_queryset(self, scope):
+        return (
+            scoping.annual_results(scope)
+            .published()
+            .select_related("family", "indicator", "run")
+            .order_by(
+                "-year",
+                "scope_type",
+                "scope_key",
+                F("family__position").asc(nulls_first=True),
+                F("indicator__code").asc(nulls_first=True),
+                "pk",
+            )
+        )

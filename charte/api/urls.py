@@ -19,7 +19,7 @@ from charte.territoires.api import (
 )
 from conventions.api import ActionViewSet, ConventionViewSet
 from entreprises.api import CompanyViewSet
-from evaluation.api import CampaignViewSet, DeclarationViewSet
+from evaluation.api import AnnualResultViewSet, CampaignViewSet, DeclarationViewSet
 
 from .exceptions import error_body
 
@@ -45,6 +45,7 @@ router.register("conventions", ConventionViewSet, basename="convention")
 router.register("actions", ActionViewSet, basename="action")
 router.register("campagnes", CampaignViewSet, basename="campagne")
 router.register("declarations", DeclarationViewSet, basename="declaration")
+router.register("resultats", AnnualResultViewSet, basename="resultat")
 
 
 @csrf_exempt  # a PUT to an unknown address is a 404 in JSON, not the CSRF middleware's HTML 403

@@ -31,7 +31,12 @@ from .conftest import assert_error, client_for, key_client, session_client
 ROLES = ["national", "prefecture", "club", "company", "partner"]
 AUTHS = ["session", "key"]
 # basename -> roles that see the inside side's row (partners follow aggregates only)
-SCOPED = {"campagne": {"national", "prefecture", "club", "company"}, "declaration": {"national", "prefecture", "club", "company"}}
+ONE_ROW = {
+    "campagne": {"national", "prefecture", "club", "company"},
+    "declaration": {"national", "prefecture", "club", "company"},
+}
+# Every route of this file (the coverage test of test_scoping.py reads it); results have their own scope test.
+SCOPED = {**ONE_ROW, "resultat": set(ROLES)}
 NOT_THE_COMPANY = "Seule l'entreprise concernée (ses membres ou ses clés d'API) peut remplir et transmettre sa déclaration."
 
 
@@ -82,12 +87,12 @@ def list_ids(client, basename, **params):
 
 @pytest.mark.parametrize("auth", AUTHS)
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("basename", sorted(SCOPED))
+@pytest.mark.parametrize("basename", sorted(ONE_ROW))
 def test_scoped_endpoint(campaigns, role, auth, basename):
     world = campaigns
     client = client_for(world.orgs[role], auth)
     inside, outside = world.inside.objects[basename], world.outside.objects[basename]
-    sees_inside = role in SCOPED[basename]
+    sees_inside = role in ONE_ROW[basename]
     sees_outside = role == "national"
 
     ids = list_ids(client, basename)
@@ -535,7 +540,7 @@ def count_queries(client, url, page_size):
 
 @pytest.mark.parametrize("auth", AUTHS)
 @pytest.mark.parametrize("role", ["prefecture", "club", "national"])
-@pytest.mark.parametrize("basename", sorted(SCOPED))
+@pytest.mark.parametrize("basename", sorted(ONE_ROW))
 def test_list_query_count_does_not_grow_with_the_page(many_declarations, basename, role, auth):
     client = client_for(many_declarations.orgs[role], auth)
     url = reverse(f"api:{basename}-list")
@@ -618,3 +623,144 @@ def test_schema_documents_what_the_api_accepts(db):
     indicator = schema["components"]["schemas"]["Indicator"]["properties"]
     assert indicator["numerateur"]["nullable"] is True
     assert {"409"} <= set(schema["paths"]["/api/v1/declarations/{id}/valeurs/"]["put"]["responses"])
+
+
+# --- compiled annual results -----------------------------------------------------------------------------
+
+
+def compiled_run(year=2017, status="succeeded"):
+    from evaluation.models import EvaluationRun
+
+    return EvaluationRun.objects.create(year=year, status=status, finished_at=timezone.now())
+
+
+def result_row(run, scope_type, key="", family=None, indicator_code=None, **figures):
+    from evaluation.models import AnnualResult
+
+    figures.setdefault("actions_count", 3)
+    return AnnualResult.objects.create(
+        run=run,
+        unit="rollup",
+        year=run.year,
+        scope_type=scope_type,
+        scope_key=str(key),
+        family=family,
+        indicator=indicator(indicator_code) if indicator_code else None,
+        **figures,
+    )
+
+
+@pytest.fixture
+def results(world):
+    """A published national run of 2017 with a row for every scope of both sides, an older run it replaces and
+    a failed run after it (whose rows nobody sees)."""
+    from tests.factories import family
+
+    superseded = compiled_run()
+    old_row = result_row(superseded, "departement", "34", actions_count=1)
+    run = compiled_run()
+    rows = {"national": result_row(run, "national", declared_value=40, prev_declared_value=30)}
+    for name, side in (("in", world.inside), ("out", world.outside)):
+        rows[f"region_{name}"] = result_row(run, "region", side.departement.region.code)
+        rows[f"dep_{name}"] = result_row(run, "departement", side.departement.code)
+        rows[f"qpv_{name}"] = result_row(run, "qpv", side.qpv_2024.code)
+        rows[f"club_{name}"] = result_row(run, "club", side.club.pk)
+        rows[f"conv_{name}"] = result_row(run, "convention", side.convention.pk)
+        rows[f"comp_{name}"] = result_row(run, "company", side.company.pk)
+    rows["dep_in_indicator"] = result_row(
+        run,
+        "departement",
+        "34",
+        family=family("EDU"),
+        indicator_code="STAGE3_ACCUEILLIS",
+        declared_value=8,
+        target_value=10,
+        attainment_rate=0.8,
+        realised_value=8,
+        prev_declared_value=5,
+    )
+    failed = compiled_run(status="failed")
+    failed_row = result_row(failed, "departement", "34", actions_count=99)
+    world.results = rows
+    world.hidden_results = {old_row.pk, failed_row.pk}
+    return world
+
+
+TERRITORY = {"national", "region_in", "dep_in", "dep_in_indicator", "qpv_in"}
+RESULTS_SEEN = {
+    "prefecture": TERRITORY | {"club_in", "conv_in", "comp_in"},
+    "club": TERRITORY | {"club_in", "conv_in", "comp_in"},
+    "company": {"national", "conv_in", "comp_in"},
+    "partner": TERRITORY,
+}
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+@pytest.mark.parametrize("role", ROLES)
+def test_results_scope(results, role, auth):
+    world = results
+    client = client_for(world.orgs[role], auth)
+    expected = set(world.results) if role == "national" else RESULTS_SEEN[role]
+    ids = list_ids(client, "resultat")
+    assert ids == {world.results[name].pk for name in expected}
+    assert not ids & world.hidden_results  # neither a superseded nor a failed run's row
+    for name, row in world.results.items():
+        response = client.get(reverse("api:resultat-detail", args=[row.pk]))
+        if name in expected:
+            assert response.status_code == 200, (name, response.content)
+        else:
+            assert_error(response, 404, "introuvable")
+    for pk in world.hidden_results:
+        assert_error(client.get(reverse("api:resultat-detail", args=[pk])), 404, "introuvable")
+
+
+def test_result_body(results):
+    client = key_client(results.orgs["partner"])
+    row = results.results["dep_in_indicator"]
+    body = client.get(reverse("api:resultat-detail", args=[row.pk])).json()
+    assert body["annee"] == 2017 and body["type_perimetre"] == "departement" and body["perimetre"] == "34"
+    assert body["famille"]["code"] == "EDU" and body["indicateur"]["code"] == "STAGE3_ACCUEILLIS"
+    assert body["valeurs"]["valeur_declaree"] == 8.0 and body["valeurs"]["objectif"] == 10.0
+    assert body["valeurs"]["taux_atteinte"] == 0.8 and body["valeurs"]["valeur_realisee"] == 8.0
+    assert body["annee_precedente"]["valeur_declaree"] == 5.0 and body["annee_precedente"]["objectif"] is None
+    assert "valeur_offerte" not in body["annee_precedente"]
+    assert body["compilation"]["id"] == row.run_id and body["compilation"]["terminee_le"]
+    total = client.get(reverse("api:resultat-detail", args=[results.results["dep_in"].pk])).json()
+    assert total["famille"] is None and total["indicateur"] is None and total["valeurs"]["actions"] == 3
+
+
+def test_result_filters(results):
+    client = key_client(results.orgs["national"])
+    rows = results.results
+
+    def names(**params):
+        ids = list_ids(client, "resultat", **params)
+        return {name for name, row in rows.items() if row.pk in ids}
+
+    assert names(type_perimetre="departement", perimetre="34") == {"dep_in", "dep_in_indicator"}
+    assert names(departement="34") == {"dep_in", "dep_in_indicator", "qpv_in", "conv_in", "comp_in"}
+    assert names(famille="EDU") == {"dep_in_indicator"}
+    assert names(famille="toutes", type_perimetre="departement") == {"dep_in", "dep_out"}
+    assert names(indicateur="STAGE3_ACCUEILLIS") == {"dep_in_indicator"}
+    assert names(indicateur="aucun", type_perimetre="qpv") == {"qpv_in", "qpv_out"}
+    assert names(annee=2018) == set()
+    assert names(annee=2017) == set(rows)
+    for params in ({"type_perimetre": "monde"}, {"annee": "an"}, {"famille": "E\x00DU"}, {"ordering": "valeur"}):
+        assert_error(client.get(reverse("api:resultat-list"), params), 400, "donnees_invalides")
+
+
+@pytest.mark.parametrize("role", ["national", "prefecture", "partner"])
+def test_results_query_count_does_not_grow_with_the_page(results, role):
+    from charte.catalogue.models import Family
+
+    run = results.results["national"].run
+    for family in Family.objects.order_by("code")[:4]:
+        for indicator_code in ("STAGE3_ACCUEILLIS", "STAGE3_OFFERTS", "BENEFICIAIRES", None):
+            result_row(run, "departement", "34", family=family, indicator_code=indicator_code)
+    client = key_client(results.orgs[role])
+    url = reverse("api:resultat-list")
+    client.get(url)
+    small, small_rows = count_queries(client, url, 5)
+    large, large_rows = count_queries(client, url, 100)
+    assert small_rows == 5 and large_rows >= 5 + 16
+    assert small == large and large <= 6

@@ -41,7 +41,9 @@ def unthrottled(settings):
 @pytest.fixture
 def keys():
     """A world of two départements with rows of every kind, campaigns and declarations included."""
-    from .test_evaluation_api import activate, open_campaign_for
+    from charte.catalogue.models import Family
+
+    from .test_evaluation_api import activate, compiled_run, open_campaign_for, result_row
 
     inside, outside = build_side("34", "34172", "001"), build_side("75", "75056", "001")
     national = OrganisationFactory(kind=OrganisationKind.NATIONAL, name="ANCT")
@@ -54,6 +56,12 @@ def keys():
     for side, organisation in ((inside, prefecture), (outside, prefecture_75)):
         activate(side.convention)
         open_campaign_for(organisation)
+    run = compiled_run()
+    result_row(run, "national", declared_value=12.5, attainment_rate=0.5, qpv_share=0.25)
+    for side in (inside, outside):
+        result_row(run, "departement", side.departement.code)
+        result_row(run, "departement", side.departement.code, family=Family.objects.first(), indicator_code="STAGE3_ACCUEILLIS")
+        result_row(run, "company", side.company.pk, prev_declared_value=3)
 
     def issue(organisation):
         creator = MembershipFactory(user=UserFactory(), organisation=organisation, role=Membership.Role.ADMIN).user
