@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip -q --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+# Two processes (pytest-xdist): the machines have 2 cores; each process gets its own test database.
+PYTEST_ARGS ?= -n 2 --durations=10
 
 .PHONY: run test install install-dev migrate demo serve lint check system-deps clean
 
