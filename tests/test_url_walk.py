@@ -489,11 +489,6 @@ def test_the_500_page_is_french_and_needs_neither_a_request_context_nor_the_data
     assert "dsfr.min.css" in text and 'href="/"' in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Question ouverte : la page d'un département nomme, pour un club ou une entreprise, les entreprises "
-    "engagées hors de son périmètre (charte/territoires/views.py, liste « engaged » non passée par scoping.companies).",
-)
 @pytest.mark.parametrize("role", ["club", "company"])
 def test_a_territory_page_names_only_the_companies_of_the_persons_scope(client, rolled_back, world, role):
     client.force_login(world.users[role])

@@ -159,11 +159,11 @@ def departement_detail(request, code):
         | Q(pk__in=Convention.companies.through.objects.filter(convention__in=running).values("company_id"))
     )
     companies_page = None
-    companies_count = None
-    if scope.is_partner:
-        # Partners see aggregates only: how many companies, never which.
-        companies_count = engaged.count()
-    else:
+    # Everyone reads how many companies are engaged; only the companies of one's own scope are named
+    # (a partner names none: aggregates only).
+    companies_count = engaged.count()
+    if not scope.is_partner:
+        engaged = engaged.filter(pk__in=scoping.companies(scope).values("pk"))
         engaged = engaged.annotate(
             actions_in_year=_count_subquery(
                 Action.companies.through.objects.filter(company=OuterRef("pk"), action__in=year_actions.values("pk")),
@@ -172,7 +172,6 @@ def departement_detail(request, code):
             has_running_convention=Exists(
                 Convention.companies.through.objects.filter(company=OuterRef("pk"), convention__in=running)
             ),
-            in_scope=Exists(scoping.companies(scope).filter(pk=OuterRef("pk"))),
         ).order_by("name")
         companies_page = Paginator(engaged.only("pk", "name", "siren"), settings.PAGE_SIZE).get_page(
             request.GET.get("page_entreprises")
@@ -191,7 +190,7 @@ def departement_detail(request, code):
             "page_obj": page_obj,
             "qpvs": page_obj.object_list,
             "companies_page": companies_page,
-            "companies_count": companies_count if companies_page is None else companies_page.paginator.count,
+            "companies_count": companies_count,
             "show_action_rows": not scope.is_partner,
             "breadcrumb_data": _crumbs((reverse("territoires:list"), "Territoires"), current=str(departement)),
         },

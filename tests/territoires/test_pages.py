@@ -165,13 +165,22 @@ def test_a_departement_without_actions_shows_the_current_year(client, herault):
     assert response.context["totals"]["actions"] == 0
 
 
-def test_companies_engaged_are_named_for_a_club_and_only_counted_for_a_partner(client, herault):
-    client.force_login(herault["club_user"])
+def test_companies_engaged_are_named_within_scope_and_only_counted_otherwise(client, herault):
+    prefecture, _ = act_as(OrganisationKind.PREFECTURE, "34")
+    client.force_login(prefecture)
     response = client.get(reverse("territoires:departement", args=["34"]))
     names = [c.name for c in response.context["companies_page"].object_list]
     # Actions of 2017 (Engie, Suez) and the convention running in 2017 (SNCF); not the draft one.
     assert names == ["Engie", "SNCF", "Suez"]
     assert response.context["companies_count"] == 3
+
+    # The club has none of them as members: it reads the count, not the names.
+    client.force_login(herault["club_user"])
+    response = client.get(reverse("territoires:departement", args=["34"]))
+    page = response.content.decode()
+    assert list(response.context["companies_page"].object_list) == []
+    assert response.context["companies_count"] == 3
+    assert "3 entreprises engagées dans le département, aucune dans votre périmètre." in page
 
     partner, _ = act_as(OrganisationKind.PARTNER, "34")
     client.force_login(partner)
