@@ -13,6 +13,7 @@ from conventions.demo import DEMO_PASSWORD
 from conventions.models import Action, Convention, Target
 from entreprises.models import Company, Establishment
 from entreprises.validators import is_valid_siren, is_valid_siret
+from evaluation.models import Campaign, Declaration, DeclarationValue
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,23 @@ def test_second_run_changes_no_count_and_output_says_figures_are_invented():
     assert DEMO_PASSWORD in first_output
     for email in [*EXPECTED_ACCOUNTS, "admin@demo.charte.fr"]:
         assert email in first_output
+    assert "Campagne 2017" in first_output and "rien de modifié" in second_output
+
+
+def test_demo_has_a_closed_2017_national_campaign_with_validated_declarations():
+    seed()
+
+    campaign = Campaign.objects.get(year=2017, organisation__name="ANCT (ex-CGET)")
+    assert campaign.is_national
+    assert (campaign.opens_on.isoformat(), campaign.closes_on.isoformat()) == ("2018-01-15", "2018-03-15")
+    declarations = campaign.declarations.all()
+    validated = declarations.filter(status=Declaration.Status.VALIDATED)
+    assert validated.count() >= declarations.count() // 2 > 0
+    assert not validated.filter(Q(validated_at__lt=F("submitted_at")) | Q(validated_at__year__gt=2018)).exists()
+    assert validated.filter(validated_by__email="animateur.face-herault@demo.charte.fr").exists()
+    assert declarations.filter(status=Declaration.Status.RETURNED).exclude(return_comment="").exists()
+    assert declarations.filter(company__name="BRL", submitted_by__email="entreprise.brl@demo.charte.fr").exists()
+    assert DeclarationValue.objects.filter(declaration__in=validated, value__gt=0).exists()
 
 
 def test_demo_territory_has_the_expected_magnitudes():

@@ -1,19 +1,25 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from conventions.demo import DEMO_PASSWORD, INVENTED_NOTICE, seed_demo
+from evaluation.demo import seed_campaign
 
 
 class Command(BaseCommand):
     help = (
         "Crée (ou complète) le territoire de démonstration Occitanie 2015-2017 : QPV, organisations, comptes de "
-        "démonstration, entreprises, conventions et environ 2 000 actions. Idempotent : ne supprime rien."
+        "démonstration, entreprises, conventions, environ 2 000 actions et la campagne nationale 2017 (déclarations et valeurs). "
+        "Idempotent : ne supprime rien."
     )
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        report = seed_demo()
+        # One transaction: a campaign failing halfway leaves no half-built demo.
+        with transaction.atomic():
+            report = seed_demo()
+            campaign_report = seed_campaign()
         out = self.stdout
         out.write(self.style.WARNING(INVENTED_NOTICE))
         out.write(f"QPV d'Occitanie (génération 2015) : {report.qpv_summary}.")
@@ -24,6 +30,7 @@ class Command(BaseCommand):
         out.write("Totaux en base :")
         for label, count in report.counts.items():
             out.write(f"  {label} : {count}")
+        out.write(campaign_report.summary())
         out.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}, donné à la création du compte) :")
         for email, role, organisation in report.accounts:
             out.write(f"  {email} — {role} — {organisation}")
