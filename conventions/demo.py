@@ -1,6 +1,7 @@
 """The demo territory: Occitanie 2015-2017, after the seminars of Carcassonne and Montpellier (2017).
 
-Built by `manage.py seed_demo`. It lives in `conventions` because it touches every lower app (territories,
+Built by `manage.py seed_demo` (the command lives in `evaluation`, which then adds the 2017 campaign from
+`evaluation/demo.py`). This part lives in `conventions` because it touches every lower app (territories,
 accounts, companies, conventions) and a lower app never imports a higher one.
 
 Idempotent: everything is looked up by its natural key (codes, SIREN, SIRET, references, e-mails) and only
