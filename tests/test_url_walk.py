@@ -306,8 +306,11 @@ RULES = {
     "rapports:open_data_json": Rule(same(200)),
     "rapports:start": Rule(same(405), "report_departement", foreign=same(405)),
 }
-for _name in ("rapports:report", "rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf"):
-    RULES[_name] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
+RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
+# The exports resolve the report like its page (report_views._report): two kinds whose readers differ most
+# (a partner reads a département, a company reads itself) keep the walk fast without losing a rule.
+for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf"):
+    RULES[_name] = tuple(Rule(REPORT_READERS[target], target) for target in ("report_departement", "report_company"))
 
 
 def rules_of(name):
