@@ -12,6 +12,16 @@ the views and the templates (to show or hide buttons). Visibility itself is `sco
 from entreprises.models import ClubMembership
 
 
+def may_open_campaigns(scope):
+    """Whether the person may open a campaign at all (which départements: `can_open_campaign`)."""
+    return scope.is_national or scope.is_prefecture
+
+
+def can_manage_campaign(scope, campaign):
+    """Sync the expected declarations: the national level, or the préfecture that opened the campaign."""
+    return scope.is_national or (scope.is_prefecture and campaign.organisation_id == scope.organisation_id)
+
+
 def can_open_campaign(scope, departement_ids=()):
     if scope.is_national:
         return True

@@ -69,11 +69,6 @@ def _query_without_page(request):
     return query.urlencode()
 
 
-def can_manage_campaign(scope, campaign):
-    """Sync the expected declarations: the national level, or the préfecture that opened the campaign."""
-    return scope.is_national or (scope.is_prefecture and campaign.organisation_id == scope.organisation_id)
-
-
 def _status_counts(queryset):
     return queryset.order_by().aggregate(
         total=Count("pk"),
@@ -121,7 +116,7 @@ def campaign_list(request):
             "filter": filterset,
             "page_obj": page_obj,
             "campaigns": page_obj.object_list,
-            "can_create": scope.is_national or scope.is_prefecture,
+            "can_create": permissions.may_open_campaigns(scope),
             "today": timezone.localdate(),
         },
     )
@@ -130,7 +125,7 @@ def campaign_list(request):
 def campaign_create(request):
     _refuse_unless_campaign_pages(request)
     scope = request.scope
-    if not (scope.is_national or scope.is_prefecture):
+    if not permissions.may_open_campaigns(scope):
         return _forbidden(request, "Seule une préfecture (pour ses départements) ou le niveau national peut ouvrir une campagne.")
     form = CampaignForm(request.POST or None, scope=scope)
     if request.method == "POST" and form.is_valid():
@@ -178,7 +173,7 @@ def campaign_detail(request, pk):
             "page_obj": page_obj,
             "declarations": page_obj.object_list,
             "counts": _status_counts(base),
-            "can_manage": can_manage_campaign(scope, campaign),
+            "can_manage": permissions.can_manage_campaign(scope, campaign),
             "can_see_completeness": not scope.is_company,
             "today": timezone.localdate(),
         },
@@ -188,7 +183,7 @@ def campaign_detail(request, pk):
 @require_POST
 def campaign_sync(request, pk):
     campaign = _campaign_or_404(request, pk)
-    if not can_manage_campaign(request.scope, campaign):
+    if not permissions.can_manage_campaign(request.scope, campaign):
         return _forbidden(
             request,
             "Seuls la préfecture qui a ouvert la campagne et le niveau national peuvent mettre à jour les déclarations "
