@@ -7,7 +7,7 @@ import re
 import pytest
 
 from evaluation.models import Declaration, DeclarationValue
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, expect
 from tests.evaluation.test_pages_support import line_field, make_world
 
 pytestmark = pytest.mark.browser
@@ -33,11 +33,11 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     page.locator(accueillis).fill("8")
     page.locator(accueillis_comment).fill("Collège Las Cazes, Montpellier")
     page.get_by_role("button", name="Enregistrer le brouillon").click()
-    assert page.get_by_text("Brouillon enregistré : 2 valeurs modifiées.").is_visible()
+    expect(page.get_by_text("Brouillon enregistré : 2 valeurs modifiées.")).to_be_visible()
     assert page.locator(accueillis).input_value() == "8"
     screenshot(page, "campagne-1-entreprise-brouillon")
     page.get_by_role("button", name="Soumettre").click()
-    assert page.get_by_text("Déclaration transmise : le club animateur").is_visible()
+    expect(page.get_by_text("Déclaration transmise : le club animateur")).to_be_visible()
     assert page.locator("#declaration-form").count() == 0
     screenshot(page, "campagne-2-entreprise-transmise")
     sign_out(page)
@@ -51,19 +51,19 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     )
     screenshot(page, "campagne-3-animatrice-avant-renvoi")
     page.get_by_role("button", name="Renvoyer avec un commentaire").click()
-    assert page.get_by_text("Déclaration renvoyée à l'entreprise avec votre commentaire").is_visible()
+    expect(page.get_by_text("Déclaration renvoyée à l'entreprise avec votre commentaire")).to_be_visible()
     assert Declaration.objects.get(pk=w.declaration.pk).status == Declaration.Status.RETURNED
     sign_out(page)
 
     # 3. The company reads the comment, corrects and resubmits.
     login(page, live_server, w.colleague.email, PASSWORD)
     page.get_by_role("link", name=re.compile("Déclaration 2017 — convention 034-2016-BRL")).click()
-    assert page.locator("#return-comment").get_by_text("Le nombre d'élèves accueillis semble bas").is_visible()
+    expect(page.locator("#return-comment").get_by_text("Le nombre d'élèves accueillis semble bas")).to_be_visible()
     page.locator(accueillis).fill("11")
     page.locator(accueillis_comment).fill("Trois élèves oubliés dans le premier décompte")
     screenshot(page, "campagne-4-entreprise-correction")
     page.get_by_role("button", name="Soumettre").click()
-    assert page.get_by_text("Déclaration transmise").first.is_visible()
+    expect(page.get_by_text("Déclaration transmise : le club animateur")).to_be_visible()
     sign_out(page)
 
     # 4. The préfecture validates from the campaign page.
@@ -72,10 +72,10 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     page.get_by_role("link", name="Campagne nationale 2017").click()
     page.get_by_role("link", name="BRL").click()
     page.get_by_role("button", name="Valider").click()
-    assert page.get_by_text("Déclaration validée : l'entreprise en est informée").is_visible()
+    expect(page.get_by_text("Déclaration validée : l'entreprise en est informée")).to_be_visible()
     assert page.locator("#declaration-status").text_content().strip() == "Validée"
     page.locator("#historique").scroll_into_view_if_needed()
-    assert page.locator("#historique").get_by_text("8,00 → 11,00").is_visible()
+    expect(page.locator("#historique").get_by_text("8,00 → 11,00")).to_be_visible()
     screenshot(page, "campagne-5-prefecture-validee")
 
     declaration = Declaration.objects.get(pk=w.declaration.pk)

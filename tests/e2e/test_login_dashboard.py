@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from charte.comptes.models import OrganisationKind
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, expect
 from tests.factories import ActionFactory, MembershipFactory, OrganisationFactory, UserFactory, departement
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def test_prefecture_agent_signs_in_and_sees_its_dashboard(page, live_server, log
     # The Hérault's figures only: 1 action, 10 beneficiaries of whom 6 QPV residents (60 %).
     assert page.locator("#figure-actions").inner_text() == "1"
     assert page.locator("#figure-qpv-share").inner_text().replace("\u00a0", " ") == "60,0 %"
-    assert page.locator("#families-table table").is_visible()
+    expect(page.locator("#families-table table")).to_be_visible()
     screenshot(page, "tableau-de-bord-prefecture")
 
 
@@ -51,7 +51,7 @@ def test_keyboard_reaches_the_skip_link_first_and_it_leads_to_the_content(page, 
     focused = page.evaluate("({text: document.activeElement.textContent.trim(), href: document.activeElement.hash})")
     assert focused == {"text": "Contenu", "href": "#content"}
     # The DSFR shows the skip links only when they have the focus.
-    assert page.get_by_role("link", name="Contenu").is_visible()
+    expect(page.get_by_role("link", name="Contenu")).to_be_visible()
     screenshot(page, "lien-evitement")
 
     page.keyboard.press("Enter")

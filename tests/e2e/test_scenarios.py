@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from charte.comptes.models import OrganisationKind
 from conventions.models import Convention, ConventionDocument
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, expect
 from tests.factories import (
     ClubMembershipFactory,
     CommitmentFactory,
@@ -66,7 +66,7 @@ def test_an_animator_logs_an_action_for_two_companies_and_two_qpv(page, live_ser
     login(page, live_server, animator.email, PASSWORD)
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Actions").click()
     page.get_by_role("link", name="Saisir une action").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Saisir une action"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Saisir une action")
 
     form = page.locator("#action-form")
     # The type search (progressive enhancement) narrows the list; the select keeps the choice.
@@ -91,8 +91,9 @@ def test_an_animator_logs_an_action_for_two_companies_and_two_qpv(page, live_ser
     screenshot(page, "scenario-action-fiche")
 
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Actions").click()
+    page.wait_for_url(re.compile(r"/actions/$"))
     row = page.locator("#liste-actions tbody tr", has_text="Stages de 3e au collège Las Cazes")
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     text = row.inner_text()
     assert "Garrigue Numérique" in text and "Vignes du Lez" in text
     assert "QP034005" in text and "QP034006" in text
@@ -117,6 +118,7 @@ def test_a_prefecture_agent_takes_a_draft_convention_to_active(page, live_server
     login(page, live_server, agent.email, PASSWORD)
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Conventions").click()
     page.get_by_role("link", name="034-2026-0042").click()
+    page.wait_for_url(re.compile(rf"/conventions/{convention.pk}/$"))
     badge = page.locator("main .fr-badge").first
 
     def status():
@@ -129,7 +131,7 @@ def test_a_prefecture_agent_takes_a_draft_convention_to_active(page, live_server
     # Negotiation, confirmed on its own page.
     page.locator("#convention-actions").get_by_role("link", name="Soumettre à la négociation").click()
     page.locator("#step-form").get_by_role("button", name="Soumettre à la négociation").click()
-    assert page.locator(".fr-alert--success").inner_text() == "La convention est en négociation."
+    expect(page.locator(".fr-alert--success")).to_have_text("La convention est en négociation.")
     assert status() == "En négociation"
 
     # Signature: one signatory and the signed PDF.
@@ -152,7 +154,7 @@ def test_a_prefecture_agent_takes_a_draft_convention_to_active(page, live_server
     # In force.
     page.locator("#convention-actions").get_by_role("link", name="Mettre en vigueur").click()
     page.locator("#step-form").get_by_role("button", name="Mettre en vigueur").click()
-    assert page.locator(".fr-alert--success").inner_text() == "La convention est en vigueur."
+    expect(page.locator(".fr-alert--success")).to_have_text("La convention est en vigueur.")
     assert status() == "En vigueur"
     convention.refresh_from_db()
     assert convention.status == Convention.Status.ACTIVE
@@ -179,10 +181,11 @@ def test_a_company_sees_its_convention_and_not_another_company(page, live_server
     screenshot(page, "scenario-entreprise-tableau-de-bord")
 
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Conventions").click()
+    page.wait_for_url(re.compile(r"/conventions/$"))
     listing = page.locator("main").inner_text()
     assert "034-2026-0007" in listing and "034-2026-0008" not in listing
     page.get_by_role("link", name="034-2026-0007").click()
-    assert "Engagements de Garrigue Numérique" in page.get_by_role("heading", level=1).inner_text()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Engagements de Garrigue Numérique")
     # Reading is all a company does with its convention: no button to change it, and the address refuses in French.
     assert page.get_by_role("link", name="Modifier la convention").count() == 0
     screenshot(page, "scenario-entreprise-convention")
