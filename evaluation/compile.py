@@ -4,9 +4,11 @@ What a figure means (the oracle test `tests/evaluation/test_oracle.py` recompute
 
 - Rows: per scope (national, région, département, club, convention, company, QPV) x family x indicator, with
   family and indicator each optionally empty (all families / not about one indicator); conventions, companies
-  and QPV have no "all families x indicator" rows (their family rows add up), which keeps a national run to
-  about 1.5 million rows. A row exists when
-  the scope has, in year N or N-1, an action, a declared value, a target or an expected company for it.
+  and QPV have no "all families x indicator" rows (their family rows add up). A row exists when the scope has,
+  in year N or N-1, an action, a declared value, a target or an expected company for it; except that a
+  convention or a company has indicator rows (ratios included) only for the indicators it committed to: a
+  declared value or a target, N or N-1. Its actions of other indicators count on its family rows: a report
+  of a convention shows its commitments, and a national run writes about 0.5 million rows instead of 2.
 - Declared value: sum of the non-empty `DeclarationValue` of the year's declarations, whatever their status
   (draft included); declared validated: the same over validated declarations. The scope of a declaration is
   its convention's (département, région, club) or its company. Summed on indicator rows only: never across
@@ -70,6 +72,8 @@ MEASURE_RESULT_COLUMNS = {
 }
 
 ENTITY_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY, ScopeType.QPV)
+# Scopes whose indicator rows are the indicators they committed to (a target or a declared value, N or N-1).
+COMMITTED_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY)
 
 ROLLUP = "rollup"
 OTHERS = "autres"
@@ -246,12 +250,14 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     indicator_levels = 1 if scope_type in ENTITY_SCOPES else 2
     NUM, INT = "CAST(NULL AS NUMERIC)", "CAST(NULL AS BIGINT)"
 
-    def branch(select, table):
-        # facts columns: sk, fam, ind, yr, comp, n, ben, bqpv, dval, dvalid, tg, ne (expected), nr (reporting)
-        branches.append(f"SELECT sk, {select}, {INT} AS ne, {INT} AS nr FROM {table}")
+    def branch(select, table, committed=False):
+        # facts columns: sk, fam, ind, yr, comp, n, ben, bqpv, dval, dvalid, tg, ne (expected), nr (reporting),
+        # mk (1: a declared value or a target, what makes an indicator row of a convention or a company)
+        branches.append(f"SELECT sk, {select}, {INT} AS ne, {INT} AS nr, {'1' if committed else INT} AS mk FROM {table}")
 
     def company_branch(fam, ind, table, src):
         company_branches.append(f"SELECT sk, {fam} AS fam, {ind} AS ind, yr, '{src}' AS src, co FROM {table}")
+
     act = _source(sources, "act")
     if act:
         measure_case = " ".join(
@@ -347,8 +353,8 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
             )
 
         for fam, ind in (("fam", "ind"), ("fam", INT), (INT, INT), (INT, "ind"))[: 2 + indicator_levels]:
-            branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, dval, dvalid, {NUM}", "decl")
-            branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, tg", "tgt")
+            branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, dval, dvalid, {NUM}", "decl", committed=True)
+            branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, tg", "tgt", committed=True)
             company_branch(fam, ind, "rep", "r")
         for fam, ind, table in (("fam", "ind", "expt"), ("fam", INT, "expc"), (INT, INT, "expv"), (INT, "ind", "expt"))[
             : 2 + indicator_levels
@@ -358,7 +364,7 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
         ctes.append(f"companies AS (SELECT DISTINCT sk, fam, ind, yr, src, co FROM ({' UNION ALL '.join(company_branches)}) x)")
         branches.append(
             f"""SELECT sk, fam, ind, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, {NUM},
-                       CASE WHEN src = 'e' THEN 1 END, CASE WHEN src = 'r' THEN 1 END FROM companies"""
+                       CASE WHEN src = 'e' THEN 1 END, CASE WHEN src = 'r' THEN 1 END, {INT} FROM companies"""
         )
 
     if not branches:
@@ -401,10 +407,13 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
         "realised_value": f"CASE WHEN ind IN {_ids(catalogue.realised)} THEN {current['declared_value']} END",
         **{f"prev_{name}": expression for name, expression in previous.items()},
     }
+    # A convention or a company gets indicator rows for what it committed to, not for every indicator its
+    # actions happen to measure: its family rows already carry those actions (and a national run stays small).
+    committed_only = " HAVING ind IS NULL OR MAX(mk) IS NOT NULL" if scope_type in COMMITTED_SCOPES else ""
     insert = f"""INSERT INTO {t["result"]} (run_id, unit, year, scope_type, scope_key, family_id, indicator_id,
             {", ".join(columns)})
         SELECT {int(run.pk)}, %s, {year}, '{scope_type}', sk, fam, ind, {", ".join(columns.values())}
-        FROM facts GROUP BY sk, fam, ind"""
+        FROM facts GROUP BY sk, fam, ind{committed_only}"""
     text = "WITH " + ",\n".join(ctes) + "\n" + sql.sub(insert, [unit])
     with connection.cursor() as cursor:
         cursor.execute(text, sql.params)
@@ -452,6 +461,7 @@ def _insert_ratios(run, unit, catalogue):
     t = _tables()
     written = 0
     entity_scopes = ", ".join(f"'{scope}'" for scope in ENTITY_SCOPES)
+    committed_scopes = ", ".join(f"'{scope}'" for scope in COMMITTED_SCOPES)
     for ratio_id, numerator_id, denominator_id in catalogue.ratios:
         columns = _ratio_columns(catalogue, numerator_id, denominator_id)
         with connection.cursor() as cursor:
@@ -463,7 +473,8 @@ def _insert_ratios(run, unit, catalogue):
                     WHERE run_id = %s AND unit = %s
                       AND (indicator_id IS NULL OR indicator_id IN ({int(numerator_id)}, {int(denominator_id)}))
                       AND (family_id IS NOT NULL OR scope_type NOT IN ({entity_scopes}))
-                    GROUP BY run_id, unit, year, scope_type, scope_key, family_id""",
+                    GROUP BY run_id, unit, year, scope_type, scope_key, family_id
+                    HAVING scope_type NOT IN ({committed_scopes}) OR COUNT(indicator_id) > 0""",
                 [run.pk, unit],
             )
             written += cursor.rowcount
