@@ -194,7 +194,12 @@ def _sources(scope_type):
     if scope_type == ScopeType.CLUB:
         return {"conv": Source("", _text("v.club_id"), "v.club_id"), "act": Source("", _text("a.club_id"), "a.club_id")}
     if scope_type == ScopeType.CONVENTION:
-        return {"conv": Source("", _text("v.id"), "v.id"), "act": Source("", _text("a.convention_id"), "a.convention_id")}
+        return {
+            "conv": Source("", _text("v.id"), "v.id"),
+            # The same convention, filtered on the declaration's column: an index scan of the unit's declarations.
+            "decl": Source("", _text("d.convention_id"), "d.convention_id"),
+            "act": Source("", _text("a.convention_id"), "a.convention_id"),
+        }
     if scope_type == ScopeType.COMPANY:
         return {
             "decl": Source("", _text("d.company_id"), "d.company_id"),
@@ -296,23 +301,24 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
         values_from = f"""FROM {t["value"]} dv JOIN {t["declaration"]} d ON d.id = dv.declaration_id
                 JOIN {t["commitment"]} cm ON cm.id = dv.commitment_id JOIN {t["convention"]} v ON v.id = d.convention_id
                 {decl.joins}"""
+        # The unit's declared values, read once for the sums and for the companies reporting.
+        ctes.append(
+            f"""dvs AS (
+                SELECT {decl.key} AS sk, cm.family_id AS fam, dv.indicator_id AS ind, d.year AS yr, dv.value AS val,
+                       d.status AS st, d.company_id AS co
+                {values_from}
+                WHERE d.year IN ({prev}, {year}) AND {_where(decl, entity_filter)})"""
+        )
         ctes.append(
             f"""decl AS (
-                SELECT {decl.key} AS sk, cm.family_id AS fam, dv.indicator_id AS ind, d.year AS yr,
-                       SUM(dv.value) AS dval,
-                       SUM(CASE WHEN d.status = '{Declaration.Status.VALIDATED}' THEN dv.value END) AS dvalid
-                {values_from}
-                WHERE d.year IN ({prev}, {year}) AND {_where(decl, entity_filter)}
-                GROUP BY 1, 2, 3, 4)"""
+                SELECT sk, fam, ind, yr, SUM(val) AS dval,
+                       SUM(CASE WHEN st = '{Declaration.Status.VALIDATED}' THEN val END) AS dvalid
+                FROM dvs GROUP BY 1, 2, 3, 4)"""
         )
         transmitted = f"'{Declaration.Status.SUBMITTED}', '{Declaration.Status.VALIDATED}'"
         ctes.append(
             f"""rep AS (
-                SELECT DISTINCT {decl.key} AS sk, cm.family_id AS fam, dv.indicator_id AS ind, d.year AS yr,
-                       d.company_id AS co
-                {values_from}
-                WHERE d.year IN ({prev}, {year}) AND d.status IN ({transmitted}) AND dv.value IS NOT NULL
-                  AND {_where(decl, entity_filter)})"""
+                SELECT DISTINCT sk, fam, ind, yr, co FROM dvs WHERE st IN ({transmitted}) AND val IS NOT NULL)"""
         )
         # The conventions expected to report each year, listed once for the statement, among the unit's.
         units_conventions = f"""SELECT v.id FROM {t["convention"]} v
@@ -360,11 +366,16 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
             : 2 + indicator_levels
         ]:
             company_branch(fam, ind, table, "e")
-        # A company counts once per row: distinct first, so that the final aggregate only sums.
+        # A company counts once per row: distinct first, then counted per row here, so that the final aggregate
+        # adds a few counts instead of carrying every (company, row) pair (a million at national level).
         ctes.append(f"companies AS (SELECT DISTINCT sk, fam, ind, yr, src, co FROM ({' UNION ALL '.join(company_branches)}) x)")
+        ctes.append(
+            """ncompanies AS (
+                SELECT sk, fam, ind, yr, COUNT(CASE WHEN src = 'e' THEN 1 END) AS ne, COUNT(CASE WHEN src = 'r' THEN 1 END) AS nr
+                FROM companies GROUP BY sk, fam, ind, yr)"""
+        )
         branches.append(
-            f"""SELECT sk, fam, ind, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, {NUM},
-                       CASE WHEN src = 'e' THEN 1 END, CASE WHEN src = 'r' THEN 1 END, {INT} FROM companies"""
+            f"""SELECT sk, fam, ind, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, {NUM}, ne, nr, {INT} FROM ncompanies"""
         )
 
     if not branches:
@@ -485,10 +496,11 @@ def _insert_ratios(run, unit, catalogue):
 
 
 def units_for(scope_type, scope_key=""):
-    """The units of work of a run, the roll-up last."""
+    """The units of work of a run, the roll-up last. `autres` comes first: holding every club, it is the longest
+    unit of a national run, and the workers take units in this order."""
     if scope_type == ScopeType.NATIONAL:
         codes = Departement.objects.order_by("code").values_list("code", flat=True)
-        return [f"dep:{code}" for code in codes] + [OTHERS, ROLLUP]
+        return [OTHERS] + [f"dep:{code}" for code in codes] + [ROLLUP]
     if scope_type == ScopeType.REGION:
         codes = Departement.objects.filter(region__code=scope_key).order_by("code").values_list("code", flat=True)
         return [f"dep:{code}" for code in codes] + [ROLLUP]
@@ -499,25 +511,26 @@ def units_for(scope_type, scope_key=""):
     raise ValueError(f"Périmètre de compilation inconnu : {scope_type}")
 
 
+def _in(ids):
+    """An entity filter from ids read first: the planner then knows how few rows a unit has (an index scan
+    of declarations or targets) instead of guessing from a subquery (a scan of the whole table, per unit)."""
+    return f"IN {_ids(ids)}"
+
+
 def _unit_plan(run, unit):
     """[(scope type, entity filter)] that a unit writes."""
-    t = _tables()
     if unit.startswith("dep:"):
         dep_id = Departement.objects.values_list("pk", flat=True).get(code=unit[4:])
         return [
             (ScopeType.DEPARTEMENT, f"= {int(dep_id)}"),
-            (ScopeType.CONVENTION, f"IN (SELECT id FROM {t['convention']} WHERE departement_id = {int(dep_id)})"),
-            (ScopeType.QPV, f"IN (SELECT id FROM {t['qpv']} WHERE departement_id = {int(dep_id)})"),
-            (
-                ScopeType.COMPANY,
-                f"""IN (SELECT c.id FROM {t["company"]} c JOIN {t["commune"]} m ON m.id = c.commune_id
-                        WHERE m.departement_id = {int(dep_id)})""",
-            ),
+            (ScopeType.CONVENTION, _in(Convention.objects.filter(departement_id=dep_id).values_list("pk", flat=True))),
+            (ScopeType.QPV, _in(QPV.objects.filter(departement_id=dep_id).values_list("pk", flat=True))),
+            (ScopeType.COMPANY, _in(Company.objects.filter(commune__departement_id=dep_id).values_list("pk", flat=True))),
         ]
     if unit == OTHERS:
         return [
-            (ScopeType.CONVENTION, f"IN (SELECT id FROM {t['convention']} WHERE departement_id IS NULL)"),
-            (ScopeType.COMPANY, f"IN (SELECT id FROM {t['company']} WHERE commune_id IS NULL)"),
+            (ScopeType.CONVENTION, _in(Convention.objects.filter(departement__isnull=True).values_list("pk", flat=True))),
+            (ScopeType.COMPANY, _in(Company.objects.filter(commune__isnull=True).values_list("pk", flat=True))),
             (ScopeType.CLUB, ""),
         ]
     if unit.startswith("club:"):
@@ -541,9 +554,13 @@ def compile_unit(run_id, unit):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Compiling these large statements to machine code costs more than it saves at this size;
-                # enough memory lets the final aggregates hash instead of sorting.
+                # enough memory lets the final aggregates hash instead of sorting (the roll-up, one statement per
+                # run, dedups about a million (company, indicator) pairs: it would spill to disk with less).
                 cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute(f"SET LOCAL work_mem = '{256 if unit == ROLLUP else 64}MB'")
+                # A unit reads a few thousand rows of large tables through their indexes; with the default cost
+                # of a random read (spinning disks), the planner prefers scanning the whole table, per unit.
+                cursor.execute("SET LOCAL random_page_cost = 1.1")
         AnnualResult.objects.filter(run_id=run.pk, unit=unit).delete()
         for scope_type, entity_filter in _unit_plan(run, unit):
             _insert_scope(run, unit, scope_type, entity_filter, catalogue)
