@@ -138,7 +138,9 @@ def qpvs(scope):
 
 
 def _member_company_ids(club_id):
-    return _model("entreprises.ClubMembership").objects.filter(club_id=club_id).values("company_id")
+    """The club's members today: a company that left the club is no longer its business (what the club did
+    with it stays visible through the conventions it animates and the actions it logged)."""
+    return _model("entreprises.ClubMembership").objects.current().filter(club_id=club_id).values("company_id")
 
 
 def companies(scope):

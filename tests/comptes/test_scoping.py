@@ -169,6 +169,25 @@ def test_club_sees_its_members_and_what_it_animates(world):
     assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club"}
 
 
+def test_club_no_longer_sees_a_company_that_left_it(world):
+    """A former member drops out of the club's companies and declarations; the convention the club animated
+    for it and the actions it logged stay visible (they are the club's own work)."""
+    former = CompanyFactory(name="Ancien membre", commune=world.head34.commune)
+    ClubMembershipFactory(company=former, club=world.club34, end_date=datetime.date(2016, 12, 31))
+    ClubMembershipFactory(company=former, club=world.club11)  # it moved to the other club
+    future = CompanyFactory(name="Adhésion à venir", commune=world.head34.commune)
+    ClubMembershipFactory(company=future, club=world.club34, start_date=datetime.date.today() + datetime.timedelta(days=30))
+    scope = scope_of(world.club34)
+
+    assert names(scoping.companies(scope)) == {"Siège Hérault", "Convention Hérault"}
+    assert "Ancien membre" in names(scoping.companies(scope_of(world.club11)))
+
+    animated = ConventionFactory(reference="034-ANCIEN", departement=world.d34, club=world.club34)
+    animated.companies.add(former)
+    assert names(scoping.companies(scope)) == {"Siège Hérault", "Convention Hérault", "Ancien membre"}
+    assert "034-ANCIEN" in names(scoping.conventions(scope), "reference")
+
+
 def test_company_sees_only_itself(world):
     scope = scope_of(world.company_org)
     assert scope.is_company
