@@ -1,10 +1,12 @@
-"""Admin of the campaigns: for support and checks. The cycle itself (submit, validate, return, reopen)
-goes through the portal's pages and `evaluation.services`; here statuses and dates are read-only."""
+"""Admin of the campaigns and of the evaluation engine: for support and checks. The cycle itself (submit,
+validate, return, reopen) goes through the portal's pages and `evaluation.services`; here statuses and dates
+are read-only. Compile runs and their results are read-only too: a run is started from the portal or by
+`compile_evaluation`, and its rows are immutable once written."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Campaign, Declaration, DeclarationValue, Evidence, Notification
+from .models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun, Evidence, Notification
 
 
 @admin.register(Campaign)
@@ -75,3 +77,35 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "year", "scope_type", "scope_key", "status", "trigger", "units_done", "units_total", "finished_at"]
+    list_filter = ["status", "scope_type", "trigger", "year"]
+    list_select_related = ["requested_by"]
+    search_fields = ["scope_key", "error", "requested_by__email"]
+    date_hierarchy = "created_at"
+    exclude = ["units", "done_units"]
+
+
+@admin.register(AnnualResult)
+class AnnualResultAdmin(ReadOnlyAdmin):
+    list_display = ["run", "scope_type", "scope_key", "family", "indicator", "declared_value", "computed_value", "target_value"]
+    list_filter = ["scope_type", "year"]
+    list_select_related = ["run", "family", "indicator"]
+    search_fields = ["scope_key"]
+    # A national run writes about a million rows: counting them all for every page would be slow.
+    show_full_result_count = False
+    raw_id_fields = ["run"]

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from charte.comptes.models import User
-from evaluation import services
-from evaluation.models import Campaign, Declaration, Notification
+from evaluation import runs, services
+from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 from tests.evaluation.conftest import DURING, key
 
 
@@ -34,3 +34,17 @@ def test_declaration_history_page_lists_who_changed_it(admin_client, world):
     page = admin_client.get(reverse("admin:evaluation_declaration_history", args=[world.declaration.pk]))
     assert page.status_code == 200
     assert str(world.animator) in page.content.decode()
+
+
+def test_runs_and_results_are_listed_read_only(admin_client):
+    run = runs.start_run(2017, sync=True)
+    row = AnnualResult.objects.filter(run=run, scope_type="national", family=None, indicator=None).get()
+    for model, obj in ((EvaluationRun, run), (AnnualResult, row)):
+        info = model._meta.app_label, model._meta.model_name
+        changelist = admin_client.get(reverse("admin:{}_{}_changelist".format(*info)), {"q": "34"})
+        assert changelist.status_code == 200 and 'lang="fr"' in changelist.content.decode()
+        assert reverse("admin:{}_{}_add".format(*info)) not in changelist.content.decode()
+        change = admin_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
+        assert change.status_code == 200 and "Enregistrer" not in change.content.decode()
+        assert admin_client.post(reverse("admin:{}_{}_delete".format(*info), args=[obj.pk]), {"post": "yes"}).status_code == 403
+    assert AnnualResult.objects.filter(pk=row.pk).exists()
