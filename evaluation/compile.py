@@ -37,9 +37,10 @@ What a figure means (the oracle test `tests/evaluation/test_oracle.py` recompute
   present in only one of the two years still shows both sides and a late correction of N-1 shows up.
 
 Units of work: `dep:<code>` (the département, its conventions, its QPV and the companies whose commune is in
-it), `autres` (national conventions, companies without commune, clubs), `club:<id>` (one club) and `rollup`
-(régions and national, for national and région runs). Each unit deletes then writes its own rows of the run
-in one transaction, so that running it twice gives the same rows.
+it), `autres` (national conventions, companies without commune, clubs), `club:<id>` (one club), then the
+roll-ups `regions` (national and région runs) and `national` (national runs), which run in parallel once every
+other unit is done. Each unit deletes then writes its own rows of the run in one transaction, so that running
+it twice gives the same rows.
 """
 
 import datetime
@@ -75,7 +76,10 @@ ENTITY_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY, ScopeType.QPV)
 # Scopes whose indicator rows are the indicators they committed to (a target or a declared value, N or N-1).
 COMMITTED_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY)
 
-ROLLUP = "rollup"
+REGIONS = "regions"
+NATIONAL = "national"
+# The roll-ups: sent once every other unit of the run is done, side by side.
+ROLLUPS = (REGIONS, NATIONAL)
 OTHERS = "autres"
 
 
@@ -496,18 +500,18 @@ def _insert_ratios(run, unit, catalogue):
 
 
 def units_for(scope_type, scope_key=""):
-    """The units of work of a run, the roll-up last. `autres` comes first: holding every club, it is the longest
+    """The units of work of a run, the roll-ups last. `autres` comes first: holding every club, it is the longest
     unit of a national run, and the workers take units in this order."""
     if scope_type == ScopeType.NATIONAL:
         codes = Departement.objects.order_by("code").values_list("code", flat=True)
-        return [OTHERS] + [f"dep:{code}" for code in codes] + [ROLLUP]
+        return [OTHERS] + [f"dep:{code}" for code in codes] + [REGIONS, NATIONAL]
     if scope_type == ScopeType.REGION:
         codes = Departement.objects.filter(region__code=scope_key).order_by("code").values_list("code", flat=True)
-        return [f"dep:{code}" for code in codes] + [ROLLUP]
+        return [f"dep:{code}" for code in codes] + [REGIONS]
     if scope_type == ScopeType.DEPARTEMENT:
-        return [f"dep:{scope_key}", ROLLUP]
+        return [f"dep:{scope_key}"]
     if scope_type == ScopeType.CLUB:
-        return [f"club:{int(scope_key)}", ROLLUP]
+        return [f"club:{int(scope_key)}"]
     raise ValueError(f"Périmètre de compilation inconnu : {scope_type}")
 
 
@@ -535,13 +539,13 @@ def _unit_plan(run, unit):
         ]
     if unit.startswith("club:"):
         return [(ScopeType.CLUB, f"= {int(unit[5:])}")]
-    if unit == ROLLUP:
-        if run.scope_type == ScopeType.NATIONAL:
-            return [(ScopeType.REGION, ""), (ScopeType.NATIONAL, "")]
+    if unit == REGIONS:
         if run.scope_type == ScopeType.REGION:
             region_id = Region.objects.values_list("pk", flat=True).get(code=run.scope_key)
             return [(ScopeType.REGION, f"= {int(region_id)}")]
-        return []
+        return [(ScopeType.REGION, "")]
+    if unit == NATIONAL:
+        return [(ScopeType.NATIONAL, "")]
     raise ValueError(f"Unité de calcul inconnue : {unit}")
 
 
@@ -557,7 +561,7 @@ def compile_unit(run_id, unit):
                 # enough memory lets the final aggregates hash instead of sorting (the roll-up, one statement per
                 # run, dedups about a million (company, indicator) pairs: it would spill to disk with less).
                 cursor.execute("SET LOCAL jit = off")
-                cursor.execute(f"SET LOCAL work_mem = '{256 if unit == ROLLUP else 64}MB'")
+                cursor.execute(f"SET LOCAL work_mem = '{256 if unit in ROLLUPS else 64}MB'")
                 # A unit reads a few thousand rows of large tables through their indexes; with the default cost
                 # of a random read (spinning disks), the planner prefers scanning the whole table, per unit.
                 cursor.execute("SET LOCAL random_page_cost = 1.1")

@@ -1,7 +1,8 @@
 """The life of a compile run: started (portal, nightly beat, command), its units of work run as Celery tasks in
-parallel (a chord: one task per département, one for what no département holds), then the roll-up to régions
-and national, which marks the run succeeded. A unit that fails for good marks the run failed with a French
-message; its partial rows are never read (only succeeded runs are).
+parallel (a chord: one task per département, one for what no département holds), then the roll-ups to régions
+and to national, side by side (a second chord), then the publication, which marks the run succeeded. A unit
+that fails for good marks the run failed with a French message; its partial rows are never read (only
+succeeded runs are).
 
 Each step may run twice (acks_late, retries): a unit replaces its own rows of the run in one transaction and
 counts itself done once, so a second attempt neither duplicates rows nor progress.
@@ -26,6 +27,8 @@ Trigger = EvaluationRun.Trigger
 # A run still pending or running after this long is considered lost (a worker killed without redelivery):
 # asking again starts a new one instead of returning it.
 STALE_AFTER = datetime.timedelta(hours=2)
+# The last step, named like a unit in failure messages.
+PUBLICATION = "publication"
 
 
 def _check_scope(year, scope_type, scope_key):
@@ -78,17 +81,19 @@ def start_run(year, scope_type=ScopeType.NATIONAL, scope_key="", requested_by=No
 
 
 def enqueue(run_id):
-    """Send the run to the workers: the units in parallel, then the roll-up once they all succeeded."""
+    """Send the run to the workers: the units in parallel, then (`tasks.start_rollups`) the roll-ups in
+    parallel, then the publication."""
     from celery import chord
 
     from . import tasks
 
     run = EvaluationRun.objects.get(pk=run_id)
-    header = [tasks.compile_evaluation_unit.si(run.pk, unit) for unit in run.units if unit != engine.ROLLUP]
-    # The id of the roll-up task (whose result says the run is over) is recorded before anything is sent:
+    header = [tasks.compile_evaluation_unit.si(run.pk, unit) for unit in run.units if unit not in engine.ROLLUPS]
+    # The id of the publication task (whose result says the run is over) is recorded before anything is sent:
     # once the workers start, this process writes nothing more to the run.
-    body = tasks.finish_evaluation_run.si(run.pk).set(task_id=str(uuid.uuid4()))
-    EvaluationRun.objects.filter(pk=run.pk).update(task_id=body.id)
+    finish_id = str(uuid.uuid4())
+    EvaluationRun.objects.filter(pk=run.pk).update(task_id=finish_id)
+    body = tasks.start_rollups.si(run.pk, finish_id)
     try:
         return chord(header)(body) if header else body.delay()
     except tasks.BrokerError as exc:
@@ -118,9 +123,20 @@ def run_unit(run_id, unit):
     return written
 
 
+def send_rollups(run_id, finish_id):
+    """Once the units are done: the roll-ups side by side, then the publication (whose task id is `finish_id`)."""
+    from celery import chord
+
+    from . import tasks
+
+    run = EvaluationRun.objects.get(pk=run_id)
+    publication = tasks.finish_evaluation_run.si(run.pk).set(task_id=finish_id)
+    rollups = [tasks.compile_evaluation_unit.si(run.pk, unit) for unit in run.units if unit in engine.ROLLUPS]
+    return chord(rollups)(publication) if rollups else publication.delay()
+
+
 def finish(run_id):
-    """The roll-up, then the run is published. Returns the rows written by the roll-up."""
-    written = run_unit(run_id, engine.ROLLUP)
+    """Every unit is done (or this raises): the run is published."""
     with transaction.atomic():
         run = EvaluationRun.objects.select_for_update().get(pk=run_id)
         missing = [unit for unit in run.units if unit not in run.done_units]
@@ -131,11 +147,14 @@ def finish(run_id):
             run.error = ""
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "error", "finished_at"])
-    return written
 
 
 def failure_message(unit, exc):
-    where = "la consolidation régionale et nationale" if unit == engine.ROLLUP else f"l'unité « {unit} »"
+    where = {
+        engine.REGIONS: "la consolidation régionale",
+        engine.NATIONAL: "la consolidation nationale",
+        PUBLICATION: "la publication",
+    }.get(unit, f"l'unité « {unit} »")
     return f"La compilation a échoué pendant {where} : {type(exc).__name__} — {exc}"
 
 
@@ -151,9 +170,8 @@ def execute_sync(run_id):
     unit = None
     try:
         for unit in run.units:
-            if unit != engine.ROLLUP:
-                run_unit(run.pk, unit)
-        unit = engine.ROLLUP
+            run_unit(run.pk, unit)
+        unit = PUBLICATION
         finish(run.pk)
     except Exception as exc:
         mark_failed(run.pk, failure_message(unit, exc))

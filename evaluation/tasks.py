@@ -82,18 +82,24 @@ def _compile_step(task, run_id, unit, step):
 
 @shared_task(bind=True, name="evaluation.compile_unit", **COMPILE)
 def compile_evaluation_unit(self, run_id, unit):
-    """One unit of a run (a département, `autres` or a club): its rows, written in one transaction."""
+    """One unit of a run (a département, `autres`, a club or a roll-up): its rows, written in one transaction."""
     rows = _compile_step(self, run_id, unit, lambda: runs.run_unit(run_id, unit))
     return {"run": run_id, "unit": unit, "rows": rows, **_delivery(self.request)}
 
 
+@shared_task(bind=True, name="evaluation.start_rollups", **COMPILE)
+def start_rollups(self, run_id, finish_id):
+    """After every unit (chord body): the roll-ups to régions and to national side by side, then the
+    publication. Sent twice (a redelivery), it only sends idempotent tasks twice."""
+    _compile_step(self, run_id, runs.PUBLICATION, lambda: runs.send_rollups(run_id, finish_id))
+    return {"run": run_id, **_delivery(self.request)}
+
+
 @shared_task(bind=True, name="evaluation.finish_run", **COMPILE)
 def finish_evaluation_run(self, run_id):
-    """After every unit (chord body): régions and national, then the run is published."""
-    from .compile import ROLLUP
-
-    rows = _compile_step(self, run_id, ROLLUP, lambda: runs.finish(run_id))
-    return {"run": run_id, "unit": ROLLUP, "rows": rows, **_delivery(self.request)}
+    """After the roll-ups: the run is published."""
+    _compile_step(self, run_id, runs.PUBLICATION, lambda: runs.finish(run_id))
+    return {"run": run_id, "unit": runs.PUBLICATION, **_delivery(self.request)}
 
 
 @shared_task(bind=True, name="evaluation.nightly_compile", **RETRY)
@@ -103,3 +109,4 @@ def nightly_compile(self, year=None):
 
     run = runs.start_run(int(year or timezone.localdate().year), trigger=EvaluationRun.Trigger.BEAT)
     return {"run": run.pk, **_delivery(self.request)}
+

@@ -640,7 +640,7 @@ def result_row(run, scope_type, key="", family=None, indicator_code=None, **figu
     figures.setdefault("actions_count", 3)
     return AnnualResult.objects.create(
         run=run,
-        unit="rollup",
+        unit="national",
         year=run.year,
         scope_type=scope_type,
         scope_key=str(key),

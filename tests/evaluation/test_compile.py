@@ -45,7 +45,7 @@ def national(run):
 
 def test_a_unit_run_twice_writes_its_rows_once_and_counts_once(db):
     build_territory(2)
-    run = EvaluationRun.objects.create(year=YEAR, units=engine.units_for(ScopeType.NATIONAL), units_total=103)
+    run = EvaluationRun.objects.create(year=YEAR, units=engine.units_for(ScopeType.NATIONAL), units_total=104)
     unit = "dep:13"  # always in the territory (second région)
     runs.run_unit(run.pk, unit)
     first = unit_rows(run, unit)
@@ -87,7 +87,7 @@ def test_a_departement_run_compiles_the_same_rows_as_the_national_run(db):
     build_territory(4)
     whole = runs.start_run(YEAR, sync=True)
     alone = runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", sync=True)
-    assert alone.units == ["dep:13", "rollup"] and alone.status == Status.SUCCEEDED
+    assert alone.units == ["dep:13"] and alone.status == Status.SUCCEEDED
     assert unit_rows(alone, "dep:13") == unit_rows(whole, "dep:13")
     assert not AnnualResult.objects.filter(run=alone, scope_type__in=["national", "region"]).exists()
 
@@ -96,7 +96,7 @@ def test_a_region_run_rolls_up_its_departements(db):
     build_territory(5)
     whole = runs.start_run(YEAR, sync=True)
     paca = runs.start_run(YEAR, ScopeType.REGION, "93", sync=True)
-    assert "dep:13" in paca.units and "dep:34" not in paca.units
+    assert "dep:13" in paca.units and "dep:34" not in paca.units and paca.units[-1] == "regions"
     region = {k: v for k, v in compiled(paca).items() if k[0] == "region"}
     assert region and region == {k: v for k, v in compiled(whole).items() if k[:2] == ("region", "93")}
 
@@ -131,12 +131,12 @@ def test_the_nightly_task_compiles_the_current_year_nationally(db, django_captur
         outcome = tasks.nightly_compile.apply(kwargs={"year": YEAR}).get()
     run = EvaluationRun.objects.get(pk=outcome["run"])
     assert (run.year, run.scope_type, run.trigger, run.status) == (YEAR, "national", "beat", Status.SUCCEEDED)
-    assert run.units[0] == "autres" and run.units[-1] == "rollup" and len(run.units) == 103
+    assert run.units[0] == "autres" and run.units[-2:] == ["regions", "national"] and len(run.units) == 104
 
 
 def test_a_unit_that_fails_for_good_marks_the_run_failed(db):
     build_territory(1)
-    run = EvaluationRun.objects.create(year=YEAR, units=["dep:13", "rollup"], units_total=2)
+    run = EvaluationRun.objects.create(year=YEAR, units=["dep:13", "national"], units_total=2)
     with mock.patch.object(engine, "compile_unit", side_effect=ValueError("valeur inattendue")):
         with pytest.raises(ValueError):
             tasks.compile_evaluation_unit.apply(args=[run.pk, "dep:13"]).get()
@@ -161,7 +161,7 @@ def test_the_queries_of_a_unit_do_not_grow_with_the_data(db):
     build_territory(3)
 
     def queries():
-        run = EvaluationRun.objects.create(year=YEAR, units=["dep:13", "rollup"], units_total=2)
+        run = EvaluationRun.objects.create(year=YEAR, units=["dep:13", "national"], units_total=2)
         with CaptureQueriesContext(connection) as captured:
             runs.run_unit(run.pk, "dep:13")
         return len(captured)

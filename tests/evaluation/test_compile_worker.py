@@ -91,12 +91,16 @@ def test_a_real_worker_compiles_the_demo_year_like_a_compile_in_process(demo, wo
     run = runs.start_run(YEAR, trigger=EvaluationRun.Trigger.PORTAL)
     wait_for(worker, run)
     assert run.status == EvaluationRun.Status.SUCCEEDED, run.error
-    assert run.percent == 100 and run.units_done == run.units_total == 103 and run.started_at and run.finished_at
+    assert run.percent == 100 and run.units_done == run.units_total == 104 and run.started_at and run.finished_at
 
     units = [args[1] for name, args, state, thread in RAN if name == "evaluation.compile_unit"]
-    assert sorted(units) == sorted(u for u in run.units if u != "rollup")
+    assert sorted(units) == sorted(run.units)
+    # The roll-ups ran after every other unit, and the publication after them.
+    assert set(units[-2:]) == {"regions", "national"}
     assert all(thread is not threading.current_thread() for *_, thread in RAN)
-    assert [name for name, *_ in RAN].count("evaluation.finish_run") == 1
+    names = [name for name, *_ in RAN]
+    assert names.count("evaluation.start_rollups") == names.count("evaluation.finish_run") == 1
+    assert names[-1] == "evaluation.finish_run"
 
     reference = runs.start_run(YEAR, sync=True)
     result = compiled(run)

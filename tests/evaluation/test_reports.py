@@ -145,8 +145,10 @@ def test_starting_a_run_from_the_portal(client, db, django_capture_on_commit_cal
     assert (run.trigger, run.status) == ("portal", Status.PENDING)
     assert run.requested_by.memberships.get().organisation == prefecture
 
-    # While it runs, the page shows a labelled progress bar and refreshes itself.
-    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_done=1)
+    # While it runs, the page shows a labelled progress bar and refreshes itself (as a run of two units
+    # would, half-way: a département run has one unit).
+    assert run.units == ["dep:34"]
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_total=2, units_done=1)
     html = text(page(client, "/rapports/departement/34/"))
     assert '<progress id="progression-compilation" max="100" value="50">' in html
     assert '<label for="progression-compilation">' in html and "<span>50 %</span>" in html
