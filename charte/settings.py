@@ -178,7 +178,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.nightly_compile",
         "schedule": crontab(hour=2, minute=15),
     },
+    # The rows of superseded compile runs, past EVALUATION_RESULTS_RETENTION_DAYS (the runs themselves stay).
+    "purge-compilations-remplacees": {
+        "task": "evaluation.purge_results",
+        "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
+    },
 }
+EVALUATION_RESULTS_RETENTION_DAYS = env.int("EVALUATION_RESULTS_RETENTION_DAYS", default=90)
 
 # Security: safe by default when DEBUG is off; HTTPS itself is the reverse proxy's job, so the
 # HTTPS-only switches are opt-in through the environment.

@@ -92,7 +92,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "year", "scope_type", "scope_key", "status", "trigger", "units_done", "units_total", "finished_at"]
+    list_display = ["__str__", "year", "scope_type", "scope_key", "status", "trigger", "finished_at", "results_purged_at"]
     list_filter = ["status", "scope_type", "trigger", "year"]
     list_select_related = ["requested_by"]
     search_fields = ["scope_key", "error", "requested_by__email"]

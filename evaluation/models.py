@@ -330,7 +330,7 @@ class EvaluationRun(models.Model):
     # Région or département code, club id; empty for national.
     scope_key = models.CharField("clé du périmètre", max_length=20, blank=True)
     status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PENDING)
-    # The units of work (one per département, plus "autres" and the roll-up), listed when the run starts.
+    # The units of work (one per département, plus "autres" and the roll-ups), listed when the run starts.
     units = models.JSONField("unités de calcul", default=list)
     done_units = models.JSONField("unités terminées", default=list)
     units_total = models.PositiveIntegerField("unités à calculer", default=0)
@@ -344,6 +344,8 @@ class EvaluationRun(models.Model):
     created_at = models.DateTimeField("demandée le", auto_now_add=True)
     started_at = models.DateTimeField("commencée le", null=True, blank=True)
     finished_at = models.DateTimeField("terminée le", null=True, blank=True)
+    # Superseded runs keep this record for audit; their rows go after EVALUATION_RESULTS_RETENTION_DAYS.
+    results_purged_at = models.DateTimeField("lignes supprimées le", null=True, blank=True)
 
     objects = EvaluationRunQuerySet.as_manager()
 

@@ -110,3 +110,11 @@ def nightly_compile(self, year=None):
     run = runs.start_run(int(year or timezone.localdate().year), trigger=EvaluationRun.Trigger.BEAT)
     return {"run": run.pk, **_delivery(self.request)}
 
+
+@shared_task(bind=True, name="evaluation.purge_results", **RETRY)
+def purge_evaluation_results(self):
+    """Weekly (beat): the rows of superseded runs past the retention delay (`evaluation.retention`)."""
+    from . import retention
+
+    outcome = retention.purge_results()
+    return {"runs": outcome.runs, "rows": outcome.rows, **_delivery(self.request)}
