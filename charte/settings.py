@@ -169,6 +169,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Daily jobs (run by `celery -A charte beat`). Reminders go from each campaign's reminder date to its close;
 # each is sent once, so running the job again (or late) sends nothing twice.
 CELERY_BEAT_SCHEDULE = {
+    # Active conventions past their end date become expired (before the nightly compile reads them).
+    "echeance-conventions": {
+        "task": "conventions.expire_due_conventions",
+        "schedule": crontab(hour=1, minute=5),
+    },
     "rappels-campagnes": {
         "task": "evaluation.send_campaign_reminders",
         "schedule": crontab(hour=8, minute=30),

@@ -20,6 +20,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from .models import Commitment, Convention, ConventionDocument, Signatory, Target
 
@@ -258,28 +259,33 @@ def renew(convention, *, by, start_date, end_date):
             last_targets[target.indicator_id] = target.value
         for indicator_id, value in last_targets.items():
             new_targets += [Target(commitment=copy, indicator_id=indicator_id, year=year, value=value) for year in new_years]
-    Target.objects.bulk_create(new_targets)
+    bulk_create_with_history(new_targets, Target, default_user=by, default_change_reason="Renouvellement")
     logger.info("Convention %s renouvelée en %s (par %s)", locked.reference, successor.reference, by)
     return successor
 
 
 @transaction.atomic
 def expire_due_conventions(today=None):
-    """Close every active convention whose end date is past; returns how many were closed.
+    """Close every active convention whose end date is past (daily, by Celery beat); returns how many.
 
-    One UPDATE filtered on the status: a convention terminated meanwhile no longer matches, so no lock
-    on each row is needed.
+    The rows are locked first (a convention terminated meanwhile is skipped), then updated in bulk with one
+    history row each, so that a convention's history shows when it expired like any other transition.
     """
     today = today or timezone.localdate()
     now = timezone.now()
-    count = (
-        Convention.objects.active()
-        .filter(end_date__lt=today)
-        .update(status=Status.EXPIRED, status_changed_at=now, updated_at=now)
+    due = list(Convention.objects.active().filter(end_date__lt=today).select_for_update().order_by("pk"))
+    for convention in due:
+        convention.status, convention.status_changed_at, convention.updated_at = Status.EXPIRED, now, now
+    bulk_update_with_history(
+        due,
+        Convention,
+        ["status", "status_changed_at", "updated_at"],
+        batch_size=500,
+        default_change_reason=f"Échéance atteinte le {today:%d/%m/%Y}",
     )
-    if count:
-        logger.info("%s convention(s) arrivée(s) à échéance au %s", count, today)
-    return count
+    if due:
+        logger.info("%s convention(s) arrivée(s) à échéance au %s", len(due), today)
+    return len(due)
 
 
 # --- editing a convention in the portal ----------------------------------------------------------------
@@ -361,7 +367,7 @@ def save_convention(convention, *, companies, commitments, by):
             target = Target(commitment=commitment, indicator=indicator, year=year, value=value)
             target.full_clean(validate_unique=False, validate_constraints=False)
             targets.append(target)
-    Target.objects.bulk_create(targets)
+    bulk_create_with_history(targets, Target, default_user=by)
     logger.info("Convention %s enregistrée (par %s)", convention.reference, by)
     return convention
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from conventions import services
+from conventions import services, tasks
 from conventions.models import Commitment, Convention, Signatory, Target
 from tests.factories import (
     CommitmentFactory,
@@ -263,8 +263,20 @@ def test_expire_due_conventions_closes_only_active_ones_past_their_end():
     assert statuses[running.pk] == S.ACTIVE
     assert statuses[signed_past.pk] == S.SIGNED
     assert all(Convention.objects.get(pk=c.pk).status_changed_at for c in due)
+    # Each expiry is in the convention's history, with its reason, like any other transition.
+    for convention in due:
+        latest = Convention.history.filter(id=convention.pk).latest("history_date")
+        assert latest.status == S.EXPIRED and latest.history_change_reason == f"Échéance atteinte le {AFTER:%d/%m/%Y}"
+    assert not Convention.history.filter(id=running.pk, status=S.EXPIRED).exists()
     # Run twice: nothing left to close.
     assert services.expire_due_conventions(today=AFTER) == 0
+
+
+def test_the_daily_task_expires_due_conventions(settings):
+    due = ConventionFactory(status=S.ACTIVE, end_date=datetime.date(2018, 12, 31))
+    assert tasks.expire_due_conventions.apply(kwargs={"today": AFTER.isoformat()}).get() == {"expired": 1}
+    assert Convention.objects.get(pk=due.pk).status == S.EXPIRED
+    assert settings.CELERY_BEAT_SCHEDULE["echeance-conventions"]["task"] == "conventions.expire_due_conventions"
 
 
 # --- termination -------------------------------------------------------------------------------------
@@ -333,6 +345,9 @@ def test_renew_creates_a_draft_successor_with_commitments_and_targets_for_the_ne
     }
     # The past targets stay with the original convention.
     assert Target.objects.filter(commitment__convention=convention).count() == 4
+    # The carried targets have their history row, by who renewed (bulk writes included).
+    history = Target.history.filter(commitment__convention=successor)
+    assert history.count() == 4 and {(h.history_type, h.history_user_id) for h in history} == {("+", user.pk)}
 
 
 def test_renew_twice_is_refused_and_renewing_the_successor_numbers_on():

@@ -281,6 +281,13 @@ def test_edit_replaces_targets_and_keeps_commitments(client, world):
     assert convention.title == "Nouveau titre"
     assert convention.commitments.get().pk == commitment.pk
     assert list(Target.objects.filter(commitment=commitment).values_list("year", "value")) == [(2017, Decimal("9"))]
+    # The history keeps the old targets' removal and the new target, by the person who edited.
+    changes = Target.history.filter(commitment=commitment, history_user=world.club_user)
+    assert sorted((h.history_type, h.year, h.value) for h in changes) == [
+        ("+", 2017, Decimal("9")),
+        ("-", 2016, Decimal("5")),
+        ("-", 2017, Decimal("6")),
+    ]
 
 
 def test_edit_can_delete_a_commitment(client, world):
