@@ -6,6 +6,7 @@ page. It works without JavaScript; `static/js/conventions-form.js` only narrows 
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -184,6 +185,29 @@ class ConventionForm(DsfrModelForm):
 # --- commitments ---------------------------------------------------------------------------------------
 
 
+def shared_choices(field, objects):
+    """The options of a model choice field from objects read once for the whole page: each row of the
+    commitment and target formsets would otherwise read the catalogue again. The queryset stays, to check
+    what is posted."""
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = empty + [(obj.pk, field.label_from_instance(obj)) for obj in objects]
+
+
+@dataclass(frozen=True)
+class EditorCatalogue:
+    families: list
+    action_types: list
+    indicators: list
+
+    @classmethod
+    def load(cls):
+        return cls(
+            families=list(Family.objects.filter(is_active=True)),
+            action_types=list(ActionType.objects.filter(is_active=True).select_related("family")),
+            indicators=list(Indicator.objects.filter(is_active=True).order_by("label")),
+        )
+
+
 class CommitmentForm(DsfrModelForm):
     class Meta:
         model = Commitment
@@ -191,7 +215,7 @@ class CommitmentForm(DsfrModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {"action_type": "Facultatif ; il doit appartenir à la famille choisie."}
 
-    def __init__(self, *args, action_type_families=None, prefilled=False, **kwargs):
+    def __init__(self, *args, action_type_families=None, prefilled=False, catalogue=None, **kwargs):
         self.prefilled = prefilled
         super().__init__(*args, **kwargs)
         self.fields["family"].queryset = Family.objects.filter(is_active=True)
@@ -201,6 +225,9 @@ class CommitmentForm(DsfrModelForm):
             data_name="family", data=action_type_families or {}, attrs={"class": "fr-select", "data-action-type": "1"}
         )
         field.queryset = ActionType.objects.filter(is_active=True).select_related("family")
+        if catalogue:
+            shared_choices(self.fields["family"], catalogue.families)
+            shared_choices(field, catalogue.action_types)
 
     def has_changed(self):
         # A row prefilled from a diagnostic counts as typed: left as is, it must be saved, not skipped.
@@ -245,10 +272,12 @@ class TargetForm(DsfrBaseForm):
     year = forms.IntegerField(label="Année", min_value=1990, max_value=2100)
     value = forms.DecimalField(label="Objectif", min_value=0, max_digits=14, decimal_places=2)
 
-    def __init__(self, *args, commitment_choices=(), **kwargs):
+    def __init__(self, *args, commitment_choices=(), catalogue=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["commitment"].choices = [("", "Choisir l'engagement"), *commitment_choices]
         self.fields["indicator"].queryset = Indicator.objects.filter(is_active=True).order_by("label")
+        if catalogue:
+            shared_choices(self.fields["indicator"], catalogue.indicators)
 
     def clean_indicator(self):
         indicator = self.cleaned_data["indicator"]
@@ -304,14 +333,15 @@ class ConventionEditor:
             queryset = Commitment.objects.none()
         else:
             queryset = instance.commitments.select_related("family", "action_type").prefetch_related("targets")
-        families = dict(ActionType.objects.filter(is_active=True).values_list("pk", "family_id"))
+        catalogue = EditorCatalogue.load()
+        families = {action_type.pk: action_type.family_id for action_type in catalogue.action_types}
         self.commitments = formset_class(
             data,
             instance=instance,
             queryset=queryset,
             prefix="commitments",
             initial=initial_commitments,
-            form_kwargs={"action_type_families": families},
+            form_kwargs={"action_type_families": families, "catalogue": catalogue},
         )
         choices = [(i, commitment_label(i, form)) for i, form in enumerate(self.commitments.forms, start=1)]
         target_initial = None
@@ -321,7 +351,9 @@ class ConventionEditor:
                 for i, form in enumerate(self.commitments.initial_forms, start=1)
                 for target in form.instance.targets.all()
             ]
-        self.targets = TargetFormSet(data, prefix="targets", initial=target_initial, form_kwargs={"commitment_choices": choices})
+        self.targets = TargetFormSet(
+            data, prefix="targets", initial=target_initial, form_kwargs={"commitment_choices": choices, "catalogue": catalogue}
+        )
 
     def is_valid(self):
         form_valid = self.form.is_valid()

@@ -336,3 +336,24 @@ def test_form_fields_have_labels_and_french_help(client, world):
     assert "Obligatoire, sauf pour une convention nationale." in page
     for name in ("reference", "title", "kind", "start_date", "companies", "commitments-0-family", "targets-0-year"):
         assert f'for="id_{name}"' in page, name
+
+
+def test_the_edit_page_reads_the_catalogue_once_whatever_the_number_of_rows(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    convention = world.convention
+    login(client, world.club_user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/conventions/{convention.pk}/modifier/").status_code == 200
+        return len(captured)
+
+    CommitmentFactory(convention=convention)
+    one = queries()
+    for _ in range(8):
+        commitment = CommitmentFactory(convention=convention)
+        TargetFactory(commitment=commitment, year=2016, value=5)
+        TargetFactory(commitment=commitment, year=2017, value=6)
+    assert queries() == one
