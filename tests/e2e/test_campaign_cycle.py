@@ -15,7 +15,9 @@ pytestmark = pytest.mark.browser
 
 def sign_out(page):
     page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_load_state()
+    # The logout lands on the home page: waiting for it, not for the current page's load, makes sure the
+    # session is gone before the next person signs in.
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
 
 
 def test_company_submits_club_returns_company_resubmits_prefecture_validates(page, live_server, login, screenshot):
