@@ -565,6 +565,10 @@ def compile_unit(run_id, unit):
                 # A unit reads a few thousand rows of large tables through their indexes; with the default cost
                 # of a random read (spinning disks), the planner prefers scanning the whole table, per unit.
                 cursor.execute("SET LOCAL random_page_cost = 1.1")
+                # Two copies of the same unit (a task redelivered while the first copy still runs) would each
+                # delete rows the other has not committed yet, then both insert: one waits for the other here,
+                # then replaces its rows. SQLite runs one writing transaction at a time anyway.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [int(run.pk), f"evaluation-unit:{unit}"])
         AnnualResult.objects.filter(run_id=run.pk, unit=unit).delete()
         for scope_type, entity_filter in _unit_plan(run, unit):
             _insert_scope(run, unit, scope_type, entity_filter, catalogue)
