@@ -344,7 +344,8 @@ class EvaluationRun(models.Model):
     created_at = models.DateTimeField("demandée le", auto_now_add=True)
     started_at = models.DateTimeField("commencée le", null=True, blank=True)
     finished_at = models.DateTimeField("terminée le", null=True, blank=True)
-    # Superseded runs keep this record for audit; their rows go after EVALUATION_RESULTS_RETENTION_DAYS.
+    # Superseded runs keep this record and their territorial rows for audit; their detail rows (conventions,
+    # companies, QPV) go after EVALUATION_RESULTS_RETENTION_DAYS (evaluation.retention).
     results_purged_at = models.DateTimeField("lignes supprimées le", null=True, blank=True)
 
     objects = EvaluationRunQuerySet.as_manager()

@@ -1,11 +1,12 @@
 """How long the rows of old compile runs stay.
 
-The nightly national compile writes about a million rows at the scale of France: kept forever, superseded runs
-would fill the database. A run's rows go once the run is superseded (a later run of the same year and scope
-succeeded: it compiled the same scopes from fresher data) and finished more than
-`EVALUATION_RESULTS_RETENTION_DAYS` ago; failed runs' partial rows (never read) go after the same delay. The
-run itself stays, with who asked, when, its status and error, and the date its rows went: the audit trail.
-Published runs are never touched, however old (the 2017 evaluation stays readable in 2030).
+The nightly national compile writes about a million rows at the scale of France, 97 % of them for conventions,
+companies and QPV: kept forever, superseded runs would fill the database. Once a run is superseded (a later run
+of the same year and scope succeeded: it compiled the same scopes from fresher data) and finished more than
+`EVALUATION_RESULTS_RETENTION_DAYS` ago, its convention, company and QPV rows go; its territorial rows
+(national, régions, départements, clubs: what a préfet or a club was shown, ~30,000 rows) stay for audit, with
+the run itself (who asked, when, status, error, and the date its detail went). A failed run's partial rows are
+never read: they all go after the same delay. Published runs are never touched, however old.
 """
 
 import datetime
@@ -15,7 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AnnualResult, EvaluationRun
+from .models import AnnualResult, EvaluationRun, ScopeType
+
+# What a superseded run loses: the detail. Its territorial figures stay.
+DETAIL_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY, ScopeType.QPV)
 
 
 @dataclass
@@ -49,6 +53,8 @@ def purge_results(days=None, now=None, dry_run=False):
             if run.results_purged_at or EvaluationRun.objects.published().filter(pk=run.pk).exists():
                 continue
             rows = AnnualResult.objects.filter(run=run)
+            if run.status == EvaluationRun.Status.SUCCEEDED:
+                rows = rows.filter(scope_type__in=DETAIL_SCOPES)
             if dry_run:
                 outcome.rows += rows.count()
             else:

@@ -44,11 +44,15 @@ def test_only_superseded_or_failed_runs_past_the_delay_lose_their_rows(history):
     kept = {run.pk: rows(run) for run in (h.recent, h.published, h.national)}
     shown = sorted(AnnualResult.objects.published().values_list("pk", flat=True))
     assert rows(h.old) > 0 and rows(h.failed) > 0
+    scopes = set(AnnualResult.objects.filter(run=h.old).values_list("scope_type", flat=True))
+    assert scopes == {"departement", "convention", "company", "qpv"}
 
     outcome = retention.purge_results(days=90)
 
     assert outcome.runs == 2 and outcome.rows > 0
-    assert rows(h.old) == rows(h.failed) == 0
+    # The superseded run keeps its territorial figures (what was shown), not its detail; the failed run nothing.
+    assert rows(h.failed) == 0
+    assert set(AnnualResult.objects.filter(run=h.old).values_list("scope_type", flat=True)) == {"departement"}
     assert {pk: AnnualResult.objects.filter(run_id=pk).count() for pk in kept} == kept
     # The runs stay, with the date their rows went; the published figures did not move.
     purged = EvaluationRun.objects.filter(results_purged_at__isnull=False)
@@ -62,7 +66,8 @@ def test_the_delay_comes_from_the_settings(history, settings):
     settings.EVALUATION_RESULTS_RETENTION_DAYS = 5
     outcome = retention.purge_results()
     # The recent superseded run (10 days) goes too; the published ones never.
-    assert outcome.runs == 3 and rows(history.recent) == 0 and rows(history.published) > 0 and rows(history.national) > 0
+    assert outcome.runs == 3 and rows(history.published) > 0 and rows(history.national) > 0
+    assert not AnnualResult.objects.filter(run=history.recent, scope_type__in=retention.DETAIL_SCOPES).exists()
 
 
 def test_the_command_counts_first_then_deletes(history, capsys):

@@ -6,8 +6,9 @@ from evaluation import retention
 
 class Command(BaseCommand):
     help = (
-        "Supprime les lignes de résultats des compilations remplacées (ou échouées) terminées depuis plus de N jours ; "
-        "les compilations publiées et la trace de chaque compilation restent."
+        "Supprime le détail (conventions, entreprises, QPV) des compilations remplacées terminées depuis plus de N jours "
+        "et les lignes des compilations échouées ; les chiffres territoriaux, les compilations publiées et la trace de "
+        "chaque compilation restent."
     )
 
     def add_arguments(self, parser):
