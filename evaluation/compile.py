@@ -253,7 +253,7 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     sql = Sql()
     sources = _sources(scope_type)
     first_day, last_day = f"'{prev:04d}-01-01'", f"'{year:04d}-12-31'"
-    ctes, branches, company_branches = [], [], []
+    ctes, branches = [], []
     # Levels of rows: family x indicator, family, all; territories and clubs also get all families x indicator
     # (a company or a convention rarely spans families for one indicator: its family rows add up).
     indicator_levels = 1 if scope_type in ENTITY_SCOPES else 2
@@ -263,9 +263,6 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
         # facts columns: sk, fam, ind, yr, comp, n, ben, bqpv, dval, dvalid, tg, ne (expected), nr (reporting),
         # mk (1: a declared value or a target, what makes an indicator row of a convention or a company)
         branches.append(f"SELECT sk, {select}, {INT} AS ne, {INT} AS nr, {'1' if committed else INT} AS mk FROM {table}")
-
-    def company_branch(fam, ind, table, src):
-        company_branches.append(f"SELECT sk, {fam} AS fam, {ind} AS ind, yr, '{src}' AS src, co FROM {table}")
 
     act = _source(sources, "act")
     if act:
@@ -365,19 +362,24 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
         for fam, ind in (("fam", "ind"), ("fam", INT), (INT, INT), (INT, "ind"))[: 2 + indicator_levels]:
             branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, dval, dvalid, {NUM}", "decl", committed=True)
             branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, tg", "tgt", committed=True)
-            company_branch(fam, ind, "rep", "r")
-        for fam, ind, table in (("fam", "ind", "expt"), ("fam", INT, "expc"), (INT, INT, "expv"), (INT, "ind", "expt"))[
-            : 2 + indicator_levels
-        ]:
-            company_branch(fam, ind, table, "e")
-        # A company counts once per row: distinct first, then counted per row here, so that the final aggregate
-        # adds a few counts instead of carrying every (company, row) pair (a million at national level).
-        ctes.append(f"companies AS (SELECT DISTINCT sk, fam, ind, yr, src, co FROM ({' UNION ALL '.join(company_branches)}) x)")
-        ctes.append(
-            """ncompanies AS (
-                SELECT sk, fam, ind, yr, COUNT(CASE WHEN src = 'e' THEN 1 END) AS ne, COUNT(CASE WHEN src = 'r' THEN 1 END) AS nr
-                FROM companies GROUP BY sk, fam, ind, yr)"""
-        )
+        # A company counts once per row, counted here per row so that the final aggregate adds a few counts
+        # instead of carrying every (company, row) pair (a million at national level). rep, expt, expc and expv
+        # are distinct at their own level: counted as they are there, with COUNT(DISTINCT) on coarser levels.
+        levels = (("fam", "ind"), ("fam",), (), ("ind",))[: 2 + indicator_levels]
+        expected_tables = ("expt", "expc", "expv", "expt")  # the expected companies of each level
+        own_level = {"expt": ("fam", "ind"), "expc": ("fam",), "expv": (), "rep": ("fam", "ind")}
+        counted = [(expected_tables[i], level, "ne") for i, level in enumerate(levels)]
+        counted += [("rep", level, "nr") for level in levels]
+        counts = []
+        for table, level, column in counted:
+            count = "COUNT(*)" if level == own_level[table] else "COUNT(DISTINCT co)"
+            ne, nr = (count, INT) if column == "ne" else (INT, count)
+            fam, ind = ("fam" if "fam" in level else INT), ("ind" if "ind" in level else INT)
+            counts.append(
+                f"SELECT sk, {fam} AS fam, {ind} AS ind, yr, {ne} AS ne, {nr} AS nr FROM {table} "
+                f"GROUP BY {', '.join(('sk', *level, 'yr'))}"
+            )
+        ctes.append("ncompanies AS (" + "\nUNION ALL ".join(counts) + ")")
         branches.append(
             f"""SELECT sk, fam, ind, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, {NUM}, ne, nr, {INT} FROM ncompanies"""
         )
