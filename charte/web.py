@@ -50,3 +50,13 @@ def role_required(*kinds):
         return wrapper
 
     return decorator
+
+
+def add_service_error(form, error):
+    """Show a service's refusal (a ValidationError) at the field it names when the form has it, above the form
+    otherwise: the form keeps what was typed."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

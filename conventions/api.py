@@ -8,7 +8,7 @@ same permission predicates. The API only translates its JSON field names and cod
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Case, F, Prefetch, When
+from django.db.models import Prefetch
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, viewsets
@@ -22,7 +22,9 @@ from charte.api.base import (
     ScopedViewSetMixin,
     YearFilter,
     acting_user,
+    recorded_author,
     updated_since_filter,
+    visible_fk,
 )
 from charte.catalogue.api import ActionTypeRefSerializer, FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import ActionType
@@ -161,11 +163,6 @@ class ConventionFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=_company_links().filter(company_id=value).values("convention_id"))
 
 
-def _visible_fk(field, visible):
-    """The foreign key's id only when the row it points to is visible: ids of foreign rows never leak."""
-    return Case(When(**{f"{field}__in": visible}, then=F(field)), default=None)
-
-
 @extend_schema_view(
     list=extend_schema(summary="Conventions du périmètre"),
     retrieve=extend_schema(summary="Une convention, avec ses signataires, engagements et objectifs"),
@@ -186,9 +183,9 @@ class ConventionViewSet(ScopedReadOnlyViewSet):
             scoping.conventions(scope)
             .select_related("departement", "club")
             .annotate(
-                visible_parent_id=_visible_fk("parent_id", visible),
-                visible_framework_id=_visible_fk("framework_id", visible),
-                visible_predecessor_id=_visible_fk("predecessor_id", visible),
+                visible_parent_id=visible_fk("parent_id", visible),
+                visible_framework_id=visible_fk("framework_id", visible),
+                visible_predecessor_id=visible_fk("predecessor_id", visible),
             )
             .prefetch_related(
                 Prefetch("companies", queryset=scoping.companies(scope).order_by("name", "pk")),
@@ -407,6 +404,12 @@ class ActionWriteSerializer(serializers.Serializer):
         unknown = [code for code in codes if code not in qpv_ids]
         if unknown:
             errors["qpv"] = [f"Codes de QPV inconnus : {', '.join(unknown)}."]
+        else:
+            # Said with the codes the tool sent: the form would name the QPV by its internal id.
+            visible = set(scoping.qpvs(scope).filter(pk__in=qpv_ids.values()).values_list("code", flat=True))
+            outside = [code for code in codes if code not in visible]
+            if outside:
+                errors["qpv"] = [f"QPV hors de votre périmètre : {', '.join(outside)}."]
         if errors:
             raise serializers.ValidationError(errors)
 
@@ -489,7 +492,7 @@ class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         return (
             scoping.actions(scope)
             .select_related("action_type__family", "departement", "club")
-            .annotate(visible_convention_id=_visible_fk("convention_id", visible_conventions))
+            .annotate(visible_convention_id=visible_fk("convention_id", visible_conventions))
             .prefetch_related(
                 Prefetch("companies", queryset=scoping.companies(scope).order_by("name", "pk")),
                 Prefetch("qpvs", queryset=scoping.qpvs(scope).order_by("code")),
@@ -509,7 +512,7 @@ class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
             raise exceptions.PermissionDenied("Votre organisation ne peut pas saisir d'actions.")
         serializer = self._write_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        action = serializer.save(logged_by=acting_user(request))
+        action = serializer.save(logged_by=recorded_author(request))
         return self._response(self._read(action), status=201)
 
     def update(self, request, *args, **kwargs):

@@ -364,6 +364,14 @@ DEMO_ACCOUNTS = [
     ("entreprise.brl@demo.charte.fr", "Isabelle", "Vidal", "company-brl", "admin", "Entreprise BRL"),
     ("partenaire@demo.charte.fr", "Thomas", "Garcia", "montpellier", "member", "Partenaire (Montpellier Méditerranée Métropole)"),
 ]
+
+
+def is_seeded():
+    """Whether the demo territory is loaded (its accounts exist): the reports then carry the invented-data
+    warning. A lookup on the e-mail index, where a search of the actions' descriptions would scan the table."""
+    return User.objects.filter(email__in=[account[0] for account in DEMO_ACCOUNTS]).exists()
+
+
 ADMIN_ACCOUNT = ("admin@demo.charte.fr", "Admin", "Démo", "Superutilisateur (administration Django)")
 
 COUNTED_MODELS = (

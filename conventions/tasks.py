@@ -3,21 +3,14 @@
 import datetime
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
+
+from charte.celery import RETRY
 
 from . import services
 
 
-@shared_task(
-    bind=True,
-    name="conventions.expire_due_conventions",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(bind=True, name="conventions.expire_due_conventions", **RETRY)
 def expire_due_conventions(self, today=None):
     """Daily (beat): active conventions past their end date become expired. `today`: ISO date, for tests and
     catch-up runs. Idempotent: a second run finds nothing left to close."""

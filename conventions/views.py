@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from charte.catalogue.models import ActionType
 from charte.comptes import scoping
-from charte.web import csv_response
+from charte.web import add_service_error, csv_response
 from entreprises.models import Company, DiagnosticItem
 
 from . import permissions, services
@@ -38,15 +38,6 @@ def _refuse_unless_convention_pages(request):
     # Partners follow aggregates only: no convention page exists for them, not even a refusal.
     if request.scope.kind is None or request.scope.is_partner:
         raise Http404("Page introuvable.")
-
-
-def _add_service_error(form, error):
-    """Show a service's refusal at the field it names when the form has it, above the form otherwise."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- list and export -----------------------------------------------------------------------------------
@@ -275,7 +266,7 @@ def _editor_page(request, editor, convention=None):
         try:
             saved = services.save_convention(instance, companies=companies, commitments=commitments, by=request.user)
         except ValidationError as error:
-            _add_service_error(editor.form, error)
+            add_service_error(editor.form, error)
         else:
             messages.success(request, "La convention a été créée." if convention is None else "La convention a été enregistrée.")
             return redirect("conventions:detail", pk=saved.pk)
@@ -426,7 +417,7 @@ def _step_page(request, pk, step):
             try:
                 result = _run(step, request, convention, form.cleaned_data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, spec.done)
                 return redirect("conventions:detail", pk=result.pk)
@@ -478,7 +469,7 @@ def sign(request, pk):
                     title=form.cleaned_data["title"],
                 )
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, spec.done)
                 return redirect("conventions:detail", pk=convention.pk)

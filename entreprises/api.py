@@ -5,11 +5,11 @@ Conventions belong to a higher app: reached through `apps.get_model`, never impo
 
 import django_filters
 from django.apps import apps
-from django.db.models import Case, F, Prefetch, Q, When
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from charte.api.base import IdFilter, OrderingFilter, ScopedReadOnlyViewSet, updated_since_filter
+from charte.api.base import IdFilter, OrderingFilter, ScopedReadOnlyViewSet, updated_since_filter, visible_fk
 from charte.comptes import scoping
 from charte.comptes.models import Organisation
 from charte.territoires.api import CommuneRefSerializer
@@ -135,7 +135,7 @@ class CompanyFilter(django_filters.FilterSet):
         )
 
     def filter_club(self, queryset, name, value):
-        return queryset.filter(pk__in=ClubMembership.objects.current().filter(club_id=value).values("company_id"))
+        return queryset.members_of(value)
 
 
 @extend_schema_view(
@@ -150,10 +150,7 @@ class CompanyViewSet(ScopedReadOnlyViewSet):
         visible = scoping.companies(scope)
         return (
             visible.select_related("commune__departement")
-            .annotate(
-                # The parent company's id only when it is itself visible: ids of foreign rows never leak.
-                visible_parent_id=Case(When(parent_id__in=visible.values("pk"), then=F("parent_id")), default=None)
-            )
+            .annotate(visible_parent_id=visible_fk("parent_id", visible.values("pk")))
             .prefetch_related(
                 "labels",
                 Prefetch("establishments", queryset=Establishment.objects.select_related("commune").order_by("siret")),

@@ -6,11 +6,14 @@ are read-only. Compile runs and their results are read-only too: a run is starte
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from charte.comptes.admin_scoping import ScopedAdminMixin
+
 from .models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun, Evidence, Notification
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "campaigns"
     list_display = ["title", "year", "organisation", "opens_on", "reminder_on", "closes_on"]
     list_filter = ["year"]
     list_select_related = ["organisation"]
@@ -41,7 +44,8 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(SimpleHistoryAdmin):
+class DeclarationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    scoping_function = "declarations"
     list_display = ["company", "convention", "year", "status", "submitted_at", "validated_at"]
     list_filter = ["status", "year"]
     list_select_related = ["company", "convention"]
@@ -69,7 +73,8 @@ class DeclarationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "notifications"
     list_display = ["subject", "event", "created_at", "sent_at"]
     list_filter = ["event"]
     search_fields = ["key", "subject", "recipients"]
@@ -91,7 +96,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(EvaluationRun)
-class EvaluationRunAdmin(ReadOnlyAdmin):
+class EvaluationRunAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scoping_function = "evaluation_runs"
     list_display = ["__str__", "year", "scope_type", "scope_key", "status", "trigger", "finished_at", "results_purged_at"]
     list_filter = ["status", "scope_type", "trigger", "year"]
     list_select_related = ["requested_by"]
@@ -101,7 +107,8 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AnnualResult)
-class AnnualResultAdmin(ReadOnlyAdmin):
+class AnnualResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scoping_function = "annual_results"
     list_display = ["run", "scope_type", "scope_key", "family", "indicator", "declared_value", "computed_value", "target_value"]
     list_filter = ["scope_type", "year"]
     list_select_related = ["run", "family", "indicator"]

@@ -9,7 +9,7 @@ visible declaration the caller may not fill, 409 for a stale version or a declar
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, Q, When
+from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -27,8 +27,9 @@ from charte.api.base import (
     ScopedReadOnlyViewSet,
     StrictFieldsMixin,
     YearFilter,
-    acting_user,
+    recorded_author,
     updated_since_filter,
+    visible_fk,
 )
 from charte.api.exceptions import ConcurrentEdit, NotEditable
 from charte.api.schema import ErrorSerializer
@@ -49,11 +50,6 @@ STATE_CODES = {"submitted", "validated", "not_open", "closed"}
 NOT_THE_COMPANY = "Seule l'entreprise concernée (ses membres ou ses clés d'API) peut remplir et transmettre sa déclaration."
 MAX_LINES = 500
 MAX_COMMENT = 2000
-
-
-def _visible_fk(field, visible):
-    """The foreign key's id only when the row it points to is visible: ids of foreign rows never leak."""
-    return Case(When(**{f"{field}__in": visible}, then=F(field)), default=None)
 
 
 # --- campaigns ----------------------------------------------------------------------------------------
@@ -422,8 +418,8 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
             scoping.declarations(scope)
             .select_related("campaign", "company", "convention__departement")
             .annotate(
-                visible_campaign_id=_visible_fk("campaign_id", scoping.campaigns(scope).values("pk")),
-                visible_convention_id=_visible_fk("convention_id", scoping.conventions(scope).values("pk")),
+                visible_campaign_id=visible_fk("campaign_id", scoping.campaigns(scope).values("pk")),
+                visible_convention_id=visible_fk("convention_id", scoping.conventions(scope).values("pk")),
             )
             .prefetch_related(Prefetch("values", queryset=values))
             .order_by("-year", "company__name", "convention__reference", "pk")
@@ -438,11 +434,6 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
     def _read(self, declaration):
         fresh = self.get_queryset().get(pk=declaration.pk)
         return Response(DeclarationDetailSerializer(fresh, context=self.get_serializer_context()).data)
-
-    @staticmethod
-    def _author(request):
-        user = acting_user(request)
-        return user if user.is_authenticated else None
 
     @extend_schema(
         summary="Enregistrer des valeurs déclarées (brouillon)",
@@ -477,7 +468,7 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
             raise exceptions.ValidationError({"valeurs": errors})
         version = serializer.validated_data["version"]
         try:
-            services.save_draft(declaration, self._author(request), values, version, scope=self.scope)
+            services.save_draft(declaration, recorded_author(request), values, version, scope=self.scope)
         except DjangoValidationError as error:
             raise _service_refusal(error, lines, version) from error
         return self._read(declaration)
@@ -496,7 +487,7 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
         serializer.is_valid(raise_exception=True)
         version = serializer.validated_data.get("version")
         try:
-            services.submit(declaration, self._author(request), scope=self.scope, expected_version=version)
+            services.submit(declaration, recorded_author(request), scope=self.scope, expected_version=version)
         except DjangoValidationError as error:
             raise _service_refusal(error, sent_version=version) from error
         return self._read(declaration)

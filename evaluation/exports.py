@@ -163,10 +163,9 @@ def xlsx_response(report):
 def pdf_bytes(report, request=None):
     from weasyprint import HTML
 
-    from conventions.demo import DEMO_MARKER, INVENTED_NOTICE
-    from conventions.models import Action
+    from conventions.demo import INVENTED_NOTICE, is_seeded
 
-    is_demo = Action.objects.filter(description__endswith=DEMO_MARKER).exists()
+    is_demo = is_seeded()
     html = render_to_string(
         "rapports/report_pdf.html",
         {

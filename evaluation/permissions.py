@@ -9,7 +9,7 @@ the views and the templates (to show or hide buttons). Visibility itself is `sco
 - reopen it after the close: the préfecture of the convention's département or the national level.
 """
 
-from entreprises.models import ClubMembership
+from charte.comptes import scoping
 
 
 def may_open_campaigns(scope):
@@ -35,10 +35,11 @@ def can_edit_declaration(scope, declaration):
 
 
 def _is_club_of(scope, declaration):
+    # The club's declarations are those the scoping policy shows it: of the conventions it animates or of its
+    # current member companies (a company that left the club is no longer its to validate).
     if declaration.convention.club_id == scope.organisation_id:
         return True
-    # Same membership rule as scoping.companies for a club (any membership, current or past).
-    return ClubMembership.objects.filter(club_id=scope.organisation_id, company_id=declaration.company_id).exists()
+    return scoping.declarations(scope).filter(pk=declaration.pk).exists()
 
 
 def can_validate_declaration(scope, declaration):

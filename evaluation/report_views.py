@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from charte.comptes import scoping
 from charte.web import csv_response
 
-from . import exports, reports, runs
+from . import exports, reports, runs, tasks
 from .charts import report_charts
 from .models import EvaluationRun, ScopeType
 
@@ -116,8 +116,11 @@ def start(request, kind, key):
         runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    except Exception as exc:  # the broker refused the run: it is already marked failed with the reason
-        messages.error(request, f"La compilation n'a pas pu être lancée : {exc}")
+    except tasks.BrokerError:  # the run is already marked failed, with the technical reason, for the support
+        messages.error(
+            request,
+            "La compilation n'a pas pu être lancée : le service de calcul est injoignable. Réessayez dans quelques minutes.",
+        )
     else:
         messages.success(request, f"Compilation {year} demandée pour {title}.")
     return redirect(reverse("rapports:report", args=[kind, key]) + f"?annee={year}")

@@ -178,7 +178,7 @@ def _national_runs():
 
 
 def open_data_years():
-    return sorted(set(_national_runs().values_list("year", flat=True)), reverse=True)
+    return list(_national_runs().order_by("-year").values_list("year", flat=True).distinct())
 
 
 def open_data_year(value):

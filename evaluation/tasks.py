@@ -11,16 +11,9 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from . import notifications
+from charte.celery import RETRY
 
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": 5,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
+from . import notifications
 
 
 def _delivery(request):
@@ -113,7 +106,7 @@ def nightly_compile(self, year=None):
 
 @shared_task(bind=True, name="evaluation.purge_results", **RETRY)
 def purge_evaluation_results(self):
-    """Weekly (beat): the rows of superseded runs past the retention delay (`evaluation.retention`)."""
+    """Weekly (beat): the detail rows of superseded runs past the retention delay (`evaluation.retention`)."""
     from . import retention
 
     outcome = retention.purge_results()

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from charte.comptes import scoping
 from charte.territoires.models import Departement
-from charte.web import csv_response
+from charte.web import add_service_error, csv_response
 
 from . import history, permissions, services
 from .filters import AllDeclarationsFilter, CampaignFilter, DeclarationFilter
@@ -41,15 +41,6 @@ def _forbidden(request, message, declaration=None, campaign=None):
     campaign = campaign or (declaration.campaign if declaration is not None else None)
     context = {"message": message, "declaration": declaration, "campaign": campaign}
     return render(request, "evaluation/forbidden.html", context, status=403)
-
-
-def _add_service_error(form, error):
-    """Show a service's refusal at the field it names when the form has it, above the form otherwise."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _plural(count, words):
@@ -144,7 +135,7 @@ def campaign_create(request):
         except PermissionDenied as error:
             return _forbidden(request, str(error))
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             count = campaign.declarations.count()
             messages.success(request, f"La campagne « {campaign} » est ouverte : {_plural(count, 'déclaration attendue')}.")
@@ -408,7 +399,7 @@ def _save_declaration(request, declaration):
         form.is_valid()
         return _render_declaration(request, declaration, lines=form.lines, form=form, conflict=error.messages[0])
     except ValidationError as error:
-        _add_service_error(form, error)
+        add_service_error(form, error)
         return _render_declaration(request, declaration, lines=lines, form=form, refusal=form.non_field_errors())
     except PermissionDenied as error:
         return _forbidden(request, str(error), declaration=declaration)
@@ -442,7 +433,7 @@ def evidence_upload(request, pk):
         try:
             item = services.add_evidence(declaration, request.user, upload_form.cleaned_data["file"], scope=request.scope)
         except ValidationError as error:
-            _add_service_error(upload_form, error)
+            add_service_error(upload_form, error)
         else:
             messages.success(request, f"Justificatif « {item.original_name} » ajouté.")
             return redirect(reverse("evaluation:declaration", args=[declaration.pk]) + "#justificatifs")
@@ -516,7 +507,7 @@ def declaration_return(request, pk):
         except PermissionDenied as error:
             return _forbidden(request, str(error), declaration=declaration)
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(
                 request, "Déclaration renvoyée à l'entreprise avec votre commentaire ; elle en est informée par courriel."
@@ -542,7 +533,7 @@ def declaration_reopen(request, pk):
         except PermissionDenied as error:
             return _forbidden(request, str(error), declaration=declaration)
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "Déclaration rouverte : l'entreprise peut de nouveau la modifier puis la transmettre.")
             return redirect("evaluation:declaration", pk=declaration.pk)

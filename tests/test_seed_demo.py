@@ -9,7 +9,7 @@ from django.db.models import F, Q
 
 from charte.comptes.models import Membership, Organisation, OrganisationKind, User
 from charte.territoires.models import QPV
-from conventions.demo import DEMO_PASSWORD
+from conventions.demo import DEMO_PASSWORD, is_seeded
 from conventions.models import Action, Convention, Target
 from entreprises.models import Company, Establishment
 from entreprises.validators import is_valid_siren, is_valid_siret
@@ -53,7 +53,9 @@ def test_second_run_changes_no_count_and_output_says_figures_are_invented():
 
 
 def test_demo_has_a_closed_2017_national_campaign_with_validated_declarations():
+    assert not is_seeded()
     seed()
+    assert is_seeded()  # the reports' PDF then carries the invented-data warning
 
     campaign = Campaign.objects.get(year=2017, organisation__name="ANCT (ex-CGET)")
     assert campaign.is_national

@@ -1,6 +1,6 @@
 """Authentication by API key: `Authorization: Api-Key <prefix>.<secret>`.
 
-The key acts as its organisation (see `charte.api.views.request_scope`). Sessions (the browser, the
+The key acts as its organisation (see `charte.api.base.request_scope`). Sessions (the browser, the
 documentation pages) go through DRF's `SessionAuthentication`, with its CSRF check on writes.
 """
 
@@ -39,11 +39,6 @@ class ApiKeyPrincipal:
 
     def __str__(self):
         return f"Clé d'API {self.api_key.prefix} ({self.organisation})"
-
-    @property
-    def acting_user(self):
-        """The person who created the key: actions written with it are logged in their name."""
-        return self.api_key.created_by
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Case, F, When
 from django.utils.dateparse import parse_datetime
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
@@ -35,10 +36,16 @@ def request_scope(request):
 
 
 def acting_user(request):
-    """The person in whose name a write is recorded: the signed-in person, or the key's creator."""
+    """The person in whose name a write is checked: the signed-in person, or the key's creator."""
     if isinstance(request.auth, ApiKey):
         return request.auth.created_by or AnonymousUser()
     return request.user
+
+
+def recorded_author(request):
+    """The author stored on a written row: `acting_user`, or nobody for a key whose creator was deleted."""
+    user = acting_user(request)
+    return user if user.is_authenticated else None
 
 
 def _contains_nul(value):
@@ -246,3 +253,8 @@ class DecimalField(serializers.DecimalField):
             if exact != rounded and abs(exact - rounded) < self.NOISE:
                 data = rounded
         return super().to_internal_value(data)
+
+
+def visible_fk(field, visible):
+    """The foreign key's id only when the row it points to is in `visible`: ids of foreign rows never leak."""
+    return Case(When(**{f"{field}__in": visible}, then=F(field)), default=None)

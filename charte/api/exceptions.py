@@ -133,7 +133,3 @@ def exception_handler(exc, context):
     code, message = _code_and_message(exc)
     set_rollback()
     return Response(error_body(code, message, _details(exc)), status=exc.status_code, headers=headers)
-
-
-def not_found_response():
-    return Response(error_body("introuvable", "Aucune ressource à cette adresse."), status=status.HTTP_404_NOT_FOUND)

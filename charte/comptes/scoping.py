@@ -14,7 +14,7 @@ Models of higher apps are reached through `apps.get_model` so that this low-leve
 `entreprises` or `conventions` (imports go one way only).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.apps import apps
 from django.db.models import Q
@@ -49,21 +49,12 @@ class Scope:
 
     @classmethod
     def for_membership(cls, membership):
-        if membership is None or not membership.is_active or not membership.organisation.is_active:
+        if membership is None or not membership.is_active:
             return cls.none()
-        organisation = membership.organisation
-        company_id = None
-        if organisation.kind == COMPANY:
-            company = _model("entreprises.Company").objects.filter(organisation=organisation).only("pk").first()
-            company_id = company.pk if company else None
-        return cls(
-            kind=organisation.kind,
-            organisation_id=organisation.pk,
-            departement_ids=frozenset(organisation.departements.values_list("pk", flat=True)),
-            company_id=company_id,
-            membership_id=membership.pk,
-            is_org_admin=membership.role == Membership.Role.ADMIN,
-        )
+        scope = cls.for_organisation(membership.organisation)
+        if scope.kind is None:
+            return scope
+        return replace(scope, membership_id=membership.pk, is_org_admin=membership.role == Membership.Role.ADMIN)
 
     @classmethod
     def for_organisation(cls, organisation):
@@ -299,6 +290,20 @@ def declarations(scope):
     if scope.is_company and scope.company_id:
         return qs.filter(company_id=scope.company_id)
     return qs.none()
+
+
+def notifications(scope):
+    """E-mails the portal sent about declarations (the admin's list): those of the declarations in scope, and
+    the reminders to companies in scope. National: all; partner: none."""
+    Notification = _model("evaluation.Notification")
+    if scope.is_national:
+        return Notification.objects.all()
+    if scope.kind is None or scope.is_partner:
+        return Notification.objects.none()
+    return Notification.objects.filter(
+        Q(declaration__in=declarations(scope).values("pk"))
+        | Q(declaration__isnull=True, company__in=companies(scope).values("pk"))
+    )
 
 
 # --- compiled evaluation (evaluation engine) ------------------------------------------------------------

@@ -56,6 +56,14 @@ def test_a_club_tool_logs_an_action(world):
     assert client.get(detail(action)).json()["intitule"] == "Stages de 3e au collège Las Cazes"
 
 
+def test_a_key_whose_creator_was_deleted_still_logs_an_action(world):
+    client = key_client(world.orgs["club"])
+    ApiKey.objects.filter(pk=client.api_key.pk).update(created_by=None)
+    response = client.post(LIST, payload(world), format="json")
+    assert response.status_code == 201, response.content
+    assert Action.objects.get(pk=response.json()["id"]).logged_by is None
+
+
 def test_a_session_logs_an_action(world):
     client = session_client(world.orgs["company"])
     response = client.post(LIST, payload(world), format="json")
@@ -120,6 +128,13 @@ def test_qpv_must_be_in_the_action_departement(world):
     data = payload(world, qpv=[world.outside.qpv_2015.code], convention=None)
     error = assert_error(client.post(LIST, data, format="json"), 400, "donnees_invalides")
     assert "pas dans le département" in error["details"]["qpv"][0]
+
+
+def test_a_qpv_out_of_scope_is_named_by_its_code(world):
+    client = key_client(world.orgs["club"])
+    data = payload(world, qpv=[world.outside.qpv_2015.code], convention=None)
+    error = assert_error(client.post(LIST, data, format="json"), 400, "donnees_invalides")
+    assert error["details"]["qpv"] == [f"QPV hors de votre périmètre : {world.outside.qpv_2015.code}."]
 
 
 def test_a_company_cannot_name_the_club(world):

@@ -102,3 +102,41 @@ def test_company_staff_sees_its_own_rows(client, rows):
     assert listed(client, Company) == {company}
     assert listed(client, Convention) == {rows["34"][Convention]}
     assert listed(client, Action) == {rows["34"][Action]}
+
+
+def test_evaluation_admin_lists_follow_the_scoping_policy(client, rows):
+    """Campaign declarations, notifications, compile runs and results: a préfecture's staff member sees its
+    département's rows only in the admin, as in the portal."""
+    from evaluation import runs
+    from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
+
+    campaign = Campaign.objects.create(
+        year=2016,
+        title="Campagne 2016",
+        organisation=OrganisationFactory(kind=OrganisationKind.NATIONAL, name="ANCT"),
+        opens_on=datetime.date(2017, 1, 15),
+        reminder_on=datetime.date(2017, 3, 1),
+        closes_on=datetime.date(2017, 3, 31),
+    )
+    declarations = {
+        code: Declaration.objects.create(
+            campaign=campaign, convention=rows[code][Convention], company=rows[code][Company], year=2016
+        )
+        for code in ("34", "11")
+    }
+    for code, declaration in declarations.items():
+        Notification.objects.create(
+            key=f"test-{code}", event="returned", declaration=declaration, recipients="a@example.org", subject=f"Objet {code}"
+        )
+    dep_runs = {code: runs.start_run(2016, "departement", code, sync=True) for code in ("34", "11")}
+
+    user = staff(OrganisationFactory(name="Préfecture de l'Hérault", departements=[departement("34")]))
+    models = (Declaration, Notification, EvaluationRun, AnnualResult)
+    codenames = [f"view_{model._meta.model_name}" for model in models]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+
+    assert listed(client, Declaration) == {declarations["34"]}
+    assert {n.subject for n in listed(client, Notification)} == {"Objet 34"}
+    assert listed(client, EvaluationRun) == {dep_runs["34"]}
+    assert {row.scope_key for row in listed(client, AnnualResult) if row.scope_type == "departement"} == {"34"}

@@ -161,6 +161,23 @@ def test_starting_a_run_from_the_portal(client, db, django_capture_on_commit_cal
     assert client.get("/rapports/departement/34/lancer/").status_code == 405
 
 
+def test_a_broker_out_of_reach_is_told_in_french_when_starting_from_the_portal(client, transactional_db):
+    # A real commit: the run is sent to the broker during the request, as in production.
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    login(client, prefecture_of("34"))
+    with mock.patch("celery.chord", side_effect=BrokerDown("[Errno 111] Connection refused")):
+        response = client.post("/rapports/departement/34/lancer/", {"annee": YEAR}, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "le service de calcul est injoignable. Réessayez dans quelques minutes." in html
+    assert "Errno" not in html
+    # The run is failed with the technical reason, for the support.
+    assert "Connection refused" in EvaluationRun.objects.get().error
+
+
 def test_run_start_permissions(client, db, django_capture_on_commit_callbacks):
     club = OrganisationFactory(kind=OrganisationKind.CLUB, departements=[departement("34")])
     login(client, club)

@@ -71,6 +71,7 @@ def test_pdf_annual_report(prefecture_client):
     assert "Chiffres calculés le" in text and "Note méthodologique" in text
     assert "rapports de sommes" in text
     assert "Actions par famille en 2017" in text  # the SVG charts are drawn in the PDF
+    assert "Données de démonstration" not in text  # real data: no invented-data warning
 
 
 # --- open data -------------------------------------------------------------------------------------------
@@ -131,3 +132,5 @@ def test_a_partner_cannot_start_anything_but_reads_open_data(client, db):
     partner = OrganisationFactory(kind=OrganisationKind.PARTNER, departements=[departement("13")])
     client.force_login(MembershipFactory(organisation=partner).user)
     assert client.get("/rapports/donnees-ouvertes/").status_code == 200
+    response = client.post("/rapports/departement/13/lancer/", {"annee": YEAR})
+    assert response.status_code == 403 and not EvaluationRun.objects.exists()
