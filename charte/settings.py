@@ -183,7 +183,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.nightly_compile",
         "schedule": crontab(hour=2, minute=15),
     },
-    # The detail rows of superseded compile runs, past EVALUATION_RESULTS_RETENTION_DAYS (evaluation.retention).
+    # The detail rows of superseded compile runs, past EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     "purge-compilations-remplacees": {
         "task": "evaluation.purge_results",
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),

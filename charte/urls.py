@@ -15,8 +15,8 @@ urlpatterns = [
     path("conventions/", include("conventions.urls")),
     path("actions/", include("conventions.action_urls")),
     path("territoires/", include("charte.territoires.urls")),
-    path("campagnes/", include("evaluation.urls")),
-    path("rapports/", include("evaluation.report_urls")),
+    path("campagnes/", include("evaluation.campaigns.urls")),
+    path("rapports/", include("evaluation.reports.urls")),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
 ]

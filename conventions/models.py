@@ -4,10 +4,13 @@ the commitments they carry with targets per indicator and year, and the actions 
 State changes of a convention go through `conventions.services`, never through a bare `status = ...`.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from charte.catalogue.models import ActionType, Family, Indicator
@@ -26,6 +29,31 @@ class ConventionQuerySet(models.QuerySet):
 
     def in_departements(self, departements):
         return self.filter(departement__in=departements)
+
+    def expected_to_report(self, year, departement_ids=None):
+        """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
+
+        A convention with at least one company, not a departmental framework charter (its commitments live in
+        the local conventions hanging from it), whose dates overlap year N (start year <= N <= end year) and that
+        really ran: status active or expired, or terminated on or after 1 January N. Drafts, conventions under
+        negotiation and signed ones not yet in force did not run. A préfecture's campaign covers the conventions
+        of its départements (`departement_ids`); a national campaign (no département) every convention, national
+        ones included.
+        """
+        start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
+        Status = Convention.Status
+        qs = (
+            self.exclude(kind=Convention.Kind.FRAMEWORK)
+            .running_during(year)
+            .filter(
+                Q(status__in=[Status.ACTIVE, Status.EXPIRED])
+                | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
+                | Q(status=Status.TERMINATED, status_changed_at__isnull=True)
+            )
+        )
+        if departement_ids:
+            qs = qs.filter(departement_id__in=departement_ids)
+        return qs
 
 
 class Convention(models.Model):
@@ -283,6 +311,31 @@ class ActionQuerySet(models.QuerySet):
 
     def in_departements(self, departements):
         return self.filter(departement__in=departements)
+
+    def expected_to_report(self, year, departement_ids=None):
+        """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
+
+        A convention with at least one company, not a departmental framework charter (its commitments live in
+        the local conventions hanging from it), whose dates overlap year N (start year <= N <= end year) and that
+        really ran: status active or expired, or terminated on or after 1 January N. Drafts, conventions under
+        negotiation and signed ones not yet in force did not run. A préfecture's campaign covers the conventions
+        of its départements (`departement_ids`); a national campaign (no département) every convention, national
+        ones included.
+        """
+        start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
+        Status = Convention.Status
+        qs = (
+            self.exclude(kind=Convention.Kind.FRAMEWORK)
+            .running_during(year)
+            .filter(
+                Q(status__in=[Status.ACTIVE, Status.EXPIRED])
+                | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
+                | Q(status=Status.TERMINATED, status_changed_at__isnull=True)
+            )
+        )
+        if departement_ids:
+            qs = qs.filter(departement_id__in=departement_ids)
+        return qs
 
 
 class Action(models.Model):

@@ -1,5 +1,5 @@
 """Admin of the campaigns and of the evaluation engine: for support and checks. The cycle itself (submit,
-validate, return, reopen) goes through the portal's pages and `evaluation.services`; here statuses and dates
+validate, return, reopen) goes through the portal's pages and `evaluation.campaigns.services`; here statuses and dates
 are read-only. Compile runs and their results are read-only too: a run is started from the portal or by
 `compile_evaluation`, and its rows are immutable once written."""
 

@@ -1,7 +1,7 @@
 """API of the annual campaigns: campaigns, declarations with their values, and the writes of a company's
 tool (declared values, submission).
 
-Writes go through `evaluation.services`, the portal's one write path: the same validation, the same lock
+Writes go through `evaluation.campaigns.services`, the portal's one write path: the same validation, the same lock
 after submission and after the close, the same optimistic locking (`version`). The API only translates its
 JSON names and codes, and the services' refusals into HTTP statuses: 400 for invalid data, 403 for a
 visible declaration the caller may not fill, 409 for a stale version or a declaration no longer editable.
@@ -42,7 +42,7 @@ from conventions.models import Convention
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
 from entreprises.models import Company
 
-from . import permissions, services
+from .campaigns import permissions, services
 from .models import AnnualResult, Campaign, Declaration, DeclarationValue, ScopeType
 
 # The services' refusals that concern the declaration's state, not the data sent: answered with 409.

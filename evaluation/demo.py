@@ -15,9 +15,9 @@ from django.db import transaction
 from charte.comptes.models import Organisation, OrganisationKind, User
 from conventions.demo import ANCT_NAME
 
-from . import computed, lines
+from .campaigns import computed, lines
+from .campaigns.services import sync_expected_declarations
 from .models import Campaign, Declaration, DeclarationValue
-from .services import sync_expected_declarations
 
 YEAR = 2017
 OPENS_ON = datetime.date(2018, 1, 15)

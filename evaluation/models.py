@@ -2,7 +2,7 @@
 company with a convention running during N fills one declaration per convention, the animating club or
 the préfecture validates or returns it.
 
-State changes go through `evaluation.services`, never through a bare `status = ...`: they lock the row,
+State changes go through `evaluation.campaigns.services`, never through a bare `status = ...`: they lock the row,
 check the dates and permissions, bump `version` (optimistic locking of the declaration page) and record
 who acted in the history (django-simple-history).
 """
@@ -311,7 +311,7 @@ class EvaluationRunQuerySet(models.QuerySet):
 class EvaluationRun(models.Model):
     """One compile of a year for a scope: national (everything), a région, a département or a club.
 
-    Its results (`AnnualResult`) are written by the Celery tasks of `evaluation.runs` and only read once the
+    Its results (`AnnualResult`) are written by the Celery tasks of `evaluation.engine.runs` and only read once the
     run has succeeded: a failed or running run shows nothing, its partial rows stay invisible."""
 
     class Status(models.TextChoices):
@@ -345,7 +345,7 @@ class EvaluationRun(models.Model):
     started_at = models.DateTimeField("commencée le", null=True, blank=True)
     finished_at = models.DateTimeField("terminée le", null=True, blank=True)
     # Superseded runs keep this record and their territorial rows for audit; their detail rows (conventions,
-    # companies, QPV) go after EVALUATION_RESULTS_RETENTION_DAYS (evaluation.retention).
+    # companies, QPV) go after EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     results_purged_at = models.DateTimeField("lignes supprimées le", null=True, blank=True)
 
     objects = EvaluationRunQuerySet.as_manager()
@@ -398,7 +398,7 @@ class AnnualResult(models.Model):
 
     `family` empty: all families; `indicator` empty: figures that are not about one indicator (actions,
     beneficiaries, companies). Values are in the indicator's unit; summed only on indicator rows, never
-    across units. Rates are fractions (0.5 = 50 %). Written in bulk by `evaluation.compile`, never updated."""
+    across units. Rates are fractions (0.5 = 50 %). Written in bulk by `evaluation.engine.compile`, never updated."""
 
     # No index of their own and no database constraint on these three keys: a compile inserts hundreds of
     # thousands of rows and each checked key costs a lookup at commit. The rows are derived and written only by

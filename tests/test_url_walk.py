@@ -194,7 +194,7 @@ TARGETS = {
     "campaign": Target(lambda world, role, variant: {"pk": side_of(world, variant).campaign.pk}, ("ici", "aude")),
     "declaration": Target(_pk("declaration_a", "declaration_b")),
     "evidence": Target(_pk("evidence_a", "evidence_b")),
-    # Evaluation reports are addressed by a kind and a key (evaluation/report_urls.py).
+    # Evaluation reports are addressed by a kind and a key (evaluation/reports/urls.py).
     "report_national": Target(lambda world, role, variant: {"kind": "national", "key": "france"}, ("ici",)),
     "report_departement": Target(
         lambda world, role, variant: {"kind": "departement", "key": side_of(world, variant).code}, ("ici", "aude")
@@ -307,7 +307,7 @@ RULES = {
     "rapports:start": Rule(same(405), "report_departement", foreign=same(405)),
 }
 RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
-# The exports resolve the report like its page (report_views._report): two kinds whose readers differ most
+# The exports resolve the report like its page (evaluation.reports.views._report): two kinds whose readers differ most
 # (a partner reads a département, a company reads itself) keep the walk fast without losing a rule.
 for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf"):
     RULES[_name] = tuple(Rule(REPORT_READERS[target], target) for target in ("report_departement", "report_company"))

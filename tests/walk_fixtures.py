@@ -27,7 +27,7 @@ from django.utils import timezone
 from charte.comptes.models import Membership, OrganisationKind
 from conventions.models import Convention, ConventionDocument
 from entreprises.models import Diagnostic, DiagnosticItem
-from evaluation import services as evaluation_services
+from evaluation.campaigns import services as evaluation_services
 from evaluation.models import Evidence
 from tests.factories import (
     ActionFactory,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from charte.comptes.models import ApiKey, OrganisationKind
 from conventions.models import Convention
-from evaluation import services
+from evaluation.campaigns import services
 from evaluation.models import Campaign, Declaration, DeclarationValue
 from tests.factories import (
     CommitmentFactory,

@@ -107,7 +107,7 @@ def test_company_staff_sees_its_own_rows(client, rows):
 def test_evaluation_admin_lists_follow_the_scoping_policy(client, rows):
     """Campaign declarations, notifications, compile runs and results: a préfecture's staff member sees its
     département's rows only in the admin, as in the portal."""
-    from evaluation import runs
+    from evaluation.engine import runs
     from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 
     campaign = Campaign.objects.create(

@@ -12,7 +12,7 @@ import pytest
 from charte.comptes.models import OrganisationKind
 from charte.comptes.scoping import Scope
 from conventions.models import Convention
-from evaluation import services
+from evaluation.campaigns import services
 from tests.factories import (
     ClubMembershipFactory,
     CommitmentFactory,

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from charte.comptes.models import User
-from evaluation import runs, services
+from evaluation.campaigns import services
+from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 from tests.evaluation.conftest import DURING, key
 

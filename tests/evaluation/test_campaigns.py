@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from charte.comptes import scoping
 from conventions.models import Convention
-from evaluation import services
+from evaluation.campaigns import services
 from evaluation.models import Campaign, Declaration
 from tests.evaluation.conftest import CLOSES, OPENS, REMINDER, active_convention, company_with_members
 from tests.factories import CompanyFactory, ConventionFactory, departement

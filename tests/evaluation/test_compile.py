@@ -12,8 +12,8 @@ from django.db import OperationalError
 from charte.comptes.models import OrganisationKind
 from charte.comptes.scoping import Scope, annual_results, evaluation_runs
 from conventions.models import Action
-from evaluation import compile as engine
-from evaluation import runs, tasks
+from evaluation.engine import compile as engine
+from evaluation.engine import runs, tasks
 from evaluation.models import AnnualResult, EvaluationRun, ScopeType
 from tests.evaluation.test_oracle import FIELDS, YEAR, build_territory, compiled
 from tests.factories import MembershipFactory, OrganisationFactory, action_type, departement

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from conventions.models import Action, Convention, Target
-from evaluation import benchmark, runs
+from evaluation.engine import benchmark, runs
 from evaluation.models import AnnualResult, Declaration, DeclarationValue, ScopeType
 from tests.factories import departement
 

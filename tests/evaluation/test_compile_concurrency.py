@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.db import connection, connections
 
-from evaluation import compile as engine
+from evaluation.engine import compile as engine
 from evaluation.models import AnnualResult, EvaluationRun
 from tests.evaluation.test_oracle import YEAR, build_territory
 

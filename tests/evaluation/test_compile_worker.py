@@ -21,8 +21,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError, connections
 
-from evaluation import compile as engine
-from evaluation import (
+from evaluation.engine import compile as engine
+from evaluation.engine import (
     runs,
     tasks,  # noqa: F401  (registers the compile tasks with the worker's app)
 )

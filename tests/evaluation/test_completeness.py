@@ -1,7 +1,7 @@
 """Completeness of a campaign: expected / draft / submitted / validated / returned / missing, in total, by
 club and by company, limited to what the reader may see, in a fixed number of queries."""
 
-from evaluation import services
+from evaluation.campaigns import services
 from evaluation.models import Declaration
 from tests.evaluation.conftest import DURING, active_convention, company_with_members, key
 from tests.factories import CommitmentFactory

@@ -3,8 +3,8 @@
 import datetime
 from decimal import Decimal
 
-from evaluation import services
-from evaluation.lines import declaration_lines
+from evaluation.campaigns import services
+from evaluation.campaigns.lines import declaration_lines
 from tests.evaluation.conftest import DURING, active_convention, key
 from tests.factories import ActionFactory, CommitmentFactory, action_type, family, indicator
 

@@ -1,4 +1,4 @@
-"""The declaration cycle through evaluation.services: fill, submit, return, correct, resubmit, validate;
+"""The declaration cycle through evaluation.campaigns.services: fill, submit, return, correct, resubmit, validate;
 and every refusal (dates, statuses, permissions, stale versions)."""
 
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from evaluation import services
+from evaluation.campaigns import services
 from evaluation.models import Declaration, DeclarationValue
 from tests.evaluation.conftest import AFTER, DURING, OPENS, key
 

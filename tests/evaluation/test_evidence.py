@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evaluation import evidence, services
+from evaluation.campaigns import evidence, services
 from evaluation.models import Evidence
 from tests.evaluation.conftest import AFTER, DURING, key
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from conventions import services as convention_services
 from conventions.models import Convention
-from evaluation import history, services
+from evaluation.campaigns import history, services
 from tests.evaluation.conftest import DURING, key
 
 

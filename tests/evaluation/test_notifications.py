@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from charte.comptes.models import Membership
-from evaluation import notifications, services, tasks
+from evaluation.campaigns import notifications, services, tasks
 from evaluation.models import Notification
 from tests.evaluation.conftest import CLOSES, DURING, REMINDER, active_convention, company_with_members, key
 

@@ -4,7 +4,7 @@ For several seeds, a random small territory (2-3 départements over two régions
 without commune, conventions of every kind and status over 2015-2018 with commitments and targets, actions
 with their companies, QPV and counts, declarations of 2016 and 2017 in every status) is compiled for 2017 by
 a national run; every row of every scope is then recomputed here in plain Python, with loops, from the rows
-of the database, following the definitions of `evaluation.compile`, N-1 and ratios included.
+of the database, following the definitions of `evaluation.engine.compile`, N-1 and ratios included.
 """
 
 import datetime
@@ -19,7 +19,7 @@ from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import OrganisationKind
 from conventions import realised
 from conventions.models import Action, Commitment, Convention, Target
-from evaluation import runs
+from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun
 from tests.factories import CommuneFactory, CompanyFactory, ConventionFactory, OrganisationFactory, QPVFactory, departement
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from evaluation import services
+from evaluation.campaigns import services
 from evaluation.models import Campaign, Declaration
 from tests.evaluation.conftest import active_convention, company_with_members
 from tests.evaluation.test_pages_support import S, close_campaign, login, make_world, today

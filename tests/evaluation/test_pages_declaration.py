@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evaluation import evidence
+from evaluation.campaigns import evidence
 from evaluation.models import DeclarationValue, Evidence
 from tests.evaluation.test_pages_support import (
     YEAR,
@@ -71,7 +71,7 @@ def test_the_declaration_page_is_404_out_of_scope(client, w, who):
 
 
 def test_the_lines_show_target_previous_value_computed_value_and_the_gap_in_words(client, w):
-    from evaluation import services
+    from evaluation.campaigns import services
 
     # The 2016 declaration (N-1) with 6 pupils, and actions logged for 2017 with 11 pupils hosted.
     previous_campaign = services.open_campaign(
@@ -369,7 +369,7 @@ def _with_commitments(w, count):
     for n in range(count - 1):
         commitment = CommitmentFactory(convention=w.convention, description=f"Engagement {n}")
         TargetFactory(commitment=commitment, indicator=indicator(ACCUEILLIS), year=YEAR, value=n)
-    from evaluation import services
+    from evaluation.campaigns import services
 
     return len(services.expected_lines(w.declaration))
 

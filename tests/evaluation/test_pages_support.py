@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from django.utils import timezone
 
 from charte.comptes.models import OrganisationKind
-from evaluation import services
+from evaluation.campaigns import services
 from evaluation.models import Campaign, Declaration
 from tests.evaluation.conftest import active_convention, company_with_members, member
 from tests.factories import CommitmentFactory, OrganisationFactory, TargetFactory, departement, indicator

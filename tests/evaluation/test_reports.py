@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from charte.comptes.models import OrganisationKind
 from conventions.models import Action, Convention
-from evaluation import runs
+from evaluation.engine import runs
 from evaluation.models import AnnualResult, Declaration, EvaluationRun
 from tests.evaluation.test_oracle import YEAR, build_territory
 from tests.factories import (

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from charte.catalogue.models import Family
 from charte.comptes.models import OrganisationKind
-from evaluation import runs
+from evaluation.engine import runs
 from evaluation.models import AnnualResult, EvaluationRun
 from tests.evaluation.test_oracle import YEAR, build_territory
 from tests.factories import MembershipFactory, OrganisationFactory, departement

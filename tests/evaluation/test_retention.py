@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from evaluation import retention, runs, tasks
+from evaluation.engine import retention, runs, tasks
 from evaluation.models import AnnualResult, EvaluationRun, ScopeType
 from tests.evaluation.test_oracle import YEAR, build_territory
 

@@ -17,7 +17,7 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
 
-from evaluation import tasks
+from evaluation.campaigns import tasks
 from evaluation.models import Notification
 from tests.evaluation.conftest import REMINDER
 

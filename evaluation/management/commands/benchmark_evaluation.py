@@ -93,7 +93,7 @@ class Command(BaseCommand):
     def inner(self, database_url, redis_url, scale, year, departement, workers, **options):
         from django.db import connection
 
-        from evaluation import benchmark
+        from evaluation.engine import benchmark
 
         if connection.vendor != "postgresql" or connection.settings_dict["NAME"] != urlparse(database_url).path.lstrip("/"):
             raise CommandError("Exécution interne hors de la base du banc d'essai : refusée.")
@@ -151,7 +151,7 @@ class Command(BaseCommand):
         return min(timings)
 
     def timed_sync_departement(self, year, departement):
-        from evaluation import runs
+        from evaluation.engine import runs
         from evaluation.models import ScopeType
 
         started = time.monotonic()
@@ -161,7 +161,7 @@ class Command(BaseCommand):
         return elapsed
 
     def timed_celery_run(self, year, scope_type, key):
-        from evaluation import runs
+        from evaluation.engine import runs
         from evaluation.models import EvaluationRun
 
         # A run left pending by an interrupted benchmark would be returned instead of a new one.

@@ -3,7 +3,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation import runs
+from evaluation.engine import runs
 from evaluation.models import EvaluationRun, ScopeType
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation import retention
+from evaluation.engine import retention
 
 
 class Command(BaseCommand):

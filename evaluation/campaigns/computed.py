@@ -25,7 +25,7 @@ def computed_values(declaration, commitment_indicators):
     """{(commitment_id, indicator_id): Decimal} for the declaration's company and year, in one aggregate query.
 
     `commitment_indicators`: [(commitment, [indicator, ...]), ...] as given by
-    `evaluation.lines.commitment_indicators`. A commitment with an action type counts the actions of that
+    `evaluation.campaigns.lines.commitment_indicators`. A commitment with an action type counts the actions of that
     type; one made for a whole family counts the actions of every type of the family.
     """
     # realised_by_target reads a target's commitment, indicator and year: unsaved probes, numbered so that

@@ -14,7 +14,7 @@ What a figure means (the oracle test `tests/evaluation/test_oracle.py` recompute
   its convention's (département, région, club) or its company. Summed on indicator rows only: never across
   units, so empty on rows without indicator (and on QPV rows: a declaration has no QPV).
 - Target: sum of the targets of year N of conventions expected to report that year (the campaigns' rule,
-  `services.expected_conventions`). For a company, the targets of every convention it is party to.
+  `Convention.objects.expected_to_report`). For a company, the targets of every convention it is party to.
 - Attainment rate: declared / target, when the target is positive.
 - Offered / realised: the declared value split by the indicator's nature (offered places are not hires).
 - Computed from actions (`conventions.realised` gives what an indicator sums: beneficiaries, QPV
@@ -45,7 +45,6 @@ it twice gives the same rows.
 
 import datetime
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 from django.db import connection, transaction
 
@@ -55,7 +54,7 @@ from conventions import realised
 from conventions.models import Action, Commitment, Convention, Target
 from entreprises.models import Company
 
-from .models import AnnualResult, Declaration, DeclarationValue, EvaluationRun, ScopeType
+from ..models import AnnualResult, Declaration, DeclarationValue, EvaluationRun, ScopeType
 
 # What each measure of `conventions.realised` sums, as a column of the per-action-type aggregate below.
 MEASURE_COLUMNS = {
@@ -132,10 +131,7 @@ class Sql:
 
 def _expected_sql(year):
     """Conventions expected to report for `year`: the campaigns' own rule, as an SQL subquery."""
-    from . import services
-
-    stub = SimpleNamespace(year=year, departements=Departement.objects.none())
-    return services.expected_conventions(stub).order_by().values("id").query.sql_with_params()
+    return Convention.objects.expected_to_report(year).order_by().values("id").query.sql_with_params()
 
 
 # --- scopes: which key each source of facts is grouped by ---------------------------------------------------

@@ -1,5 +1,5 @@
 """The forms of the campaign pages. They only collect what a person typed: every rule (dates, scope,
-statuses, values) is checked by `evaluation.services`, whose refusals are shown at the fields they name."""
+statuses, values) is checked by `evaluation.campaigns.services`, whose refusals are shown at the fields they name."""
 
 from django import forms
 from dsfr.forms import DsfrBaseForm

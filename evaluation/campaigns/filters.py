@@ -7,7 +7,7 @@ from dsfr.forms import DsfrBaseForm
 
 from charte.comptes import scoping
 
-from .models import Campaign, Declaration
+from ..models import Campaign, Declaration
 
 TO_FILL = "a_remplir"
 STATUS_CHOICES = [(TO_FILL, "À remplir ou à corriger (brouillon ou renvoyée)"), *Declaration.Status.choices]

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from charte.comptes.models import Membership
 
-from .models import Campaign, Declaration, Notification
+from ..models import Campaign, Declaration, Notification
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils import formats, timezone
 
-from .models import DeclarationValue
+from ..models import DeclarationValue
 
 HIDDEN = {
     "id",

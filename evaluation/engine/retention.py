@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AnnualResult, EvaluationRun, ScopeType
+from ..models import AnnualResult, EvaluationRun, ScopeType
 
 # What a superseded run loses: the detail. Its territorial figures stay.
 DETAIL_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY, ScopeType.QPV)

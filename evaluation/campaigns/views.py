@@ -23,10 +23,10 @@ from charte.comptes import scoping
 from charte.territoires.models import Departement
 from charte.web import add_service_error, csv_response
 
+from ..models import Declaration, Evidence
 from . import history, permissions, services
 from .filters import AllDeclarationsFilter, CampaignFilter, DeclarationFilter
 from .forms import CampaignForm, CompletenessFilterForm, DeclarationForm, EvidenceForm, ReopenForm, ReturnForm, show_number
-from .models import Declaration, Evidence
 
 Status = Declaration.Status
 

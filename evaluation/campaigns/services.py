@@ -16,15 +16,10 @@ raises `ValidationError` (French message, nothing written) or `PermissionDenied`
 `ConcurrentEditError`, so the second person keeps their input instead of silently overwriting the first.
 History rows (django-simple-history) record the acting user even outside a request (`_history_user`).
 
-Which conventions are expected to report for year N (`expected_conventions`): a convention with at least
-one company, not a departmental framework charter (its commitments live in the local conventions hanging
-from it), whose dates overlap year N (start year <= N <= end year) and that really ran: status active or
-expired, or terminated on or after 1 January N. Drafts, conventions under negotiation and signed ones
-not yet in force did not run. A préfecture's campaign covers the conventions of its départements; a
-national campaign (no département) every convention, national ones included.
+Which conventions are expected to report for year N (`expected_conventions`): the rule is
+`Convention.objects.expected_to_report(year)` (conventions/models.py), shared with the evaluation engine.
 """
 
-import datetime
 import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -40,13 +35,13 @@ from charte.comptes import scoping
 from charte.comptes.models import OrganisationKind
 from conventions.models import Convention
 
+from ..models import Campaign, Declaration, DeclarationValue, Evidence
 from . import computed, evidence, lines, permissions
-from .models import Campaign, Declaration, DeclarationValue, Evidence
+from .tasks import notify_declaration_event
 
 logger = logging.getLogger(__name__)
 
 Status = Declaration.Status
-ConventionStatus = Convention.Status
 
 MAX_VALUE = Decimal("999999999999.99")
 
@@ -81,23 +76,10 @@ def _fr_date(date):
 
 
 def expected_conventions(campaign, departement_ids=None):
-    """Conventions expected to report for the campaign's year (rule in the module docstring)."""
-    year = campaign.year
-    start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
-    qs = (
-        Convention.objects.exclude(kind=Convention.Kind.FRAMEWORK)
-        .running_during(year)
-        .filter(
-            Q(status__in=[ConventionStatus.ACTIVE, ConventionStatus.EXPIRED])
-            | Q(status=ConventionStatus.TERMINATED, status_changed_at__gte=start_of_year)
-            | Q(status=ConventionStatus.TERMINATED, status_changed_at__isnull=True)
-        )
-    )
+    """Conventions expected to report for the campaign's year, in its départements unless `departement_ids` is given."""
     if departement_ids is None:
         departement_ids = list(campaign.departements.values_list("pk", flat=True))
-    if departement_ids:
-        qs = qs.filter(departement_id__in=departement_ids)
-    return qs
+    return Convention.objects.expected_to_report(campaign.year, departement_ids)
 
 
 @transaction.atomic
@@ -174,7 +156,7 @@ def sync_expected_declarations(campaign, by=None):
 
 
 def expected_lines(declaration):
-    """The lines of the declaration page (see `evaluation.lines.Line`)."""
+    """The lines of the declaration page (see `evaluation.campaigns.lines.Line`)."""
     return lines.declaration_lines(declaration)
 
 
@@ -358,8 +340,6 @@ def submit(declaration, by, *, scope=None, expected_version=None, today=None):
 
 
 def _enqueue(declaration_id, event):
-    from .tasks import notify_declaration_event
-
     # robust: a broker outage must not turn a committed validation into an error page; the job is logged.
     transaction.on_commit(lambda: notify_declaration_event.delay(declaration_id, event), robust=True)
 

@@ -11,8 +11,8 @@ from django.db.models import Prefetch
 from charte.catalogue.models import Indicator
 from conventions.models import Commitment, Target
 
+from ..models import DeclarationValue
 from .computed import computed_values
-from .models import DeclarationValue
 
 
 def commitment_indicators(convention):

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from charte.comptes import scoping
 from charte.web import csv_response
 
-from . import exports, reports, runs, tasks
+from ..engine import runs
+from ..models import EvaluationRun, ScopeType
+from . import exports, opendata, reports
 from .charts import report_charts
-from .models import EvaluationRun, ScopeType
 
 NATIONAL_KEY = "france"
 KINDS = {
@@ -116,7 +117,7 @@ def start(request, kind, key):
         runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    except tasks.BrokerError:  # the run is already marked failed, with the technical reason, for the support
+    except runs.BrokerError:  # the run is already marked failed, with the technical reason, for the support
         messages.error(
             request,
             "La compilation n'a pas pu être lancée : le service de calcul est injoignable. Réessayez dans quelques minutes.",
@@ -146,25 +147,25 @@ def open_data(request):
     return render(
         request,
         "rapports/open_data.html",
-        {"columns": reports.OPEN_DATA_COLUMNS, "threshold": reports.OPEN_DATA_THRESHOLD, "years": reports.open_data_years()},
+        {"columns": opendata.OPEN_DATA_COLUMNS, "threshold": opendata.OPEN_DATA_THRESHOLD, "years": opendata.open_data_years()},
     )
 
 
 @login_not_required
 def open_data_csv(request):
-    year = reports.open_data_year(request.GET.get("annee"))
-    rows = reports.open_data_rows(year)
+    year = opendata.open_data_year(request.GET.get("annee"))
+    rows = opendata.open_data_rows(year)
     return csv_response(
         f"charte-entreprises-quartiers-{year}-departements-familles",
-        [name for name, _ in reports.OPEN_DATA_COLUMNS],
-        ([row[name] for name, _ in reports.OPEN_DATA_COLUMNS] for row in rows),
+        [name for name, _ in opendata.OPEN_DATA_COLUMNS],
+        ([row[name] for name, _ in opendata.OPEN_DATA_COLUMNS] for row in rows),
     )
 
 
 @login_not_required
 def open_data_json(request):
-    year = reports.open_data_year(request.GET.get("annee"))
+    year = opendata.open_data_year(request.GET.get("annee"))
     return JsonResponse(
-        {"annee": year, "seuil_secret_statistique": reports.OPEN_DATA_THRESHOLD, "lignes": reports.open_data_rows(year)},
+        {"annee": year, "seuil_secret_statistique": opendata.OPEN_DATA_THRESHOLD, "lignes": opendata.open_data_rows(year)},
         json_dumps_params={"ensure_ascii": False},
     )

@@ -20,8 +20,8 @@ from conventions import realised
 from conventions.models import Action, Commitment, Convention, Target
 from entreprises.models import Company
 
+from ..models import Campaign, Declaration, DeclarationValue
 from .compile import MEASURE_COLUMNS, _ids, _table
-from .models import Campaign, Declaration, DeclarationValue
 
 YEARS = (2015, 2016, 2017, 2018)
 COMPILED_YEAR = 2018

@@ -11,15 +11,22 @@ counts itself done once, so a second attempt neither duplicates rows nor progres
 import datetime
 import uuid
 
+import celery
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from charte.celery import app
 from charte.comptes.models import Organisation, OrganisationKind
 from charte.territoires.models import Departement, Region
 
+from ..models import RUN_SCOPE_TYPES, EvaluationRun, ScopeType
 from . import compile as engine
-from .models import RUN_SCOPE_TYPES, EvaluationRun, ScopeType
+
+try:
+    from kombu.exceptions import OperationalError as BrokerError
+except ImportError:  # pragma: no cover - kombu comes with celery
+    BrokerError = OSError
 
 Status = EvaluationRun.Status
 Trigger = EvaluationRun.Trigger
@@ -29,6 +36,17 @@ Trigger = EvaluationRun.Trigger
 STALE_AFTER = datetime.timedelta(hours=2)
 # The last step, named like a unit in failure messages.
 PUBLICATION = "publication"
+
+# The tasks of `evaluation.engine.tasks`, sent by name: they call this module, which therefore does not import
+# theirs (no import cycle). `evaluation.tasks` (imported when the app is ready) registers them in every process.
+COMPILE_UNIT = "evaluation.compile_unit"
+START_ROLLUPS = "evaluation.start_rollups"
+FINISH_RUN = "evaluation.finish_run"
+
+
+def _task(name, *args):
+    """The immutable signature of a task of the engine (like `task.si(*args)`)."""
+    return app.signature(name, args=args, immutable=True)
 
 
 def _check_scope(year, scope_type, scope_key):
@@ -81,22 +99,18 @@ def start_run(year, scope_type=ScopeType.NATIONAL, scope_key="", requested_by=No
 
 
 def enqueue(run_id):
-    """Send the run to the workers: the units in parallel, then (`tasks.start_rollups`) the roll-ups in
+    """Send the run to the workers: the units in parallel, then (`START_ROLLUPS`) the roll-ups in
     parallel, then the publication."""
-    from celery import chord
-
-    from . import tasks
-
     run = EvaluationRun.objects.get(pk=run_id)
-    header = [tasks.compile_evaluation_unit.si(run.pk, unit) for unit in run.units if unit not in engine.ROLLUPS]
+    header = [_task(COMPILE_UNIT, run.pk, unit) for unit in run.units if unit not in engine.ROLLUPS]
     # The id of the publication task (whose result says the run is over) is recorded before anything is sent:
     # once the workers start, this process writes nothing more to the run.
     finish_id = str(uuid.uuid4())
     EvaluationRun.objects.filter(pk=run.pk).update(task_id=finish_id)
-    body = tasks.start_rollups.si(run.pk, finish_id)
+    body = _task(START_ROLLUPS, run.pk, finish_id)
     try:
-        return chord(header)(body) if header else body.delay()
-    except tasks.BrokerError as exc:
+        return celery.chord(header)(body) if header else body.delay()
+    except BrokerError as exc:
         # Nothing was sent: a pending run nobody will compute must not block the next request.
         mark_failed(run.pk, f"La compilation n'a pas pu être confiée aux workers (courtier injoignable) : {exc}")
         raise
@@ -125,14 +139,10 @@ def run_unit(run_id, unit):
 
 def send_rollups(run_id, finish_id):
     """Once the units are done: the roll-ups side by side, then the publication (whose task id is `finish_id`)."""
-    from celery import chord
-
-    from . import tasks
-
     run = EvaluationRun.objects.get(pk=run_id)
-    publication = tasks.finish_evaluation_run.si(run.pk).set(task_id=finish_id)
-    rollups = [tasks.compile_evaluation_unit.si(run.pk, unit) for unit in run.units if unit in engine.ROLLUPS]
-    return chord(rollups)(publication) if rollups else publication.delay()
+    publication = _task(FINISH_RUN, run.pk).set(task_id=finish_id)
+    rollups = [_task(COMPILE_UNIT, run.pk, unit) for unit in run.units if unit in engine.ROLLUPS]
+    return celery.chord(rollups)(publication) if rollups else publication.delay()
 
 
 def finish(run_id):
