@@ -1,19 +1,19 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from charte.comptes.admin_scoping import ScopedAdminMixin
+from charte.comptes.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, request_scope
 
 from . import services
 from .models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
 
 
-class SignatoryInline(admin.TabularInline):
+class SignatoryInline(ScopedInlineMixin, admin.TabularInline):
     model = Signatory
     extra = 0
     fields = ("role", "name", "organisation_name", "signed_on")
 
 
-class ConventionDocumentInline(admin.TabularInline):
+class ConventionDocumentInline(ScopedInlineMixin, admin.TabularInline):
     model = ConventionDocument
     extra = 0
     fields = ("kind", "title", "file", "uploaded_by", "uploaded_at")
@@ -23,7 +23,7 @@ class ConventionDocumentInline(admin.TabularInline):
         return super().get_queryset(request).select_related("uploaded_by")
 
 
-class CommitmentInline(admin.TabularInline):
+class CommitmentInline(ScopedInlineMixin, admin.TabularInline):
     # Targets hang from commitments; inlines don't nest, so they are edited from the commitment's own page.
     model = Commitment
     extra = 0
@@ -37,6 +37,7 @@ class CommitmentInline(admin.TabularInline):
 @admin.register(Convention)
 class ConventionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scoping_function = "conventions"
+    choice_scoping = {"club": "clubs"}
     list_display = (
         "reference",
         "title",
@@ -70,6 +71,10 @@ class ConventionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("companies")
+
+    def may_write(self, request, obj):
+        # A préfecture sees the national conventions declined in its départements; only the national level writes them.
+        return obj.kind != Convention.Kind.NATIONAL or request_scope(request).is_national
 
     def _apply(self, request, queryset, transition, done):
         """Run one service per convention: one refusal doesn't stop the others, and each is reported in French."""
@@ -123,7 +128,9 @@ class ConventionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Signatory)
-class SignatoryAdmin(admin.ModelAdmin):
+class SignatoryAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "conventions"
+    scoped_through = "convention"
     list_display = ("name", "role", "organisation_name", "signed_on", "convention")
     list_select_related = ("convention",)
     list_filter = ("role", "convention__departement")
@@ -132,7 +139,9 @@ class SignatoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConventionDocument)
-class ConventionDocumentAdmin(admin.ModelAdmin):
+class ConventionDocumentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "conventions"
+    scoped_through = "convention"
     list_display = ("title", "kind", "convention", "uploaded_by", "uploaded_at")
     list_select_related = ("convention", "uploaded_by")
     list_filter = ("kind", "convention__departement")
@@ -146,7 +155,7 @@ class ConventionDocumentAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class TargetInline(admin.TabularInline):
+class TargetInline(ScopedInlineMixin, admin.TabularInline):
     model = Target
     extra = 0
     fields = ("indicator", "year", "value")
@@ -157,7 +166,9 @@ class TargetInline(admin.TabularInline):
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(admin.ModelAdmin):
+class CommitmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "conventions"
+    scoped_through = "convention"
     list_display = ("__str__", "convention", "family", "action_type")
     list_select_related = ("convention", "family", "action_type")
     list_filter = ("family", "convention__status", "convention__departement")
@@ -167,7 +178,9 @@ class CommitmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "conventions"
+    scoped_through = "commitment__convention"
     list_display = ("indicator", "year", "value", "commitment", "convention")
     list_select_related = ("indicator", "commitment__family", "commitment__action_type", "commitment__convention")
     list_filter = ("year", "indicator", "commitment__convention__departement")
@@ -179,7 +192,7 @@ class TargetAdmin(admin.ModelAdmin):
         return target.commitment.convention
 
 
-class ActionPartnerInline(admin.TabularInline):
+class ActionPartnerInline(ScopedInlineMixin, admin.TabularInline):
     model = ActionPartner
     extra = 0
     fields = ("kind", "name")
@@ -188,6 +201,7 @@ class ActionPartnerInline(admin.TabularInline):
 @admin.register(Action)
 class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scoping_function = "actions"
+    choice_scoping = {"club": "clubs"}
     list_display = (
         "title",
         "action_type",
@@ -221,7 +235,9 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ActionPartner)
-class ActionPartnerAdmin(admin.ModelAdmin):
+class ActionPartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "actions"
+    scoped_through = "action"
     list_display = ("name", "kind", "action")
     list_select_related = ("action",)
     list_filter = ("kind",)

@@ -1,31 +1,32 @@
 from django.contrib import admin
 
-from charte.comptes.admin_scoping import ScopedAdminMixin
+from charte.comptes.admin_scoping import ReferentialAdminMixin, ScopedAdminMixin, ScopedInlineMixin
 
 from .models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment, Label
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(ReferentialAdminMixin, admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
 
 
-class EstablishmentInline(admin.TabularInline):
+class EstablishmentInline(ScopedInlineMixin, admin.TabularInline):
     model = Establishment
     extra = 0
     fields = ("siret", "name", "address", "commune", "is_head_office")
     autocomplete_fields = ("commune",)
 
 
-class ClubMembershipInline(admin.TabularInline):
+class ClubMembershipInline(ScopedInlineMixin, admin.TabularInline):
     model = ClubMembership
+    choice_scoping = {"club": "clubs"}
     extra = 0
     fields = ("club", "start_date", "end_date")
     autocomplete_fields = ("club",)
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(ScopedInlineMixin, admin.TabularInline):
     model = Contact
     extra = 0
     fields = ("last_name", "first_name", "job_title", "email", "phone", "is_main")
@@ -48,7 +49,9 @@ class CompanyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Establishment)
-class EstablishmentAdmin(admin.ModelAdmin):
+class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "companies"
+    scoped_through = "company"
     list_display = ("siret", "name", "company", "commune", "is_head_office")
     list_select_related = ("company", "commune")
     list_filter = ("is_head_office", ("commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -57,7 +60,10 @@ class EstablishmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClubMembership)
-class ClubMembershipAdmin(admin.ModelAdmin):
+class ClubMembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "companies"
+    scoped_through = "company"
+    choice_scoping = {"club": "clubs"}
     list_display = ("company", "club", "start_date", "end_date")
     list_select_related = ("company", "club")
     list_filter = ("club", "club__network")
@@ -67,7 +73,9 @@ class ClubMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "companies"
+    scoped_through = "company"
     list_display = ("last_name", "first_name", "company", "job_title", "email", "phone", "is_main")
     list_select_related = ("company",)
     list_filter = ("is_main",)
@@ -75,7 +83,7 @@ class ContactAdmin(admin.ModelAdmin):
     autocomplete_fields = ("company",)
 
 
-class DiagnosticItemInline(admin.TabularInline):
+class DiagnosticItemInline(ScopedInlineMixin, admin.TabularInline):
     model = DiagnosticItem
     extra = 0
     fields = ("action_type", "status", "comment")
@@ -87,6 +95,7 @@ class DiagnosticItemInline(admin.TabularInline):
 @admin.register(Diagnostic)
 class DiagnosticAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scoping_function = "diagnostics"
+    choice_scoping = {"club": "clubs"}
     list_display = ("company", "date", "club", "author")
     list_select_related = ("company", "club", "author")
     list_filter = ("club", ("company__commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -103,7 +112,9 @@ class DiagnosticAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DiagnosticItem)
-class DiagnosticItemAdmin(admin.ModelAdmin):
+class DiagnosticItemAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scoping_function = "diagnostics"
+    scoped_through = "diagnostic"
     list_display = ("diagnostic", "action_type", "status")
     list_select_related = ("diagnostic__company", "action_type")
     list_filter = ("status", "action_type__family", "action_type")

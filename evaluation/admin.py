@@ -6,7 +6,7 @@ are read-only. Compile runs and their results are read-only too: a run is starte
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from charte.comptes.admin_scoping import ScopedAdminMixin
+from charte.comptes.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, request_scope
 
 from .models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun, Evidence, Notification
 
@@ -14,6 +14,8 @@ from .models import AnnualResult, Campaign, Declaration, DeclarationValue, Evalu
 @admin.register(Campaign)
 class CampaignAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scoping_function = "campaigns"
+    # A campaign is opened by the organisation one acts for.
+    choice_scoping = {"organisation": "managed_organisations"}
     list_display = ["title", "year", "organisation", "opens_on", "reminder_on", "closes_on"]
     list_filter = ["year"]
     list_select_related = ["organisation"]
@@ -23,8 +25,13 @@ class CampaignAdmin(ScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
     date_hierarchy = "opens_on"
 
+    def may_write(self, request, obj):
+        # A préfecture sees the national campaigns too; it changes only those of its own organisation.
+        scope = request_scope(request)
+        return scope.is_national or obj.organisation_id == scope.organisation_id
 
-class DeclarationValueInline(admin.TabularInline):
+
+class DeclarationValueInline(ScopedInlineMixin, admin.TabularInline):
     model = DeclarationValue
     extra = 0
     fields = ["commitment", "indicator", "value", "comment"]
@@ -32,7 +39,7 @@ class DeclarationValueInline(admin.TabularInline):
     autocomplete_fields = ["indicator"]
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(ScopedInlineMixin, admin.TabularInline):
     model = Evidence
     extra = 0
     fields = ["file", "original_name", "content_type", "size", "uploaded_by", "uploaded_at"]

@@ -1,9 +1,21 @@
+# The third-party admins are imported first so that `restrict_third_party_admins` below finds them registered.
+import axes.admin  # noqa: F401
+import dsfr.admin  # noqa: F401
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.utils import timezone
 
+from . import scoping
+from .admin_scoping import (
+    ScopedAdminMixin,
+    ScopedInlineMixin,
+    is_unrestricted,
+    request_scope,
+    restrict_third_party_admins,
+    writes_referential,
+)
 from .api_keys_admin import ApiKeyAdmin
 from .models import ApiKey, Membership, Organisation, User
 
@@ -33,18 +45,89 @@ class UserChangeForm(EmailUniqueMixin, auth_forms.UserChangeForm):
         fields = "__all__"
 
 
-class MembershipInlineMixin:
-    """Memberships are deactivated, never deleted: the inline offers no delete box and records who changed what."""
+def membership_refusal(request, instance, user, organisation, role):
+    """Why a staff member who is not a superuser may not save this membership, or None. Nobody changes their own
+    memberships; memberships are managed only for the organisations one manages (`scoping.managed_organisations`:
+    one's own, or any at the national level), so never for a wider one; only an administrator of the
+    organisation gives or changes the administrator role."""
+    if is_unrestricted(request):
+        return None
+    scope = request_scope(request)
+    if request.user.pk in {getattr(user, "pk", None), instance.user_id}:
+        return "Vous ne pouvez pas modifier vos propres adhésions."
+    organisation_ids = {getattr(organisation, "pk", None), instance.organisation_id} - {None}
+    managed = scoping.managed_organisations(scope).filter(pk__in=organisation_ids)
+    if managed.count() != len(organisation_ids):
+        return "Vous ne pouvez gérer que les adhésions des organisations pour lesquelles vous agissez."
+    admin_role = Membership.Role.ADMIN
+    if admin_role in {role, instance.role if instance.pk else None} and not scope.is_org_admin:
+        return "Seul un administrateur de l'organisation peut attribuer ou modifier le rôle d'administrateur."
+    return None
+
+
+class MembershipAdminForm(forms.ModelForm):
+    """Checks `membership_refusal` for the person saving (set as `request` by the admin)."""
+
+    request = None
+
+    class Meta:
+        model = Membership
+        fields = ("user", "organisation", "role", "is_active")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.request is None or (self.instance.pk and not self.has_changed()):
+            return cleaned
+        refusal = membership_refusal(
+            self.request,
+            self.instance,
+            cleaned.get("user") or getattr(self.instance, "user", None),
+            cleaned.get("organisation") or getattr(self.instance, "organisation", None),
+            cleaned.get("role"),
+        )
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return cleaned
+
+
+def _form_for(form_class, request):
+    return type(form_class.__name__, (form_class,), {"request": request})
+
+
+class MembershipInlineMixin(ScopedInlineMixin):
+    """Memberships are deactivated, never deleted: the inline offers no delete box and records who changed what.
+    A staff member who is not a superuser adds them only for the organisations they manage, never to
+    themselves."""
 
     model = Membership
+    form = MembershipAdminForm
     extra = 0
     can_delete = False
     fields = ("user", "organisation", "role", "is_active", "updated_at", "updated_by")
     readonly_fields = ("updated_at", "updated_by")
     autocomplete_fields = ("user", "organisation")
+    choice_scoping = {"organisation": "managed_organisations"}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "organisation", "updated_by")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _form_for(formset.form, request)
+        return formset
+
+    def _manages(self, request, obj):
+        if is_unrestricted(request) or obj is None:
+            return True
+        if isinstance(obj, User):
+            return obj.pk != request.user.pk
+        return scoping.managed_organisations(request_scope(request)).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._manages(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._manages(request, obj)
 
 
 class UserMembershipInline(MembershipInlineMixin, admin.TabularInline):
@@ -66,8 +149,16 @@ class RecordsMembershipChangesMixin:
         super().save_formset(request, form, formset, change)
 
 
+PRIVILEGES = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
 @admin.register(User)
-class UserAdmin(RecordsMembershipChangesMixin, auth_admin.UserAdmin):
+class UserAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, auth_admin.UserAdmin):
+    """For a staff member who is not a superuser: the people of their scope, never their privileges (staff
+    status, superuser status, groups and permissions are shown read-only or not at all), and only the people
+    whose every membership belongs to an organisation they manage."""
+
+    scoping_function = "users"
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (
@@ -96,9 +187,44 @@ class UserAdmin(RecordsMembershipChangesMixin, auth_admin.UserAdmin):
         # Memberships are added once the user exists, from its change page.
         return self.inlines if obj is not None else []
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if is_unrestricted(request) or obj is None:
+            return fieldsets
+        hidden = ("groups", "user_permissions")
+        return [(name, {**options, "fields": [f for f in options["fields"] if f not in hidden]}) for name, options in fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if is_unrestricted(request):
+            return readonly
+        return readonly + ("is_staff", "is_superuser")
+
+    def may_write(self, request, obj):
+        if obj.pk == request.user.pk:
+            return True
+        if obj.is_superuser:
+            return False
+        scope = request_scope(request)
+        memberships = obj.memberships.all()
+        if memberships.exclude(organisation__in=scoping.managed_organisations(scope).values("pk")).exists():
+            return False
+        return scope.is_org_admin or not memberships.filter(role=Membership.Role.ADMIN).exists()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        scope = request_scope(request)
+        if not change and not is_unrestricted(request) and scope.organisation_id:
+            # Created by a member of an organisation: the new account joins it (as a member), so that its
+            # creator finds it in their scope.
+            Membership.objects.create(user=obj, organisation_id=scope.organisation_id, updated_by=request.user)
+
 
 @admin.register(Organisation)
-class OrganisationAdmin(RecordsMembershipChangesMixin, admin.ModelAdmin):
+class OrganisationAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, admin.ModelAdmin):
+    """Organisations of the person's scope; created and changed (kind, départements) by the national level only."""
+
+    scoping_function = "organisations"
     list_display = ("name", "kind", "network", "partner_category", "epci", "is_active")
     list_select_related = ("epci",)
     list_filter = ("kind", "network", "partner_category", "is_active", "departements")
@@ -107,9 +233,21 @@ class OrganisationAdmin(RecordsMembershipChangesMixin, admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = [OrganisationMembershipInline]
 
+    def has_add_permission(self, request):
+        return writes_referential(request) and super().has_add_permission(request)
+
+    def may_write(self, request, obj):
+        return writes_referential(request)
+
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Memberships of the organisations a person sees; changed only as `membership_refusal` allows."""
+
+    scoping_function = "organisations"
+    scoped_through = "organisation"
+    choice_scoping = {"organisation": "managed_organisations"}
+    form = MembershipAdminForm
     list_display = ("user", "organisation", "organisation_kind", "role", "is_active", "updated_at", "updated_by")
     list_select_related = ("user", "organisation", "updated_by")
     list_filter = ("is_active", "role", "organisation__kind")
@@ -126,6 +264,19 @@ class MembershipAdmin(admin.ModelAdmin):
         # History of who belonged where must stay readable: deactivate instead.
         return False
 
+    def get_form(self, request, obj=None, **kwargs):
+        return _form_for(super().get_form(request, obj, **kwargs), request)
+
+    def may_write(self, request, obj):
+        return membership_refusal(request, obj, obj.user, obj.organisation, obj.role) is None
+
+    def writable(self, request, queryset):
+        if is_unrestricted(request):
+            return queryset
+        scope = request_scope(request)
+        queryset = queryset.filter(organisation__in=scoping.managed_organisations(scope).values("pk")).exclude(user=request.user)
+        return queryset if scope.is_org_admin else queryset.exclude(role=Membership.Role.ADMIN)
+
     def save_model(self, request, obj, form, change):
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
@@ -133,8 +284,13 @@ class MembershipAdmin(admin.ModelAdmin):
     @admin.action(description="Désactiver les adhésions sélectionnées", permissions=["change"])
     def deactivate(self, request, queryset):
         # update() skips auto_now, hence the explicit updated_at.
-        count = queryset.filter(is_active=True).update(is_active=False, updated_by=request.user, updated_at=timezone.now())
+        count = (
+            self.writable(request, queryset)
+            .filter(is_active=True)
+            .update(is_active=False, updated_by=request.user, updated_at=timezone.now())
+        )
         self.message_user(request, f"{count} adhésion(s) désactivée(s).", level=messages.SUCCESS)
 
 
 admin.site.register(ApiKey, ApiKeyAdmin)
+restrict_third_party_admins()

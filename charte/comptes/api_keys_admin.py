@@ -5,6 +5,7 @@ message; only its prefix and the hash of its secret are stored."""
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from .admin_scoping import ScopedAdminMixin
 from .models import ApiKey
 
 
@@ -14,7 +15,13 @@ def revoke_keys(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{count} clé(s) révoquée(s).", messages.SUCCESS)
 
 
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """For a staff member who is not a superuser: the keys of the organisations they manage (their own, or any
+    at the national level), and new keys only for those."""
+
+    scoping_function = "managed_organisations"
+    scoped_through = "organisation"
+    choice_scoping = {"organisation": "managed_organisations"}
     list_display = ["name", "organisation", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["scope", "organisation__kind"]
     list_select_related = ["organisation"]

@@ -358,3 +358,46 @@ def annual_results(scope):
         visible |= Q(scope_type="convention", scope_key__in=_keys(conventions(scope)))
         visible |= Q(scope_type="company", scope_key__in=_keys(companies(scope)))
     return qs.filter(visible)
+
+
+# --- organisations and accounts (the admin's accounts pages, API keys) -----------------------------------
+
+
+def organisations(scope):
+    """Organisations a person sees. National: all. Préfecture: itself, the organisations of its départements
+    and the accounts of the companies in its scope. Club: itself and the accounts of its companies. Company,
+    partner: itself."""
+    Organisation = _model("comptes.Organisation")
+    qs = Organisation.objects.all()
+    if scope.is_national:
+        return qs
+    if scope.kind is None:
+        return qs.none()
+    visible = Q(pk=scope.organisation_id)
+    if scope.is_prefecture:
+        covered = Organisation.departements.through.objects.filter(departement_id__in=scope.departement_ids)
+        visible |= Q(pk__in=covered.values("organisation_id"))
+    if scope.kind in (PREFECTURE, CLUB):
+        visible |= Q(pk__in=companies(scope).filter(organisation__isnull=False).values("organisation_id"))
+    return qs.filter(visible)
+
+
+def managed_organisations(scope):
+    """Organisations whose accounts (memberships, API keys) a person may manage: its own organisation, or any
+    for the national level. Never wider than the organisation the person acts for."""
+    Organisation = _model("comptes.Organisation")
+    if scope.is_national:
+        return Organisation.objects.all()
+    if scope.kind is None:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(pk=scope.organisation_id)
+
+
+def users(scope):
+    """People a person sees: the members (past or present) of the organisations it sees."""
+    User = _model("comptes.User")
+    if scope.is_national:
+        return User.objects.all()
+    return User.objects.filter(
+        pk__in=Membership.objects.filter(organisation__in=organisations(scope).values("pk")).values("user_id")
+    )

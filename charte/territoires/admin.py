@@ -1,16 +1,20 @@
 from django.contrib import admin
 
+from charte.comptes.admin_scoping import ReferentialAdminMixin, ReferentialInlineMixin
+
 from .models import EPCI, QPV, Commune, Departement, QPVCorrespondence, Region
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(ReferentialAdminMixin, admin.ModelAdmin):
+    choices_function = "regions"
     list_display = ("code", "name")
     search_fields = ("code", "name")
 
 
 @admin.register(Departement)
-class DepartementAdmin(admin.ModelAdmin):
+class DepartementAdmin(ReferentialAdminMixin, admin.ModelAdmin):
+    choices_function = "departements"
     list_display = ("code", "name", "region")
     list_select_related = ("region",)
     list_filter = ("region",)
@@ -18,13 +22,15 @@ class DepartementAdmin(admin.ModelAdmin):
 
 
 @admin.register(EPCI)
-class EPCIAdmin(admin.ModelAdmin):
+class EPCIAdmin(ReferentialAdminMixin, admin.ModelAdmin):
+    choices_function = "epcis"
     list_display = ("siren", "name")
     search_fields = ("siren", "name")
 
 
 @admin.register(Commune)
-class CommuneAdmin(admin.ModelAdmin):
+class CommuneAdmin(ReferentialAdminMixin, admin.ModelAdmin):
+    choices_function = "communes"
     list_display = ("code", "name", "departement", "epci")
     list_select_related = ("departement", "epci")
     list_filter = ("departement__region", "departement")
@@ -32,7 +38,7 @@ class CommuneAdmin(admin.ModelAdmin):
     autocomplete_fields = ("departement", "epci")
 
 
-class SuccessorInline(admin.TabularInline):
+class SuccessorInline(ReferentialInlineMixin, admin.TabularInline):
     model = QPVCorrespondence
     fk_name = "qpv_2015"
     autocomplete_fields = ("qpv_2024",)
@@ -41,7 +47,7 @@ class SuccessorInline(admin.TabularInline):
     verbose_name_plural = "QPV 2024 correspondants (si ce QPV est de la génération 2015)"
 
 
-class PredecessorInline(admin.TabularInline):
+class PredecessorInline(ReferentialInlineMixin, admin.TabularInline):
     model = QPVCorrespondence
     fk_name = "qpv_2024"
     autocomplete_fields = ("qpv_2015",)
@@ -51,7 +57,8 @@ class PredecessorInline(admin.TabularInline):
 
 
 @admin.register(QPV)
-class QPVAdmin(admin.ModelAdmin):
+class QPVAdmin(ReferentialAdminMixin, admin.ModelAdmin):
+    choices_function = "qpvs"
     list_display = ("code", "name", "generation", "departement", "epci", "population")
     list_select_related = ("departement", "epci")
     list_filter = ("generation", "departement__region", "departement")
@@ -62,7 +69,7 @@ class QPVAdmin(admin.ModelAdmin):
 
 
 @admin.register(QPVCorrespondence)
-class QPVCorrespondenceAdmin(admin.ModelAdmin):
+class QPVCorrespondenceAdmin(ReferentialAdminMixin, admin.ModelAdmin):
     list_display = ("qpv_2015", "qpv_2024")
     list_select_related = ("qpv_2015", "qpv_2024")
     list_filter = ("qpv_2015__departement",)
