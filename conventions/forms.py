@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.forms import BaseFormSet, formset_factory, inlineformset_factory
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
@@ -66,6 +67,9 @@ class ConventionForm(DsfrModelForm):
         required=False,
         label="Convention nationale déclinée",
         help_text="Pour une convention locale qui décline la convention nationale d'un groupe.",
+        error_messages={
+            "invalid_choice": "Cette convention nationale n'est pas dans votre périmètre : choisissez-en une de la liste."
+        },
     )
     framework = FrameworkChoiceField(
         queryset=Convention.objects.none(),
@@ -127,7 +131,14 @@ class ConventionForm(DsfrModelForm):
 
         self.fields["companies"].queryset = scoping.companies(scope).order_by("name")
 
+        # Only the national conventions the person already sees (a declination grants nothing more): the
+        # one already linked stays offered, so that editing does not silently drop it.
+        visible_parents = scoping.conventions(scope).filter(kind=Convention.Kind.NATIONAL).values("pk")
         parents = Convention.objects.filter(kind=Convention.Kind.NATIONAL).order_by("reference")
+        if self.instance.parent_id:
+            parents = parents.filter(Q(pk__in=visible_parents) | Q(pk=self.instance.parent_id))
+        else:
+            parents = parents.filter(pk__in=visible_parents)
         frameworks = (
             scoping.conventions(scope)
             .filter(kind=Convention.Kind.FRAMEWORK, departement__in=scoping.departements(scope).values("pk"))
