@@ -309,7 +309,8 @@ def campaigns(scope):
 
 def declarations(scope):
     """Préfecture: the declarations of conventions in its départements. Club: those of the conventions it
-    animates or of its member companies. Company: its own. National: all. Partner: none."""
+    animates (a member company's declaration on a convention animated by another club, or by no club, is
+    not its business: issue 10). Company: its own. National: all. Partner: none."""
     Declaration = _model("evaluation.Declaration")
     qs = Declaration.objects.all()
     if scope.is_national:
@@ -317,9 +318,7 @@ def declarations(scope):
     if scope.is_prefecture:
         return qs.filter(convention__departement_id__in=scope.departement_ids)
     if scope.is_club:
-        return qs.filter(
-            Q(convention__club_id=scope.organisation_id) | Q(company_id__in=_member_company_ids(scope.organisation_id))
-        )
+        return qs.filter(convention__club_id=scope.organisation_id)
     if scope.is_company and scope.company_id:
         return qs.filter(company_id=scope.company_id)
     return qs.none()
