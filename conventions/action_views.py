@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from charte.comptes import scoping
+from charte.concurrency import StaleEditError
 from charte.territoires.models import QPV
 from charte.web import csv_response, role_required
 from entreprises.models import Company
@@ -154,7 +155,10 @@ def _save(request, form, partners, action):
             qpvs=form.cleaned_data["qpvs"],
             partners=partners_from(partners),
             logged_by=request.user,
+            expected_version=form.cleaned_data.get("version"),
         )
+    except StaleEditError:
+        raise
     except ValidationError as error:
         form.add_error(None, error)
         return False
@@ -169,11 +173,12 @@ def _reloaded(request, action):
     return form, partner_formset(request.POST)
 
 
-def _form_page(request, form, partners, action, creating):
+def _form_page(request, form, partners, action, creating, conflict=""):
     return render(
         request,
         "actions/form.html",
         {
+            "conflict": conflict,
             "form": form,
             "partners": partners,
             "action": action,
@@ -222,9 +227,18 @@ def action_edit(request, pk):
     elif request.method == "POST":
         form = ActionForm(request.POST, instance=action, scope=scope)
         partners = partner_formset(request.POST)
-        if form.is_valid() and partners.is_valid() and _save(request, form, partners, action):
-            messages.success(request, f"L'action « {action.title} » a été mise à jour.")
-            return redirect("actions:detail", pk=action.pk)
+        try:
+            if form.is_valid() and partners.is_valid() and _save(request, form, partners, action):
+                messages.success(request, f"L'action « {action.title} » a été mise à jour.")
+                return redirect("actions:detail", pk=action.pk)
+        except StaleEditError as error:
+            # Nothing was written: what the person typed comes back, with the current version, so that
+            # saving again (after checking the other person's changes) is deliberate.
+            data = request.POST.copy()
+            data["version"] = str(error.current_version)
+            action = get_object_or_404(_actions(scope).prefetch_related("partners"), pk=pk)
+            form, partners = ActionForm(data, instance=action, scope=scope), partner_formset(data)
+            return _form_page(request, form, partners, action, creating=False, conflict=error.messages[0])
     else:
         form = ActionForm(instance=action, scope=scope)
         partners = partner_formset(action=action)

@@ -71,6 +71,8 @@ class ConventionForm(DsfrModelForm):
             "invalid_choice": "Cette convention nationale n'est pas dans votre périmètre : choisissez-en une de la liste."
         },
     )
+    # The version the page displayed (charte.concurrency): a save from a stale page is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     framework = FrameworkChoiceField(
         queryset=Convention.objects.none(),
         required=False,
@@ -113,6 +115,8 @@ class ConventionForm(DsfrModelForm):
         if self.instance.pk and self.instance.kind not in kinds:
             kinds = [*kinds, Convention.Kind(self.instance.kind)]
         self.fields["kind"].choices = [("", "Choisir un type")] + [(kind.value, kind.label) for kind in kinds]
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
         if self.instance.pk is None:
             self.fields["reference"].required = False
             self.fields["reference"].help_text = "Laissée vide, elle est attribuée automatiquement (par exemple 034-2017-0001)."
@@ -381,7 +385,8 @@ class ConventionEditor:
         return bool(form.instance.pk) or form.has_changed()
 
     def service_arguments(self):
-        """(convention instance, companies, commitments) for `services.save_convention`."""
+        """(convention instance, companies, commitments) for `services.save_convention` (the version the page
+        displayed is `expected_version`)."""
         by_position = {}
         for row in self.targets.live_rows():
             by_position.setdefault(row["commitment"], []).append((row["indicator"], row["year"], row["value"]))
@@ -403,6 +408,10 @@ class ConventionEditor:
                 }
             )
         return self.form.instance, self.form.cleaned_data.get("companies", []), commitments
+
+    @property
+    def expected_version(self):
+        return self.form.cleaned_data.get("version")
 
     @property
     def has_errors(self):
