@@ -41,6 +41,9 @@ class DateInput(forms.DateInput):
 
 
 class ActionForm(DsfrModelForm):
+    # The version the page displayed (charte.concurrency): a save from a stale page is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Action
         fields = [
@@ -87,6 +90,8 @@ class ActionForm(DsfrModelForm):
         self.scope = scope
         action = self.instance
         editing = action.pk is not None
+        if editing:
+            self.fields["version"].initial = action.version
 
         types = ActionType.objects.select_related("family").filter(Q(is_active=True) | Q(pk=action.action_type_id))
         types = types.order_by("family__position", "family__code", "label")

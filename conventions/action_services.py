@@ -7,6 +7,8 @@ it is the one door every write goes through (views today, the API tomorrow).
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from charte.concurrency import lock_and_check, next_version
+
 from .models import ActionPartner
 
 
@@ -30,11 +32,17 @@ def link_errors(*, departement, qpvs, convention, companies):
 
 
 @transaction.atomic
-def save_action(action, *, companies, qpvs, partners, logged_by=None):
+def save_action(action, *, companies, qpvs, partners, logged_by=None, expected_version=None):
     """Create or update `action` with its links. `partners` is a list of (kind, name) that replaces the
-    action's partner structures. `logged_by` is recorded on creation only: an edit keeps the author."""
+    action's partner structures. `logged_by` is recorded on creation only: an edit keeps the author, and
+    records the person as the last editor. `expected_version`: the version the page or the API client read;
+    a stale one raises `StaleEditError` and nothing is written (None: not checked)."""
     companies = list(companies)
     qpvs = list(qpvs)
+    if action.pk is not None:
+        locked = lock_and_check(action, expected_version, "Cette action")
+        next_version(action, locked)
+        action.updated_by = logged_by
     if not companies:
         raise ValidationError({"companies": ["Choisissez au moins une entreprise."]})
     errors = link_errors(departement=action.departement, qpvs=qpvs, convention=action.convention, companies=companies)

@@ -9,13 +9,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from charte.api.base import visible_fk
 from charte.comptes import scoping
+from charte.concurrency import StaleEditError
 from charte.territoires.models import QPV
 from charte.web import csv_response, role_required
 from entreprises.models import Company
@@ -28,14 +30,35 @@ from .models import Action
 
 
 def _actions(scope):
+    """The actions in scope. Their companies and convention are marked with whether the reader may see them
+    (the API's rule, issue 10): the pages name only those, and count the others (`_with_visibility`)."""
+    visible_companies = scoping.companies(scope).filter(pk=OuterRef("pk"))
+    companies = Company.objects.only("pk", "name", "siren").annotate(is_visible=Exists(visible_companies))
     return (
         scoping.actions(scope)
         .select_related("action_type__family", "departement", "convention", "club", "logged_by")
+        .annotate(visible_convention_id=visible_fk("convention_id", scoping.conventions(scope).values("pk")))
         .prefetch_related(
-            Prefetch("companies", queryset=Company.objects.only("pk", "name", "siren").order_by("name")),
+            Prefetch("companies", queryset=companies.order_by("name")),
             Prefetch("qpvs", queryset=QPV.objects.only("pk", "code", "name").order_by("code")),
         )
     )
+
+
+def _others(count):
+    if not count:
+        return ""
+    return "1 autre entreprise" if count == 1 else f"{count} autres entreprises"
+
+
+def _with_visibility(action):
+    """`shown_companies`: those the reader may see; `other_companies`: "2 autres entreprises" for the rest;
+    `shown_convention`: the convention when the reader may see it (else the pages say it is not visible)."""
+    companies = list(action.companies.all())
+    action.shown_companies = [company for company in companies if company.is_visible]
+    action.other_companies = _others(len(companies) - len(action.shown_companies))
+    action.shown_convention = action.convention if action.visible_convention_id else None
+    return action
 
 
 def _crumbs(current, action=None):
@@ -56,7 +79,7 @@ def action_list(request):
         {
             "filter": action_filter,
             "page_obj": page_obj,
-            "actions": page_obj.object_list,
+            "actions": [_with_visibility(action) for action in page_obj.object_list],
             "can_create": can_create_action(request.scope),
             "export_query": query.urlencode(),
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
@@ -72,6 +95,8 @@ def _fr_date(day):
 def _fr_number(value):
     return str(value).replace(".", ",")
 
+
+NOT_VISIBLE = "Convention non visible"
 
 CSV_HEADER = [
     "Date de début",
@@ -104,18 +129,19 @@ def action_export(request):
     def rows():
         # iterator() with a chunk size keeps the prefetches and bounds memory on large exports.
         for action in action_filter.qs.iterator(chunk_size=1000):
-            companies = list(action.companies.all())
+            _with_visibility(action)
+            companies = action.shown_companies
             yield [
                 _fr_date(action.start_date),
                 _fr_date(action.end_date),
                 action.action_type.label,
                 action.action_type.family.label,
                 action.title,
-                ", ".join(c.name for c in companies),
+                ", ".join([*(c.name for c in companies), *([action.other_companies] if action.other_companies else [])]),
                 ", ".join(c.siren for c in companies),
                 ", ".join(q.code for q in action.qpvs.all()),
                 action.departement.code,
-                action.convention.reference if action.convention else "",
+                (action.shown_convention.reference if action.shown_convention else NOT_VISIBLE) if action.convention_id else "",
                 action.beneficiaries_total,
                 action.beneficiaries_women,
                 action.beneficiaries_under_26,
@@ -132,7 +158,7 @@ def action_export(request):
 
 
 def action_detail(request, pk):
-    action = get_object_or_404(_actions(request.scope).prefetch_related("partners"), pk=pk)
+    action = _with_visibility(get_object_or_404(_actions(request.scope).prefetch_related("partners"), pk=pk))
     return render(
         request,
         "actions/detail.html",
@@ -154,7 +180,10 @@ def _save(request, form, partners, action):
             qpvs=form.cleaned_data["qpvs"],
             partners=partners_from(partners),
             logged_by=request.user,
+            expected_version=form.cleaned_data.get("version"),
         )
+    except StaleEditError:
+        raise
     except ValidationError as error:
         form.add_error(None, error)
         return False
@@ -169,11 +198,12 @@ def _reloaded(request, action):
     return form, partner_formset(request.POST)
 
 
-def _form_page(request, form, partners, action, creating):
+def _form_page(request, form, partners, action, creating, conflict=""):
     return render(
         request,
         "actions/form.html",
         {
+            "conflict": conflict,
             "form": form,
             "partners": partners,
             "action": action,
@@ -222,9 +252,18 @@ def action_edit(request, pk):
     elif request.method == "POST":
         form = ActionForm(request.POST, instance=action, scope=scope)
         partners = partner_formset(request.POST)
-        if form.is_valid() and partners.is_valid() and _save(request, form, partners, action):
-            messages.success(request, f"L'action « {action.title} » a été mise à jour.")
-            return redirect("actions:detail", pk=action.pk)
+        try:
+            if form.is_valid() and partners.is_valid() and _save(request, form, partners, action):
+                messages.success(request, f"L'action « {action.title} » a été mise à jour.")
+                return redirect("actions:detail", pk=action.pk)
+        except StaleEditError as error:
+            # Nothing was written: what the person typed comes back, with the current version, so that
+            # saving again (after checking the other person's changes) is deliberate.
+            data = request.POST.copy()
+            data["version"] = str(error.current_version)
+            action = get_object_or_404(_actions(scope).prefetch_related("partners"), pk=pk)
+            form, partners = ActionForm(data, instance=action, scope=scope), partner_formset(data)
+            return _form_page(request, form, partners, action, creating=False, conflict=error.messages[0])
     else:
         form = ActionForm(instance=action, scope=scope)
         partners = partner_formset(action=action)

@@ -26,9 +26,11 @@ from charte.api.base import (
     updated_since_filter,
     visible_fk,
 )
+from charte.api.exceptions import ConcurrentEdit
 from charte.catalogue.api import ActionTypeRefSerializer, FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import ActionType
 from charte.comptes import scoping
+from charte.concurrency import StaleEditError
 from charte.territoires.api import DepartementRefSerializer, QPVRefSerializer
 from charte.territoires.models import QPV, Departement
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
@@ -225,6 +227,9 @@ class ActionSerializer(serializers.ModelSerializer):
     partenaires = ActionPartnerSerializer(source="partners", many=True, help_text="Structures partenaires.")
     saisie_le = serializers.DateTimeField(source="created_at")
     mis_a_jour_le = serializers.DateTimeField(source="updated_at")
+    version = serializers.IntegerField(
+        read_only=True, help_text="À renvoyer dans une modification : elle est refusée (409) si l'action a changé depuis."
+    )
 
     class Meta:
         model = Action
@@ -249,6 +254,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "partenaires",
             "saisie_le",
             "mis_a_jour_le",
+            "version",
         ]
 
 
@@ -361,6 +367,15 @@ class ActionWriteSerializer(serializers.Serializer):
         max_digits=10, decimal_places=1, min_value=0, required=False, default=0, coerce_to_string=False
     )
     partenaires = ActionPartnerSerializer(many=True, required=False, default=list, max_length=30)
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="La version lue (champ `version` de l'action) : si l'action a changé depuis, la modification "
+        "est refusée (409) et rien n'est écrit. Sans version, aucune vérification.",
+    )
 
     def _current_values(self, action):
         """The stored action in the API's terms, so that a PATCH changes only what it sends."""
@@ -455,7 +470,10 @@ class ActionWriteSerializer(serializers.Serializer):
                 qpvs=form.cleaned_data["qpvs"],
                 partners=partners,
                 logged_by=kwargs.get("logged_by"),
+                expected_version=self.validated_data.get("version"),
             )
+        except StaleEditError as error:
+            raise ConcurrentEdit(error.messages[0], {"version": [f"Version actuelle : {error.current_version}."]}) from error
         except DjangoValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
             raise serializers.ValidationError(_api_errors(errors)) from error
@@ -521,7 +539,7 @@ class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
             raise exceptions.PermissionDenied(EDIT_REFUSED)
         serializer = self._write_serializer(action, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        action = serializer.save()
+        action = serializer.save(logged_by=recorded_author(request))  # on an edit: recorded as the last editor
         return self._response(self._read(action))
 
     def destroy(self, request, *args, **kwargs):

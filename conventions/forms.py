@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.forms import BaseFormSet, formset_factory, inlineformset_factory
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
@@ -66,7 +67,12 @@ class ConventionForm(DsfrModelForm):
         required=False,
         label="Convention nationale déclinée",
         help_text="Pour une convention locale qui décline la convention nationale d'un groupe.",
+        error_messages={
+            "invalid_choice": "Cette convention nationale n'est pas dans votre périmètre : choisissez-en une de la liste."
+        },
     )
+    # The version the page displayed (charte.concurrency): a save from a stale page is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     framework = FrameworkChoiceField(
         queryset=Convention.objects.none(),
         required=False,
@@ -109,6 +115,8 @@ class ConventionForm(DsfrModelForm):
         if self.instance.pk and self.instance.kind not in kinds:
             kinds = [*kinds, Convention.Kind(self.instance.kind)]
         self.fields["kind"].choices = [("", "Choisir un type")] + [(kind.value, kind.label) for kind in kinds]
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
         if self.instance.pk is None:
             self.fields["reference"].required = False
             self.fields["reference"].help_text = "Laissée vide, elle est attribuée automatiquement (par exemple 034-2017-0001)."
@@ -127,7 +135,14 @@ class ConventionForm(DsfrModelForm):
 
         self.fields["companies"].queryset = scoping.companies(scope).order_by("name")
 
+        # Only the national conventions the person already sees (a declination grants nothing more): the
+        # one already linked stays offered, so that editing does not silently drop it.
+        visible_parents = scoping.conventions(scope).filter(kind=Convention.Kind.NATIONAL).values("pk")
         parents = Convention.objects.filter(kind=Convention.Kind.NATIONAL).order_by("reference")
+        if self.instance.parent_id:
+            parents = parents.filter(Q(pk__in=visible_parents) | Q(pk=self.instance.parent_id))
+        else:
+            parents = parents.filter(pk__in=visible_parents)
         frameworks = (
             scoping.conventions(scope)
             .filter(kind=Convention.Kind.FRAMEWORK, departement__in=scoping.departements(scope).values("pk"))
@@ -370,7 +385,8 @@ class ConventionEditor:
         return bool(form.instance.pk) or form.has_changed()
 
     def service_arguments(self):
-        """(convention instance, companies, commitments) for `services.save_convention`."""
+        """(convention instance, companies, commitments) for `services.save_convention` (the version the page
+        displayed is `expected_version`)."""
         by_position = {}
         for row in self.targets.live_rows():
             by_position.setdefault(row["commitment"], []).append((row["indicator"], row["year"], row["value"]))
@@ -392,6 +408,10 @@ class ConventionEditor:
                 }
             )
         return self.form.instance, self.form.cleaned_data.get("companies", []), commitments
+
+    @property
+    def expected_version(self):
+        return self.form.cleaned_data.get("version")
 
     @property
     def has_errors(self):

@@ -133,11 +133,14 @@ class Convention(models.Model):
     )
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+    # Bumped by every save of the edit page: a save from a page showing an older version is refused
+    # (charte.concurrency). Who saved last is in the history.
+    version = models.PositiveIntegerField("version", default=1, editable=False)
 
     objects = ConventionQuerySet.as_manager()
     # Who changed what and when (issue 4). The history tables live in the evaluation app, so that this app's
     # tables and migrations (and its SQLite triggers, migration 0002) are left untouched.
-    history = HistoricalRecords(app="evaluation", excluded_fields=["updated_at"])
+    history = HistoricalRecords(app="evaluation", excluded_fields=["updated_at", "version"])
 
     class Meta:
         ordering = ["-start_date", "reference"]
@@ -382,6 +385,17 @@ class Action(models.Model):
     )
     created_at = models.DateTimeField("saisie le", auto_now_add=True)
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="mise à jour par",
+    )
+    # Bumped by every save of the form or the API: a stale save is refused (charte.concurrency).
+    version = models.PositiveIntegerField("version", default=1, editable=False)
 
     objects = ActionQuerySet.as_manager()
 

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from charte.concurrency import lock_and_check, next_version
+
 from .models import Commitment, Convention, ConventionDocument, Signatory, Target
 
 logger = logging.getLogger(__name__)
@@ -316,15 +318,23 @@ def next_reference(departement, year):
     return f"{prefix}{number:04d}"
 
 
+def _last_editor(convention):
+    """Who saved the convention last, from its history (None when unknown)."""
+    record = convention.history.order_by("-history_date").only("history_user").first()
+    return record.history_user if record else None
+
+
 @transaction.atomic
-def save_convention(convention, *, companies, commitments, by):
+def save_convention(convention, *, companies, commitments, by, expected_version=None):
     """Create a draft, or update a draft or negotiated convention, with its commitments and their targets.
 
     `convention`: a new or existing instance carrying the field values to write (never its status: a new
     convention is a draft, and an existing one keeps the status it has in the database).
     `commitments`: dicts with `instance` (an existing Commitment of this convention or None), `delete`,
     `family`, `action_type`, `description` and `targets`, a list of (indicator, year, value).
-    The targets of the convention are replaced by those given; all or nothing.
+    `expected_version`: the version the edit page displayed; a stale one raises `StaleEditError` (None: not
+    checked). The targets are updated in place (changed values updated, new ones created, missing ones
+    deleted), so each keeps its id and its history; all or nothing.
     """
     if convention.pk is None:
         convention.status = Status.DRAFT
@@ -333,8 +343,9 @@ def save_convention(convention, *, companies, commitments, by):
             convention.reference = next_reference(convention.departement, convention.start_date.year)
         convention.full_clean()
         convention.save()
+        existing = {}
     else:
-        locked = _lock(convention)
+        locked = lock_and_check(convention, expected_version, "Cette convention", modified_by=_last_editor)
         if locked.status not in EDITABLE_STATUSES:
             raise ValidationError(
                 f"Une convention {STATUS_PHRASES[Status(locked.status)]} ne peut plus être modifiée : "
@@ -343,12 +354,25 @@ def save_convention(convention, *, companies, commitments, by):
             )
         convention.status = locked.status
         convention.full_clean()
-        # Old targets go first: the database refuses new dates that would leave one of them outside.
-        Target.objects.filter(commitment__convention=locked).delete()
-        convention.save(update_fields=[*EDITABLE_FIELDS, "updated_at"])
+        existing = {
+            (target.commitment_id, target.indicator_id, target.year): target
+            for target in Target.objects.filter(commitment__convention=locked)
+        }
+        wanted = {
+            (item["instance"].pk, indicator.pk, year)
+            for item in commitments
+            if item.get("instance") is not None and not item.get("delete")
+            for indicator, year, _value in item.get("targets", [])
+        }
+        # Removed targets go first: the database refuses new dates that would leave one of them outside.
+        removed = [target.pk for key, target in existing.items() if key not in wanted]
+        if removed:
+            Target.objects.filter(pk__in=removed).delete()
+        next_version(convention, locked)
+        convention.save(update_fields=[*EDITABLE_FIELDS, "version", "updated_at"])
     convention.companies.set(companies)
 
-    targets = []
+    created, changed = [], []
     for item in commitments:
         instance = item.get("instance")
         if item.get("delete"):
@@ -364,10 +388,20 @@ def save_convention(convention, *, companies, commitments, by):
         commitment.full_clean()
         commitment.save()
         for indicator, year, value in item.get("targets", []):
-            target = Target(commitment=commitment, indicator=indicator, year=year, value=value)
+            target = existing.get((commitment.pk, indicator.pk, year)) if instance is not None else None
+            if target is None:
+                target = Target(commitment=commitment, indicator=indicator, year=year, value=value)
+                created.append(target)
+            elif target.value != value:
+                target.value = value
+                changed.append(target)
+            else:
+                continue
+            target.commitment = commitment
             target.full_clean(validate_unique=False, validate_constraints=False)
-            targets.append(target)
-    bulk_create_with_history(targets, Target, default_user=by)
+    if changed:
+        bulk_update_with_history(changed, Target, ["value"], default_user=by)
+    bulk_create_with_history(created, Target, default_user=by)
     logger.info("Convention %s enregistrée (par %s)", convention.reference, by)
     return convention
 

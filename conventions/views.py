@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from charte.catalogue.models import ActionType
 from charte.comptes import scoping
+from charte.concurrency import StaleEditError
 from charte.web import add_service_error, csv_response
 from entreprises.models import Company, DiagnosticItem
 
@@ -261,10 +262,25 @@ def _prefill(request):
 
 
 def _editor_page(request, editor, convention=None):
+    conflict = ""
     if request.method == "POST" and editor.is_valid():
         instance, companies, commitments = editor.service_arguments()
         try:
-            saved = services.save_convention(instance, companies=companies, commitments=commitments, by=request.user)
+            saved = services.save_convention(
+                instance,
+                companies=companies,
+                commitments=commitments,
+                by=request.user,
+                expected_version=editor.expected_version,
+            )
+        except StaleEditError as error:
+            # Nothing was written: the page comes back with what the person typed, and the version becomes the
+            # current one, so that saving again (after checking the other person's changes) is deliberate.
+            data = request.POST.copy()
+            data["version"] = str(error.current_version)
+            convention = Convention.objects.get(pk=convention.pk)
+            editor = ConventionEditor(data, scope=request.scope, instance=convention)
+            conflict = error.messages[0]
         except ValidationError as error:
             add_service_error(editor.form, error)
         else:
@@ -273,7 +289,13 @@ def _editor_page(request, editor, convention=None):
     return render(
         request,
         "conventions/form.html",
-        {"editor": editor, "form": editor.form, "convention": convention, "has_errors": editor.has_errors},
+        {
+            "editor": editor,
+            "form": editor.form,
+            "convention": convention,
+            "has_errors": not conflict and editor.has_errors,
+            "conflict": conflict,
+        },
     )
 
 

@@ -94,6 +94,8 @@ class CompanyForm(DsfrModelForm):
         },
     )
     commune = CommuneField(label="Commune du siège (code INSEE)")
+    # The version the page displayed (charte.concurrency): a save from a stale page is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Company
@@ -114,6 +116,8 @@ class CompanyForm(DsfrModelForm):
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
         self.scope = scope
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
         _show_commune_code(self)
         if not permissions.can_edit_siren(scope, self.instance):
             self.fields["siren"].disabled = True

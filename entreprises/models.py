@@ -73,6 +73,17 @@ class Company(models.Model):
     )
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="mise à jour par",
+    )
+    # Bumped by every save of the edit page: a stale save is refused (charte.concurrency).
+    version = models.PositiveIntegerField("version", default=1, editable=False)
 
     objects = CompanyQuerySet.as_manager()
 

@@ -3,17 +3,25 @@
 from django.db import transaction
 from django.utils import timezone
 
+from charte.concurrency import lock_and_check, next_version
+
 from .models import ClubMembership, Diagnostic, DiagnosticItem
 
 
 @transaction.atomic
-def save_company(form, formsets, *, joining_club_id=None):
+def save_company(form, formsets, *, joining_club_id=None, by=None, expected_version=None):
     """Save a validated company form and its inline formsets (establishments, contacts).
 
     When a club creates a company, the company joins that club from today: otherwise the club could not
-    see the company it has just created.
+    see the company it has just created. `expected_version`: the version the edit page displayed; a stale
+    one raises `StaleEditError` and nothing is written (None: not checked).
     """
     creating = form.instance.pk is None
+    if not creating:
+        locked = lock_and_check(form.instance, expected_version, "Cette entreprise")
+        next_version(form.instance, locked)
+    if by is not None and getattr(by, "is_authenticated", False):
+        form.instance.updated_by = by
     company = form.save()
     for formset in formsets:
         formset.instance = company

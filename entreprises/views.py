@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from charte.comptes import scoping
+from charte.concurrency import StaleEditError
 from charte.web import csv_response
 
 from . import permissions, services
@@ -202,14 +203,20 @@ def _territory_error(scope, form, establishments):
     )
 
 
-def _company_form_page(request, company=None):
-    scope = request.scope
-    creating = company is None
-    data = request.POST if request.method == "POST" else None
+def _company_forms(scope, data, company):
     form = CompanyForm(data, instance=company, scope=scope)
     establishments_qs = company.establishments.select_related("commune") if company else None
     establishments = EstablishmentFormSet(data, instance=company, prefix="etablissements", queryset=establishments_qs)
     contacts = ContactFormSet(data, instance=company, prefix="contacts")
+    return form, establishments, contacts
+
+
+def _company_form_page(request, company=None):
+    scope = request.scope
+    creating = company is None
+    data = request.POST if request.method == "POST" else None
+    form, establishments, contacts = _company_forms(scope, data, company)
+    conflict = ""
     if request.method == "POST":
         form_ok = form.is_valid()
         establishments.siren = form.cleaned_data.get("siren") if form_ok else (company.siren if company else None)
@@ -222,8 +229,20 @@ def _company_form_page(request, company=None):
         if form_ok and formsets_ok:
             try:
                 company = services.save_company(
-                    form, [establishments, contacts], joining_club_id=scope.organisation_id if scope.is_club else None
+                    form,
+                    [establishments, contacts],
+                    joining_club_id=scope.organisation_id if scope.is_club else None,
+                    by=request.user,
+                    expected_version=form.cleaned_data.get("version"),
                 )
+            except StaleEditError as error:
+                # Nothing was written: what the person typed comes back, with the current version, so that
+                # saving again (after checking the other person's changes) is deliberate.
+                data = request.POST.copy()
+                data["version"] = str(error.current_version)
+                company = type(company).objects.select_related("commune").get(pk=company.pk)
+                form, establishments, contacts = _company_forms(scope, data, company)
+                conflict = error.messages[0]
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -242,7 +261,9 @@ def _company_form_page(request, company=None):
             "creating": creating,
             "communes": communes_for_datalist(scope),
             "communes_datalist_id": COMMUNES_DATALIST_ID,
-            "has_errors": bool(form.errors or establishments.total_error_count() or contacts.total_error_count()),
+            "has_errors": not conflict
+            and bool(form.errors or establishments.total_error_count() or contacts.total_error_count()),
+            "conflict": conflict,
             "breadcrumb_data": _breadcrumb("Ajouter une entreprise")
             if creating
             else _breadcrumb("Modifier", (reverse("entreprises:detail", args=[company.pk]), company.name)),

@@ -30,7 +30,7 @@ from charte.comptes.models import ApiKey, Membership, Organisation, User
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
-from evaluation import runs
+from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 from tests.factories import MembershipFactory, UserFactory
 from tests.walk_fixtures import build_world

@@ -182,7 +182,7 @@ def _side(code):
 
 
 def _national(reference, title, company_name, side):
-    """A national convention of a large group, declined locally in one département only."""
+    """A national convention of a large group, declined locally (signed) in one département only."""
     start, end = _dates()
     group = CompanyFactory(name=company_name)
     national = ConventionFactory(
@@ -193,6 +193,8 @@ def _national(reference, title, company_name, side):
         reference=f"{side.code.zfill(3)}-2026-0004",
         title=f"Déclinaison {company_name} {side.spec['departement']}",
         parent=national,
+        # Signed (imported, without author): a concluded declination opens its national parent to the préfecture.
+        status=Convention.Status.SIGNED,
         departement=side.departement,
         start_date=start,
         end_date=end,

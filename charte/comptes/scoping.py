@@ -5,7 +5,7 @@ Every view, form choice list, export, admin list and API endpoint asks this modu
 | kind       | sees                                                                              |
 |------------|-----------------------------------------------------------------------------------|
 | national   | everything                                                                        |
-| prefecture | all data whose territory is in its départements                                   |
+| prefecture | all data whose territory is in its départements (national conventions: see below)  |
 | club       | its member companies, the conventions and actions it animates                     |
 | company    | its own company, its conventions and the actions it took part in                  |
 | partner    | the aggregates of its territory (départements and QPV pages), no company-level row |
@@ -161,6 +161,43 @@ def companies(scope):
 # --- conventions -------------------------------------------------------------------------------------
 
 
+# A declination grants its préfecture the view of its national parent only once concluded.
+_CONCLUDED = ("signed", "active", "expired", "terminated")
+
+
+def _national_conventions_of_prefecture(departement_ids):
+    """The national conventions a préfecture sees, as a subquery of ids. The rule is one a préfecture cannot
+    satisfy by writing something itself (issue 10: a draft declination opened its parent):
+
+    - a company party to the national convention has its registered office or an establishment in one of
+      the préfecture's départements (where a company is located is data on the company, not on a
+      convention the préfecture writes); or
+    - a declination of it in one of the préfecture's départements is concluded (signed, active, expired or
+      terminated) and was created by the national level: a user with an active national membership, or no
+      user at all (imports and demo data).
+
+    A child convention written by the préfecture (or a club), draft or not, never grants the view of its
+    parent; the convention form only offers as parents the national conventions already visible.
+    """
+    Convention = _model("conventions.Convention")
+    Company = _model("entreprises.Company")
+    Establishment = _model("entreprises.Establishment")
+    located = Company.objects.filter(
+        Q(commune__departement_id__in=departement_ids)
+        | Q(pk__in=Establishment.objects.filter(commune__departement_id__in=departement_ids).values("company_id"))
+    ).values("pk")
+    parties = Convention.companies.through.objects.filter(convention__kind="national", company_id__in=located).values(
+        "convention_id"
+    )
+    national_users = Membership.objects.filter(is_active=True, organisation__kind=NATIONAL).values("user_id")
+    declined = (
+        Convention.objects.filter(departement_id__in=departement_ids, parent__isnull=False, status__in=_CONCLUDED)
+        .filter(Q(created_by__isnull=True) | Q(created_by__in=national_users))
+        .values("parent_id")
+    )
+    return Convention.objects.filter(kind="national").filter(Q(pk__in=parties) | Q(pk__in=declined)).values("pk")
+
+
 def conventions(scope):
     Convention = _model("conventions.Convention")
     qs = Convention.objects.all()
@@ -168,11 +205,7 @@ def conventions(scope):
         return qs
     if scope.is_prefecture:
         dep = scope.departement_ids
-        # A national convention concerns a préfecture once it is declined locally in its départements.
-        return qs.filter(
-            Q(departement_id__in=dep)
-            | Q(pk__in=Convention.objects.filter(departement_id__in=dep, parent__isnull=False).values("parent_id"))
-        )
+        return qs.filter(Q(departement_id__in=dep) | Q(pk__in=_national_conventions_of_prefecture(dep)))
     if scope.is_club:
         return qs.filter(club_id=scope.organisation_id)
     if scope.is_company and scope.company_id:
@@ -276,7 +309,8 @@ def campaigns(scope):
 
 def declarations(scope):
     """Préfecture: the declarations of conventions in its départements. Club: those of the conventions it
-    animates or of its member companies. Company: its own. National: all. Partner: none."""
+    animates (a member company's declaration on a convention animated by another club, or by no club, is
+    not its business: issue 10). Company: its own. National: all. Partner: none."""
     Declaration = _model("evaluation.Declaration")
     qs = Declaration.objects.all()
     if scope.is_national:
@@ -284,9 +318,7 @@ def declarations(scope):
     if scope.is_prefecture:
         return qs.filter(convention__departement_id__in=scope.departement_ids)
     if scope.is_club:
-        return qs.filter(
-            Q(convention__club_id=scope.organisation_id) | Q(company_id__in=_member_company_ids(scope.organisation_id))
-        )
+        return qs.filter(convention__club_id=scope.organisation_id)
     if scope.is_company and scope.company_id:
         return qs.filter(company_id=scope.company_id)
     return qs.none()

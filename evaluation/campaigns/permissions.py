@@ -4,12 +4,11 @@ the views and the templates (to show or hide buttons). Visibility itself is `sco
 
 - open a campaign: a préfecture for (part of) its départements, the national level for any or all;
 - fill and submit a declaration: the company itself;
-- validate or return it: the animating club of the convention or the club the company is a member of,
-  the préfecture of the convention's département, the national level; never a company or a partner;
+- validate or return it: the convention's animating club (`convention.club`, never a club the company is
+  merely a member of: its other conventions are animated elsewhere), the préfecture of the convention's
+  département, the national level; never a company or a partner;
 - reopen it after the close: the préfecture of the convention's département or the national level.
 """
-
-from charte.comptes import scoping
 
 
 def may_open_campaigns(scope):
@@ -34,14 +33,6 @@ def can_edit_declaration(scope, declaration):
     return scope.is_company and scope.company_id is not None and declaration.company_id == scope.company_id
 
 
-def _is_club_of(scope, declaration):
-    # The club's declarations are those the scoping policy shows it: of the conventions it animates or of its
-    # current member companies (a company that left the club is no longer its to validate).
-    if declaration.convention.club_id == scope.organisation_id:
-        return True
-    return scoping.declarations(scope).filter(pk=declaration.pk).exists()
-
-
 def can_validate_declaration(scope, declaration):
     """Also the right to return one for correction."""
     if scope.is_national:
@@ -49,7 +40,7 @@ def can_validate_declaration(scope, declaration):
     if scope.is_prefecture:
         return declaration.convention.departement_id in scope.departement_ids
     if scope.is_club:
-        return _is_club_of(scope, declaration)
+        return declaration.convention.club_id == scope.organisation_id
     return False
 
 

@@ -474,8 +474,8 @@ def evidence_delete(request, pk):
 # --- validation -------------------------------------------------------------------------------------------
 
 NOT_VALIDATOR = (
-    "Seuls le club animateur de la convention (ou le club dont l'entreprise est membre), la préfecture du "
-    "département et le niveau national peuvent valider ou renvoyer une déclaration."
+    "Seuls le club animateur de la convention, la préfecture du département de la convention et le niveau "
+    "national peuvent valider ou renvoyer une déclaration."
 )
 
 

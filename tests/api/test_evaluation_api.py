@@ -194,14 +194,12 @@ def test_declaration_body_and_lines(campaigns):
     assert other.json()["modifiable"] is False
 
 
-def test_a_club_sees_a_member_declaration_but_not_the_foreign_convention(campaigns):
-    """The member's declaration for a convention animated by another club: no id of that convention leaks."""
+def test_a_club_does_not_see_a_member_declaration_on_a_convention_it_does_not_animate(campaigns):
+    """The member's declaration for a convention animated by another club belongs to that club (issue 10)."""
     world = campaigns
     world.outside.company.club_memberships.create(club=world.inside.club, start_date=datetime.date(2015, 1, 1))
     body = client_for(world.orgs["club"], "key").get(reverse("api:declaration-detail", args=[world.outside.declaration.pk]))
-    assert body.status_code == 200
-    assert body.json()["convention"]["id"] is None
-    assert body.json()["convention"]["reference"] == world.outside.convention.reference
+    assert body.status_code == 404
 
 
 def test_declaration_filters(campaigns):

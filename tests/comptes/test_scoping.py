@@ -70,13 +70,18 @@ def world(db):
     ClubMembershipFactory(company=w.head34, club=w.club34)
     ClubMembershipFactory(company=w.only11, club=w.club11)
 
-    # Conventions: national ones declined (or not) in 34, local ones in 34 and 11.
+    # Conventions: national ones declined (or not) in 34, local ones in 34 and 11. A declination opens its
+    # national parent to the préfecture once concluded (here: active, imported without author).
     w.national_declined34 = ConventionFactory(reference="NAT-1", kind=Convention.Kind.NATIONAL, departement=None)
     w.national_declined34.companies.add(w.national_group)
     w.national_declined11 = ConventionFactory(reference="NAT-2", kind=Convention.Kind.NATIONAL, departement=None)
-    w.declination34 = ConventionFactory(reference="034-DECL", departement=d34, parent=w.national_declined34)
+    w.declination34 = ConventionFactory(
+        reference="034-DECL", departement=d34, parent=w.national_declined34, status=Convention.Status.ACTIVE
+    )
     w.declination34.companies.add(w.national_group)
-    w.declination11 = ConventionFactory(reference="011-DECL", departement=d11, parent=w.national_declined11)
+    w.declination11 = ConventionFactory(
+        reference="011-DECL", departement=d11, parent=w.national_declined11, status=Convention.Status.ACTIVE
+    )
     w.club34_convention = ConventionFactory(reference="034-CLUB", departement=d34, club=w.club34)
     w.club34_convention.companies.add(w.head34)
     # Animated by the club for a company that is not (yet) its member.

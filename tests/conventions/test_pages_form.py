@@ -261,11 +261,11 @@ def edit_payload(world, convention, **fields):
     return data
 
 
-def test_edit_replaces_targets_and_keeps_commitments(client, world):
+def test_edit_updates_targets_in_place_and_keeps_commitments(client, world):
     convention = world.convention
     commitment = CommitmentFactory(convention=convention)
     TargetFactory(commitment=commitment, year=2016, value=5)
-    TargetFactory(commitment=commitment, year=2017, value=6)
+    kept = TargetFactory(commitment=commitment, year=2017, value=6)
     response = login(client, world.club_user).get(f"/conventions/{convention.pk}/modifier/")
     assert response.status_code == 200
     assert [f.initial for f in response.context["editor"].targets.forms[:2]] == [
@@ -280,14 +280,13 @@ def test_edit_replaces_targets_and_keeps_commitments(client, world):
     convention.refresh_from_db()
     assert convention.title == "Nouveau titre"
     assert convention.commitments.get().pk == commitment.pk
-    assert list(Target.objects.filter(commitment=commitment).values_list("year", "value")) == [(2017, Decimal("9"))]
-    # The history keeps the old targets' removal and the new target, by the person who edited.
-    changes = Target.history.filter(commitment=commitment, history_user=world.club_user)
-    assert sorted((h.history_type, h.year, h.value) for h in changes) == [
-        ("+", 2017, Decimal("9")),
-        ("-", 2016, Decimal("5")),
-        ("-", 2017, Decimal("6")),
+    # Updated in place (issue 10): the kept target keeps its id.
+    assert list(Target.objects.filter(commitment=commitment).values_list("pk", "year", "value")) == [
+        (kept.pk, 2017, Decimal("9"))
     ]
+    # The history keeps the removal and the change, by the person who edited.
+    changes = Target.history.filter(commitment=commitment, history_user=world.club_user)
+    assert sorted((h.history_type, h.year, h.value) for h in changes) == [("-", 2016, Decimal("5")), ("~", 2017, Decimal("9"))]
 
 
 def test_edit_can_delete_a_commitment(client, world):

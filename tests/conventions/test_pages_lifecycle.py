@@ -91,7 +91,8 @@ def test_terminate_needs_a_reason(client, world):
 
 def test_a_prefecture_does_not_conclude_a_national_convention(client, world):
     national = ConventionFactory(kind=Convention.Kind.NATIONAL, departement=None, reference="NAT-2016-0001")
-    ConventionFactory(parent=national, departement=world.herault)  # declined in Hérault: visible to the préfecture
+    # Declined in Hérault and in force: visible to the préfecture.
+    ConventionFactory(parent=national, departement=world.herault, status=S.ACTIVE)
     world.set_status(national, S.SIGNED)
     assert login(client, world.prefecture).get(f"/conventions/{national.pk}/").status_code == 200
     assert client.post(url(national, "mettre-en-vigueur")).status_code == 403

@@ -162,7 +162,11 @@ def test_scoping_of_campaigns_and_declarations(world):
     assert set(scoping.declarations(w.prefecture_scope)) == {w.declaration}
     assert set(scoping.declarations(w.gard_scope)) == {gard_declaration}
     assert set(scoping.declarations(w.club_scope)) == {w.declaration}
-    assert set(scoping.declarations(w.other_club_scope)) == {gard_declaration}  # member company
+    # A member company's declaration on a convention the club does not animate is not the club's (issue 10).
+    assert not scoping.declarations(w.other_club_scope).exists()
+    gard_convention.club = w.other_club
+    gard_convention.save()
+    assert set(scoping.declarations(w.other_club_scope)) == {gard_declaration}  # the convention it animates
     assert set(scoping.declarations(w.company_scope)) == {w.declaration}
     assert scoping.declarations(w.national_scope).count() == 2
 

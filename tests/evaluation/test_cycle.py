@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from charte.comptes import scoping
 from evaluation.campaigns import services
 from evaluation.models import Declaration, DeclarationValue
 from tests.evaluation.conftest import AFTER, DURING, OPENS, key
@@ -143,19 +144,28 @@ def test_validate_and_return_refused_outside_the_validators(world, actor):
     assert d.status == S.SUBMITTED
 
 
-def test_a_club_validates_for_its_member_companies_even_on_a_convention_it_does_not_animate(world):
+@pytest.mark.parametrize("animated_by", ["other_club", None], ids=["autre club", "sans club"])
+def test_a_club_does_not_validate_for_a_member_on_a_convention_it_does_not_animate(world, animated_by):
+    """Issue 10: validation belongs to the convention's animating club, not to the clubs the company is a
+    member of (BRL is a member of FACE Hérault; this convention is animated elsewhere, or by nobody)."""
     w = world
     from tests.evaluation.conftest import active_convention
-
-    convention = active_convention(w.company, club=None, reference="034-2017-BRL-2")
-    services.sync_expected_declarations(w.campaign)
-    d = Declaration.objects.get(convention=convention)
     from tests.factories import CommitmentFactory
 
+    club = getattr(w, animated_by) if animated_by else None
+    convention = active_convention(w.company, club=club, reference="034-2017-BRL-2")
+    services.sync_expected_declarations(w.campaign)
+    d = Declaration.objects.get(convention=convention)
     commitment = CommitmentFactory(convention=convention)
     services.save_draft(d, w.company_user, {key(commitment, "STAGE3_OFFERTS"): ("3", "")}, 1, today=DURING)
     services.submit(d, w.company_user, today=DURING)
-    services.validate(d, w.animator, w.club_scope, today=DURING)
+    assert not scoping.declarations(w.club_scope).filter(pk=d.pk).exists()
+    with pytest.raises(PermissionDenied):
+        services.validate(d, w.animator, w.club_scope, today=DURING)
+    with pytest.raises(PermissionDenied):
+        services.return_declaration(d, w.animator, w.club_scope, "Non", today=DURING)
+    # The préfecture of the convention's département does.
+    services.validate(d, w.prefecture_user, w.prefecture_scope, today=DURING)
     assert d.status == S.VALIDATED
 
 
