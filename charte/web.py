@@ -8,6 +8,8 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
+from charte.exports import neutralise
+
 
 class DsfrModelForm(forms.ModelForm):
     """A ModelForm rendered with the DSFR field groups (labels, hints, errors at the field)."""
@@ -25,15 +27,16 @@ class DsfrModelForm(forms.ModelForm):
 
 
 def csv_response(filename, header, rows):
-    """A CSV download that opens correctly in a French spreadsheet: UTF-8 with BOM, `;` separator."""
+    """A CSV download that opens correctly in a French spreadsheet: UTF-8 with BOM, `;` separator. Every cell
+    goes through `neutralise`, so no text in it can run as a formula."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=";")
-    writer.writerow(header)
+    writer.writerow([neutralise(value) for value in header])
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow(["" if value is None else neutralise(value) for value in row])
     return response
 
 
