@@ -4,13 +4,19 @@ import csv
 from functools import wraps
 
 from django import forms
+from django.core import validators
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
+from charte.exports import neutralise
+from charte.validators import LONG_TEXT_MAX_LENGTH, MAX_DATE, MIN_DATE, validate_plausible_date
+
 
 class DsfrModelForm(forms.ModelForm):
-    """A ModelForm rendered with the DSFR field groups (labels, hints, errors at the field)."""
+    """A ModelForm rendered with the DSFR field groups (labels, hints, errors at the field). Its free texts
+    (textareas) are capped at LONG_TEXT_MAX_LENGTH characters and its dates bounded to 2000-2100, with a
+    French message at the field (see charte.validators)."""
 
     template_name = DsfrBaseForm.template_name
     bound_field_class = DsfrBaseForm.bound_field_class
@@ -22,19 +28,54 @@ class DsfrModelForm(forms.ModelForm):
 
         for visible in self.visible_fields():
             dsfr_input_class_attr(visible)
+        for field in self.fields.values():
+            bound_inputs(field)
+
+
+def bound_inputs(field):
+    """Cap a textarea's length and bound a date field to the plausible range, in the form and in the browser."""
+    if isinstance(field, forms.CharField) and isinstance(field.widget, forms.Textarea) and field.max_length is None:
+        field.max_length = LONG_TEXT_MAX_LENGTH
+        field.validators.append(validators.MaxLengthValidator(LONG_TEXT_MAX_LENGTH))
+        field.widget.attrs.setdefault("maxlength", str(LONG_TEXT_MAX_LENGTH))
+    elif isinstance(field, forms.DateField):
+        if validate_plausible_date not in field.validators:
+            field.validators.append(validate_plausible_date)
+        field.widget.attrs.setdefault("min", MIN_DATE.isoformat())
+        field.widget.attrs.setdefault("max", MAX_DATE.isoformat())
 
 
 def csv_response(filename, header, rows):
-    """A CSV download that opens correctly in a French spreadsheet: UTF-8 with BOM, `;` separator."""
+    """A CSV download that opens correctly in a French spreadsheet: UTF-8 with BOM, `;` separator. Every cell
+    goes through `neutralise`, so no text in it can run as a formula."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=";")
-    writer.writerow(header)
+    writer.writerow([neutralise(value) for value in header])
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow(["" if value is None else neutralise(value) for value in row])
     return response
+
+
+MAX_PK = 2**63 - 1
+
+
+def parse_pk(value):
+    """An id typed in a query string or a form (ASCII digits within the database's bigint), else None."""
+    value = str(value or "")
+    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_PK:
+        return int(value)
+    return None
+
+
+def pk_or_404(value):
+    """The id sent by the browser, or 404 (never a 500) when it is not one."""
+    pk = parse_pk(value)
+    if pk is None:
+        raise Http404("Page introuvable.")
+    return pk
 
 
 def role_required(*kinds):

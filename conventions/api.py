@@ -33,6 +33,7 @@ from charte.comptes import scoping
 from charte.concurrency import StaleEditError
 from charte.territoires.api import DepartementRefSerializer, QPVRefSerializer
 from charte.territoires.models import QPV, Departement
+from charte.validators import LONG_TEXT_MAX_LENGTH, validate_plausible_date
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
 
 from .action_forms import ActionForm
@@ -325,9 +326,9 @@ class ActionWriteSerializer(serializers.Serializer):
 
     type_action = serializers.CharField(max_length=50, help_text="Code du type d'action (voir /api/v1/types-action/).")
     intitule = serializers.CharField(max_length=250)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    date_debut = serializers.DateField()
-    date_fin = serializers.DateField(required=False, allow_null=True, default=None)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=LONG_TEXT_MAX_LENGTH)
+    date_debut = serializers.DateField(validators=[validate_plausible_date])
+    date_fin = serializers.DateField(required=False, allow_null=True, default=None, validators=[validate_plausible_date])
     departement = serializers.CharField(max_length=3, help_text="Code INSEE du département de l'action.")
     entreprises = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),

@@ -17,7 +17,7 @@ from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes import scoping
-from charte.web import DsfrModelForm
+from charte.web import DsfrModelForm, bound_inputs
 
 from . import permissions
 from .models import Commitment, Convention, Signatory
@@ -433,18 +433,32 @@ class TerminateForm(DsfrBaseForm):
         help_text="Il figurera sur la fiche de la convention.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_inputs(self.fields["termination_reason"])
+
 
 class RenewForm(DsfrBaseForm):
     start_date = forms.DateField(label="Date de début de la nouvelle convention", widget=DateInput())
     end_date = forms.DateField(label="Date de fin de la nouvelle convention", widget=DateInput())
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            bound_inputs(field)
+
     @classmethod
     def initial_for(cls, convention):
-        start = convention.end_date + datetime.timedelta(days=1)
+        """The next period of the same length; nothing suggested when it would leave the calendar (a convention
+        stored with an implausible end, such as 31/12/9999, before dates were bounded)."""
         try:
-            end = start.replace(year=start.year + len(convention.years)) - datetime.timedelta(days=1)
-        except ValueError:  # 29 February
-            end = start.replace(year=start.year + len(convention.years), day=28)
+            start = convention.end_date + datetime.timedelta(days=1)
+            try:
+                end = start.replace(year=start.year + len(convention.years)) - datetime.timedelta(days=1)
+            except ValueError:  # 29 February
+                end = start.replace(year=start.year + len(convention.years), day=28)
+        except (OverflowError, ValueError):
+            return {}
         return {"start_date": start, "end_date": end}
 
     def clean(self):

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import Organisation
 from charte.territoires.models import QPV, Departement
+from charte.validators import validate_long_text, validate_plausible_date
 from entreprises.models import Company
 
 
@@ -107,8 +108,8 @@ class Convention(models.Model):
         related_name="successor",
         verbose_name="convention renouvelée",
     )
-    start_date = models.DateField("date de début")
-    end_date = models.DateField("date de fin")
+    start_date = models.DateField("date de début", validators=[validate_plausible_date])
+    end_date = models.DateField("date de fin", validators=[validate_plausible_date])
     departement = models.ForeignKey(
         Departement,
         on_delete=models.PROTECT,
@@ -126,7 +127,7 @@ class Convention(models.Model):
         limit_choices_to={"kind": "club"},
         verbose_name="club animateur",
     )
-    termination_reason = models.TextField("motif de résiliation", blank=True)
+    termination_reason = models.TextField("motif de résiliation", blank=True, validators=[validate_long_text])
     status_changed_at = models.DateTimeField("changement de statut le", null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="créée par"
@@ -192,7 +193,7 @@ class Signatory(models.Model):
     role = models.CharField("qualité", max_length=20, choices=Role.choices)
     name = models.CharField("nom", max_length=200)
     organisation_name = models.CharField("organisation", max_length=200)
-    signed_on = models.DateField("signé le", null=True, blank=True)
+    signed_on = models.DateField("signé le", null=True, blank=True, validators=[validate_plausible_date])
 
     class Meta:
         ordering = ["pk"]
@@ -243,7 +244,7 @@ class Commitment(models.Model):
         related_name="commitments",
         verbose_name="type d'action",
     )
-    description = models.TextField("engagement", blank=True)
+    description = models.TextField("engagement", blank=True, validators=[validate_long_text])
 
     history = HistoricalRecords(app="evaluation")
 
@@ -346,9 +347,9 @@ class Action(models.Model):
 
     action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions", verbose_name="type d'action")
     title = models.CharField("intitulé", max_length=250)
-    description = models.TextField("description", blank=True)
-    start_date = models.DateField("date de début")
-    end_date = models.DateField("date de fin", null=True, blank=True)
+    description = models.TextField("description", blank=True, validators=[validate_long_text])
+    start_date = models.DateField("date de début", validators=[validate_plausible_date])
+    end_date = models.DateField("date de fin", null=True, blank=True, validators=[validate_plausible_date])
     companies = models.ManyToManyField(Company, related_name="actions", verbose_name="entreprises")
     convention = models.ForeignKey(
         Convention,

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from charte.catalogue.models import ActionType
 from charte.comptes import scoping
 from charte.concurrency import StaleEditError
-from charte.web import add_service_error, csv_response
+from charte.web import add_service_error, csv_response, parse_pk
 from entreprises.models import Company, DiagnosticItem
 
 from . import permissions, services
@@ -216,10 +216,7 @@ def document(request, pk):
 
 
 def _int_param(request, name):
-    try:
-        return int(request.GET.get(name, ""))
-    except ValueError:
-        return None
+    return parse_pk(request.GET.get(name))
 
 
 def _suggested_action_types(diagnostic):

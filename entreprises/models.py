@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.territoires.models import Commune
+from charte.validators import validate_long_text
 
 from .validators import normalize_identifier, validate_siren, validate_siret
 
@@ -218,7 +219,7 @@ class Diagnostic(models.Model):
         verbose_name="club",
     )
     date = models.DateField("date")
-    comment = models.TextField("commentaire", blank=True)
+    comment = models.TextField("commentaire", blank=True, validators=[validate_long_text])
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="auteur"
     )

@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from charte.catalogue.models import Indicator
 from charte.comptes.models import Organisation
 from charte.territoires.models import Departement
+from charte.validators import validate_plausible_date, validate_plausible_year
 from conventions.models import Commitment, Convention
 from entreprises.models import Company
 
@@ -31,7 +32,7 @@ class CampaignQuerySet(models.QuerySet):
 class Campaign(models.Model):
     """The yearly window in which companies declare year N. No departement = national campaign."""
 
-    year = models.PositiveSmallIntegerField("année évaluée")
+    year = models.PositiveSmallIntegerField("année évaluée", validators=[validate_plausible_year])
     title = models.CharField("intitulé", max_length=200)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="campaigns", verbose_name="ouverte par")
     departements = models.ManyToManyField(
@@ -41,9 +42,9 @@ class Campaign(models.Model):
         verbose_name="départements couverts",
         help_text="Aucun département : campagne nationale.",
     )
-    opens_on = models.DateField("ouverture le")
-    reminder_on = models.DateField("relance le")
-    closes_on = models.DateField("clôture le")
+    opens_on = models.DateField("ouverture le", validators=[validate_plausible_date])
+    reminder_on = models.DateField("relance le", validators=[validate_plausible_date])
+    closes_on = models.DateField("clôture le", validators=[validate_plausible_date])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ouverte par"
     )

@@ -3,7 +3,7 @@ integer ids, and the filters' building blocks."""
 
 import datetime
 import math
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import django_filters
 from django import forms
@@ -242,14 +242,18 @@ class StrictFieldsMixin:
 
 class DecimalField(serializers.DecimalField):
     """A decimal with a fixed number of places, read from a JSON number without float noise: 0.57 computed by
-    a client as 0.1 * 5.7 arrives as 0.5700000000000001 and means 0.57. A real extra place is still refused."""
+    a client as 0.1 * 5.7 arrives as 0.5700000000000001 and means 0.57. A real extra place is still refused.
+    A number too large to round (1e300) is left to the field's own checks, which refuse it in French."""
 
     NOISE = Decimal("1e-9")
 
     def to_internal_value(self, data):
         if isinstance(data, float) and math.isfinite(data) and self.decimal_places is not None:
             exact = Decimal(repr(data))
-            rounded = exact.quantize(Decimal(1).scaleb(-self.decimal_places))
+            try:
+                rounded = exact.quantize(Decimal(1).scaleb(-self.decimal_places))
+            except InvalidOperation:  # more digits than the decimal context holds: far beyond max_digits
+                rounded = exact
             if exact != rounded and abs(exact - rounded) < self.NOISE:
                 data = rounded
         return super().to_internal_value(data)

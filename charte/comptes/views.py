@@ -7,6 +7,8 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from charte.web import pk_or_404
+
 from .forms import DsfrPasswordResetForm, DsfrSetPasswordForm, EmailAuthenticationForm
 from .middleware import SESSION_KEY
 
@@ -49,7 +51,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 @require_POST
 def switch_organisation(request):
     """Act for another of one's organisations: remembered in the session."""
-    membership = get_object_or_404(request.user.active_memberships(), pk=request.POST.get("membership"))
+    membership = get_object_or_404(request.user.active_memberships(), pk=pk_or_404(request.POST.get("membership")))
     request.session[SESSION_KEY] = membership.pk
     messages.success(request, f"Vous agissez maintenant pour « {membership.organisation} ».")
     next_url = request.POST.get("next") or ""

@@ -92,8 +92,9 @@ def _sheet_title(text, used):
 
 
 def xlsx_bytes(report):
-    from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from charte.exports import Workbook
 
     workbook = Workbook()
     summary = workbook.active

@@ -158,6 +158,28 @@ def test_end_before_start_is_refused(client, world):
     ]
 
 
+@pytest.mark.parametrize(
+    "dates",
+    [{"start_date": "0001-01-01", "end_date": ""}, {"start_date": "9999-12-30", "end_date": "9999-12-31"}],
+)
+def test_dates_outside_2000_2100_are_refused_in_french(client, world, dates):
+    client.force_login(world["club_34_user"])
+    response = _refused(client, action_data(companies=[world["engie"].pk], **dates))
+    errors = response.context["form"].errors
+    for field, value in dates.items():
+        if value:
+            assert errors[field] == ["Saisissez une date comprise entre le 01/01/2000 et le 31/12/2100."], errors
+    assert 'min="2000-01-01"' in response.content.decode() and 'max="2100-12-31"' in response.content.decode()
+
+
+def test_a_3_mb_description_is_refused(client, world):
+    client.force_login(world["club_34_user"])
+    response = _refused(client, action_data(companies=[world["engie"].pk], description="x" * 3_000_000))
+    [message] = response.context["form"].errors["description"]
+    assert "au plus 5000 caractères" in message.replace("\xa0", " ").replace("\u202f", ""), message
+    assert 'maxlength="5000"' in response.content.decode()
+
+
 def test_a_company_out_of_scope_posted_by_hand_is_refused(client, world):
     client.force_login(world["club_34_user"])
 

@@ -109,6 +109,11 @@ def test_a_partner_cannot_log_actions(world, auth):
         ({"beneficiaires_total": "douze"}, "beneficiaires_total", ""),
         ({"date_debut": "16/01/2017"}, "date_debut", ""),
         ({"heures": 1e30}, "heures", ""),
+        ({"heures": 1e300}, "heures", "chiffres"),
+        ({"date_debut": "0001-01-01", "date_fin": None}, "date_debut", "entre le 01/01/2000 et le 31/12/2100"),
+        ({"date_debut": "9999-12-30", "date_fin": "9999-12-31"}, "date_debut", "entre le 01/01/2000 et le 31/12/2100"),
+        ({"date_fin": "9999-12-31"}, "date_fin", "entre le 01/01/2000 et le 31/12/2100"),
+        ({"description": "x" * 3_000_000}, "description", "5000"),
         ({"partenaires": [{"type": "inconnu", "nom": "X"}]}, "partenaires", ""),
     ],
 )

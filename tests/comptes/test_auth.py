@@ -102,6 +102,12 @@ def test_cannot_switch_to_someone_elses_membership(client, person):
     assert client.post("/compte/organisation/", {"membership": other.pk}).status_code == 404
 
 
+@pytest.mark.parametrize("value", ["abc", "", "-1", "1.5", "١", "9" * 30])
+def test_a_membership_that_is_not_an_id_is_404_not_500(client, person, value):
+    client.force_login(person)
+    assert client.post("/compte/organisation/", {"membership": value}).status_code == 404
+
+
 def test_deactivated_membership_gives_no_scope(client, person):
     person.memberships.update(is_active=False)
     client.force_login(person)

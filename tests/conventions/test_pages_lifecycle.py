@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conventions.models import Convention, ConventionDocument, Signatory
@@ -197,6 +198,32 @@ def test_club_and_company_cannot_sign(client, world, who):
 
 
 # --- renew -----------------------------------------------------------------------------------------------
+
+
+def test_renewal_page_of_a_convention_ending_on_31_12_9999_opens_without_suggested_dates(client, world):
+    # Stored before dates were bounded (2000-2100): the next period would leave the calendar.
+    convention = world.set_status(world.convention, S.ACTIVE)
+    Convention.objects.filter(pk=convention.pk).update(end_date=datetime.date(9999, 12, 31))
+    login(client, world.prefecture)
+    page = client.get(url(convention, "renouveler"))
+    assert page.status_code == 200
+    assert page.context["form"].initial == {}
+    response = client.post(url(convention, "renouveler"), {"start_date": "9999-01-01", "end_date": "9999-12-31"})
+    assert response.status_code == 200
+    assert "Saisissez une date comprise entre le 01/01/2000 et le 31/12/2100." in response.content.decode()
+    assert not Convention.objects.filter(predecessor=convention).exists()
+
+
+@pytest.mark.parametrize("end", [datetime.date(1, 1, 1), datetime.date(9999, 12, 31), datetime.date(2101, 1, 1)])
+def test_convention_dates_are_bounded_to_2000_2100(world, end):
+    convention = world.convention
+    convention.start_date, convention.end_date = datetime.date(1999, 12, 31), end
+    with pytest.raises(ValidationError) as excinfo:
+        convention.full_clean()
+    message = "Saisissez une date comprise entre le 01/01/2000 et le 31/12/2100."
+    assert excinfo.value.message_dict["start_date"] == [message]
+    if end.year != 1:
+        assert excinfo.value.message_dict["end_date"] == [message]
 
 
 def test_renew_creates_a_draft_and_redirects_to_it(client, world):

@@ -136,3 +136,47 @@ def test_company_siren_typed_with_spaces_is_stored_as_nine_digits():
     company = Company(siren="552 100 554", name="Entreprise test")
     company.full_clean()
     assert company.siren == "552100554"
+
+
+# --- security review (issue 10): other digits than ASCII, zeros only --------------------------------------
+
+ARABIC_INDIC_732829320 = "\u0667\u0663\u0662\u0668\u0662\u0669\u0663\u0662\u0660"  # ٧٣٢٨٢٩٣٢٠
+
+
+@pytest.mark.parametrize("siren", [ARABIC_INDIC_732829320, "７３２８２９３２０"])
+def test_siren_in_other_digits_than_ascii_is_refused(siren):
+    assert siren.isdigit() and int(siren) == 732829320  # what Python alone would have accepted
+    assert not is_valid_siren(siren)
+    assert messages_of(validate_siren, siren) == [SIREN_FORMAT]
+
+
+def test_siret_in_other_digits_than_ascii_is_refused():
+    siret = ARABIC_INDIC_732829320 + "00074"
+    assert not is_valid_siret(siret)
+    assert messages_of(validate_siret, siret) == [SIRET_FORMAT]
+
+
+def test_zeros_only_are_refused_although_they_pass_luhn():
+    assert luhn_ok("000000000") and luhn_ok("00000000000000")
+    assert not is_valid_siren("000000000") and not is_valid_siret("00000000000000")
+    assert messages_of(validate_siren, "000 000 000") == [
+        "Ce SIREN n'est pas valide : il ne peut pas être composé uniquement de zéros."
+    ]
+    assert messages_of(validate_siret, "00000000000000") == [
+        "Ce SIRET n'est pas valide : son SIREN ne peut pas être composé de zéros."
+    ]
+
+
+@pytest.mark.django_db
+def test_a_second_copy_of_a_siren_in_arabic_digits_is_not_stored(client):
+    from charte.comptes.models import OrganisationKind
+    from tests.factories import MembershipFactory, OrganisationFactory
+
+    Company.objects.create(siren="732829320", name="Original")
+    national = OrganisationFactory(kind=OrganisationKind.NATIONAL, name="ANCT")
+    client.force_login(MembershipFactory(organisation=national).user)
+    for siren in (ARABIC_INDIC_732829320, "000000000"):
+        response = client.post("/entreprises/nouvelle/", {"siren": siren, "name": "Copie", "size": "pme"})
+        assert response.status_code == 200
+        assert "Ce SIREN" in response.content.decode() or SIREN_FORMAT in response.content.decode()
+    assert Company.objects.count() == 1

@@ -114,6 +114,14 @@ def test_opening_refusals_keep_what_was_typed(client, w):
     assert Campaign.objects.filter(year=2018).count() == 1
 
 
+def test_campaign_dates_outside_2000_2100_are_refused_at_their_field(client, w):
+    login(client, w.prefecture_user)
+    response = client.post("/campagnes/nouvelle/", campaign_form(closes_on="9999-12-31"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["closes_on"] == ["Saisissez une date comprise entre le 01/01/2000 et le 31/12/2100."]
+    assert not Campaign.objects.filter(year=2018).exists()
+
+
 @pytest.mark.parametrize("who", ["animator", "company_user"])
 def test_only_prefectures_and_national_open_campaigns(client, w, who):
     login(client, getattr(w, who))
