@@ -1,28 +1,30 @@
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from charte import dashboard as figures
 from charte.comptes import scoping
 from charte.territoires.models import QPV
-from conventions.models import Action, Convention
+from conventions.models import Convention
 from entreprises.models import Company
+from evaluation.reports import opendata
 
 
 @login_not_required
 def home(request):
-    """Public landing page: what the portal is, and the size of what it follows."""
+    """Public landing page: what the portal is, and the size of what it follows.
+
+    The actions and beneficiaries are those of the published national compile of the latest year, the set the
+    open data reads: a live count would differ from the sum of the published cells by exactly the hidden ones
+    (methodology §10 and §13). Companies, conventions and QPV are not secret: counted live."""
     if request.user.is_authenticated:
         return redirect("dashboard")
     figures = {
         "companies": Company.objects.count(),
         "conventions": Convention.objects.count(),
-        "actions": Action.objects.count(),
         "qpvs": QPV.objects.count(),
     }
-    by_status = Convention.objects.values("status").annotate(n=Count("pk")).order_by("status")
-    return render(request, "home.html", {"figures": figures, "by_status": by_status})
+    return render(request, "home.html", {"figures": figures, "published": opendata.public_figures()})
 
 
 def dashboard(request):

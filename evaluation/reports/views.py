@@ -144,10 +144,17 @@ def export_pdf(request, kind, key):
 
 @login_not_required
 def open_data(request):
+    year = opendata.open_data_year(request.GET.get("annee"))
     return render(
         request,
         "rapports/open_data.html",
-        {"columns": opendata.OPEN_DATA_COLUMNS, "threshold": opendata.OPEN_DATA_THRESHOLD, "years": opendata.open_data_years()},
+        {
+            "columns": opendata.OPEN_DATA_COLUMNS,
+            "threshold": opendata.OPEN_DATA_THRESHOLD,
+            "years": opendata.open_data_years(),
+            "data": opendata.open_data(year),
+            "secrecy_url": opendata.SECRECY_URL,
+        },
     )
 
 
@@ -165,7 +172,21 @@ def open_data_csv(request):
 @login_not_required
 def open_data_json(request):
     year = opendata.open_data_year(request.GET.get("annee"))
+    data = opendata.open_data(year)
     return JsonResponse(
-        {"annee": year, "seuil_secret_statistique": opendata.OPEN_DATA_THRESHOLD, "lignes": opendata.open_data_rows(year)},
+        {
+            "annee": year,
+            "seuil_secret_statistique": opendata.OPEN_DATA_THRESHOLD,
+            "secret_statistique": {
+                "regle": (
+                    "Cellule à null : chiffre masqué par le secret statistique (effectif de 1 à 4, complément de 1 à 4, "
+                    "ou masquage secondaire pour qu'aucun total publié ne le redonne)."
+                ),
+                "methodologie": request.build_absolute_uri(opendata.SECRECY_URL),
+                "cellules_masquees": data.hidden if data else {},
+            },
+            "compilation_terminee_le": data.run.finished_at.isoformat() if data and data.run.finished_at else None,
+            "lignes": data.rows if data else [],
+        },
         json_dumps_params={"ensure_ascii": False},
     )
