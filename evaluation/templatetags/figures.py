@@ -29,12 +29,6 @@ def cell(column, row):
     return column.display(row)
 
 
-@register.filter
-def figure_value(value, code):
-    """A bare value (not read from a row) written as the figure `code` writes it."""
-    return registry.get(code).format(value)
-
-
 @register.simple_tag
 def figure_link(code, base=""):
     """The label of a figure linked to its definition; `base` makes the link absolute (the PDF)."""
