@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from charte import views
+from evaluation.reports import methodology
 
 admin.site.site_header = "Charte Entreprises et Quartiers — administration"
 admin.site.site_title = "Charte Entreprises et Quartiers"
@@ -17,6 +18,7 @@ urlpatterns = [
     path("territoires/", include("charte.territoires.urls")),
     path("campagnes/", include("evaluation.campaigns.urls")),
     path("rapports/", include("evaluation.reports.urls")),
+    path("methodologie/", methodology.page, name="methodologie"),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -42,6 +42,7 @@ from conventions.models import Convention
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
 from entreprises.models import Company
 
+from . import figures
 from .campaigns import permissions, services
 from .models import AnnualResult, Campaign, Declaration, DeclarationValue, ScopeType
 
@@ -496,56 +497,47 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
 # --- compiled annual results ----------------------------------------------------------------------------
 
 
-class ResultFiguresSerializer(serializers.Serializer):
-    """The figures of one year; the same serializer reads N (plain fields) and N-1 (`prev_` fields)."""
+class _FigureFieldMixin:
+    """A figure of the registry read from the row by the registry (N, or N-1 with `previous`): the field's
+    name is the figure's code, its help text the figure's label and the link to its definition."""
 
-    def __init__(self, *args, prefix="", **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.source = prefix + field.source
-            field.source_attrs = field.source.split(".")
+    def __init__(self, figure, previous=False, **kwargs):
+        self.figure, self.previous = figure, previous
+        super().__init__(source="*", read_only=True, allow_null=True, help_text=figure.api_help, **kwargs)
 
-    valeur_declaree = serializers.DecimalField(
-        source="declared_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
-    )
-    valeur_declaree_validee = serializers.DecimalField(
-        source="declared_validated_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
-    )
-    valeur_calculee = serializers.DecimalField(
-        source="computed_value",
-        max_digits=18,
-        decimal_places=2,
-        coerce_to_string=False,
-        allow_null=True,
-        help_text="Calculée depuis les actions saisies.",
-    )
-    objectif = serializers.DecimalField(
-        source="target_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
-    )
-    taux_atteinte = serializers.FloatField(
-        source="attainment_rate", allow_null=True, help_text="Valeur déclarée / objectif, en fraction (0,5 = 50 %)."
-    )
-    entreprises_attendues = serializers.IntegerField(source="companies_expected", allow_null=True)
-    entreprises_ayant_declare = serializers.IntegerField(source="companies_reporting", allow_null=True)
-    actions = serializers.IntegerField(source="actions_count", allow_null=True)
-    beneficiaires = serializers.IntegerField(source="beneficiaries", allow_null=True)
-    beneficiaires_qpv = serializers.IntegerField(source="beneficiaries_qpv", allow_null=True)
-    part_beneficiaires_qpv = serializers.FloatField(source="qpv_share", allow_null=True, help_text="En fraction (0,5 = 50 %).")
+    def get_attribute(self, instance):
+        return self.figure.value(instance, previous=self.previous)
 
 
-class PreviousYearSerializer(ResultFiguresSerializer):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, prefix="prev_", **kwargs)
+class FigureDecimalField(_FigureFieldMixin, serializers.DecimalField):
+    def __init__(self, figure, previous=False):
+        super().__init__(figure, previous, max_digits=18, decimal_places=2, coerce_to_string=False)
 
 
-class CurrentYearSerializer(ResultFiguresSerializer):
-    # Offered and realised are only split for year N.
-    valeur_offerte = serializers.DecimalField(
-        source="offered_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
-    )
-    valeur_realisee = serializers.DecimalField(
-        source="realised_value", max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True
-    )
+class FigureIntegerField(_FigureFieldMixin, serializers.IntegerField):
+    pass
+
+
+class FigureRateField(_FigureFieldMixin, serializers.FloatField):
+    pass
+
+
+FIGURE_FIELDS = {figures.COUNT: FigureIntegerField, figures.RATE: FigureRateField, figures.VALUE: FigureDecimalField}
+
+
+def _figures_serializer(name, previous):
+    """The figures of one year from the registry: every figure for N, those with an N-1 twin for N-1."""
+    fields = {
+        figure.code: FIGURE_FIELDS[figure.kind](figure, previous=previous)
+        for figure in figures.FIGURES
+        if figure.previous or not previous
+    }
+    doc = "Les chiffres de l'année précédente." if previous else "Les chiffres de l'année."
+    return type(name, (serializers.Serializer,), {**fields, "__doc__": doc, "__module__": __name__})
+
+
+CurrentYearSerializer = _figures_serializer("CurrentYearSerializer", previous=False)
+PreviousYearSerializer = _figures_serializer("PreviousYearSerializer", previous=True)
 
 
 class RunRefSerializer(serializers.Serializer):

@@ -14,11 +14,19 @@ conventions); the others (distinct companies, shares, rates) are recomputed at e
 statistical secrecy on public outputs (methodology §13): THRESHOLD (1 to 4 hidden, plus secondary suppression),
 DERIVED (published only when the terms it is computed from are), NONE (never published without sign-in).
 
-Adding a figure: an entry here, its SQL in the engine, its definition in the methodology, its tests.
+Every output reads this module: the report page and the PDF (through the `figures` template filters), the
+XLSX and CSV exports (their columns are generated from FIGURES), the API result serializers (field names are
+the codes, help texts the labels). Adding a figure: an entry here, its SQL in the engine, its definition in the
+methodology, its tests; nothing else.
+
+Formats (methodology §12): the screen and the PDF write French numbers ("4 436", "12,5", "68,5 %", "—");
+the XLSX keeps numbers with a number format; the CSV writes numbers a French spreadsheet reads as numbers
+(no thousands separator, decimal comma, rates as a percentage with one decimal in a column headed "(%)", an
+empty cell for no value), never more decimals than the screen shows.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 COUNT = "count"
 RATE = "rate"
@@ -35,6 +43,28 @@ THIN = "\u202f"
 NBSP = "\u00a0"
 EMPTY = "—"
 
+# Indicator units written after the value rather than only in the "Unité" column: the euro (methodology §12)
+# and the percent of ratio indicators (already stored in percent, written with one decimal like a rate).
+EURO_UNITS = {"euros", "euro", "€"}
+PERCENT_UNITS = {"%"}
+
+
+def _is_percent_unit(unit):
+    return (unit or "").strip() in PERCENT_UNITS
+
+
+def _is_euro_unit(unit):
+    return (unit or "").strip().lower() in EURO_UNITS
+
+
+def decimals(kind, unit=None):
+    """How many decimals a figure shows at most (screen, PDF, CSV alike)."""
+    if kind == COUNT:
+        return 0
+    if kind == RATE or _is_percent_unit(unit):
+        return 1
+    return 2
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -47,6 +77,8 @@ class Figure:
     # Whether the figure exists on rows of an indicator only, on rows without indicator only, or both.
     rows: str = "all"
     help: str = ""
+    # Whether the figure has its N-1 twin (the `prev_` column, or derived from `prev_` columns).
+    previous: bool = True
 
     @property
     def anchor(self):
@@ -56,9 +88,14 @@ class Figure:
     def url(self):
         return f"{METHODOLOGY_URL}#{self.anchor}"
 
+    @property
+    def previous_label(self):
+        return f"{self.label} N-1"
+
     def value(self, row, previous=False):
-        """The figure's value on an `AnnualResult` (N, or N-1 with `previous`)."""
-        if row is None:
+        """The figure's value on an `AnnualResult` (N, or N-1 with `previous`); None for an N-1 the figure
+        does not have."""
+        if row is None or (previous and not self.previous):
             return None
         prefix = "prev_" if previous else ""
         if self.code == "en_attente_validation":
@@ -69,8 +106,38 @@ class Figure:
             return declared - (validated or 0)
         return getattr(row, prefix + self.field)
 
-    def format(self, value):
-        return format_value(value, self.kind)
+    def format(self, value, unit=None):
+        return format_value(value, self.kind, unit)
+
+    def display(self, row, previous=False):
+        """The French writing of the figure on a row, with the unit of the row's indicator when it is written
+        after the value (euros, percent)."""
+        return self.format(self.value(row, previous), unit=row_unit(row))
+
+    def csv(self, value, unit=None):
+        return csv_value(value, self.kind, unit)
+
+    def xlsx(self, value, unit=None):
+        """(cell value, number format): numbers stay numbers, rounded to what the screen shows."""
+        return xlsx_value(value, self.kind, unit)
+
+    @property
+    def api_help(self):
+        text = self.label
+        if self.kind == RATE:
+            text += ", en fraction (0,685 = 68,5 %)"
+        elif self.kind == VALUE and self.rows == "indicator":
+            text += ", dans l'unité de l'indicateur"
+        return f"{text}. Définition : {self.url}"
+
+
+def row_unit(row):
+    indicator = getattr(row, "indicator", None) if row is not None and getattr(row, "indicator_id", None) else None
+    return indicator.unit if indicator is not None else None
+
+
+def _decimal(value, places):
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _group(digits):
@@ -85,41 +152,72 @@ def _group(digits):
     return sign + THIN.join(groups)
 
 
-def format_number(value, decimals=2):
+def _split(number):
+    """A quantized Decimal -> (whole digits, fraction digits without trailing zeros)."""
+    text = f"{number:f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    if whole in ("-0", "") and not fraction:
+        whole = "0"
+    return whole, fraction
+
+
+def format_number(value, decimals=2, grouped=True):
     """French writing of a number: thousands grouped, decimal comma, at most `decimals` decimals, no trailing
     zeros ("774", "12,5", "4 436")."""
     if value is None:
         return EMPTY
-    quantum = Decimal(1).scaleb(-decimals)
-    number = Decimal(str(value)).quantize(quantum)
-    text = f"{number:f}"
-    if "." in text:
-        whole, fraction = text.split(".")
-        fraction = fraction.rstrip("0")
-    else:
-        whole, fraction = text, ""
-    if whole in ("-0", "") and not fraction:
-        whole = "0"
-    return _group(whole) + ("," + fraction if fraction else "")
+    whole, fraction = _split(_decimal(value, decimals))
+    return (_group(whole) if grouped else whole) + ("," + fraction if fraction else "")
 
 
 def format_percent(fraction, decimals=1):
     """A fraction written as a French percentage: 0.685 -> "68,5 %"."""
     if fraction is None:
         return EMPTY
-    number = (Decimal(str(fraction)) * 100).quantize(Decimal(1).scaleb(-decimals))
+    number = _decimal(Decimal(str(fraction)) * 100, decimals)
     whole, _, part = f"{number:f}".partition(".")
     return _group(whole) + ("," + part if part else "") + NBSP + "%"
 
 
-def format_value(value, kind):
+def format_value(value, kind, unit=None):
     if value is None:
         return EMPTY
     if kind == COUNT:
         return format_number(value, decimals=0)
     if kind == RATE:
         return format_percent(value)
-    return format_number(value)
+    text = format_number(value, decimals=decimals(kind, unit))
+    if _is_percent_unit(unit):
+        return text + NBSP + "%"
+    if _is_euro_unit(unit):
+        return text + NBSP + "€"
+    return text
+
+
+def csv_value(value, kind, unit=None):
+    """A CSV cell a French spreadsheet reads as a number: "4436", "12,5", a rate as "68,5" (its column says
+    "(%)"); empty when there is no value. Never more decimals than the screen (nor fewer for a rate)."""
+    if value is None:
+        return ""
+    if kind == RATE:  # one decimal always, as on screen ("50,0")
+        return f"{_decimal(Decimal(str(value)) * 100, 1):f}".replace(".", ",")
+    return format_number(value, decimals=decimals(kind, unit), grouped=False)
+
+
+def xlsx_value(value, kind, unit=None):
+    if value is None:
+        return None, "General"
+    if kind == COUNT:
+        return int(_decimal(value, 0)), "#,##0"
+    if kind == RATE:
+        # Stored as a fraction: three decimals of the fraction are the one decimal of the percentage shown.
+        return float(_decimal(value, 3)), "0.0%"
+    number = _decimal(value, decimals(kind, unit))
+    suffix = ' "%"' if _is_percent_unit(unit) else ' "€"' if _is_euro_unit(unit) else ""
+    if number == number.to_integral_value():
+        return int(number), "#,##0" + suffix
+    return float(number), ("#,##0.0" if decimals(kind, unit) == 1 else "#,##0.0#") + suffix
 
 
 FIGURES = (
@@ -135,8 +233,9 @@ FIGURES = (
     Figure("valeur_calculee", "computed_value", "Calculée depuis les actions", VALUE, True, NONE, rows="indicator"),
     Figure("objectif", "target_value", "Objectif", VALUE, True, NONE, rows="indicator"),
     Figure("taux_atteinte", "attainment_rate", "Taux d'atteinte (validé / objectif)", RATE, False, NONE, rows="indicator"),
-    Figure("valeur_offerte", "offered_value", "Offert", VALUE, True, NONE, rows="indicator"),
-    Figure("valeur_realisee", "realised_value", "Réalisé", VALUE, True, NONE, rows="indicator"),
+    # Offered and realised split the declared value of year N only (no N-1 column).
+    Figure("valeur_offerte", "offered_value", "Offert", VALUE, True, NONE, rows="indicator", previous=False),
+    Figure("valeur_realisee", "realised_value", "Réalisé", VALUE, True, NONE, rows="indicator", previous=False),
 )
 BY_CODE = {figure.code: figure for figure in FIGURES}
 BY_FIELD = {figure.field: figure for figure in FIGURES if figure.field}
@@ -144,3 +243,91 @@ BY_FIELD = {figure.field: figure for figure in FIGURES if figure.field}
 
 def get(code):
     return BY_CODE[code]
+
+
+# --- what each output shows ------------------------------------------------------------------------------
+# The exports (XLSX, CSV) and the API carry every figure; the page and the PDF, narrower, show these by code.
+
+# The key figures of a report: the figures of its row without family nor indicator.
+KEY_FIGURES = tuple(figure for figure in FIGURES if figure.rows != "indicator")
+# The table of each family on the page and in the PDF: its indicator rows, N, then these figures for N-1.
+REPORT_TABLE = (
+    "valeur_declaree",
+    "valeur_declaree_validee",
+    "en_attente_validation",
+    "valeur_calculee",
+    "objectif",
+    "taux_atteinte",
+)
+REPORT_TABLE_PREVIOUS = ("valeur_declaree",)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A figure of year N, or its N-1 twin, as the column of a table or an export."""
+
+    figure: Figure
+    previous: bool = False
+
+    @property
+    def code(self):
+        return self.figure.code + ("_n1" if self.previous else "")
+
+    @property
+    def label(self):
+        return self.figure.previous_label if self.previous else self.figure.label
+
+    def heading(self, year):
+        """The label with the years spelt out, for a page that knows its year."""
+        return f"{self.figure.label} {year - 1}" if self.previous else self.figure.label
+
+    @property
+    def csv_label(self):
+        return self.label + (" (%)" if self.figure.kind == RATE else "")
+
+    @property
+    def url(self):
+        return self.figure.url
+
+    @property
+    def kind(self):
+        return self.figure.kind
+
+    def value(self, row):
+        return self.figure.value(row, previous=self.previous)
+
+    def display(self, row):
+        return self.figure.display(row, previous=self.previous)
+
+    def csv(self, row):
+        return self.figure.csv(self.value(row), unit=row_unit(row))
+
+    def xlsx(self, row):
+        return self.figure.xlsx(self.value(row), unit=row_unit(row))
+
+
+def export_columns():
+    """Every figure of year N, then every N-1 twin: the columns of the XLSX family sheets and of the CSV."""
+    return [Column(figure) for figure in FIGURES] + [Column(figure, previous=True) for figure in FIGURES if figure.previous]
+
+
+def report_table_columns():
+    return [Column(get(code)) for code in REPORT_TABLE] + [Column(get(code), previous=True) for code in REPORT_TABLE_PREVIOUS]
+
+
+def describe_run(run):
+    """"Chiffres calculés le 2 avril 2018 à 10:15 par la compilation n° 12": which run a report's figures come
+    from and when it finished, the same sentence on the page, in the PDF and in the XLSX."""
+    if run is None:
+        return "Aucune compilation publiée"
+    if run.finished_at is None:
+        return f"Chiffres calculés par la compilation n° {run.pk}"
+    return f"Chiffres calculés le {french_datetime(run.finished_at)} par la compilation n° {run.pk}"
+
+
+def french_datetime(moment, format="j F Y à H:i"):
+    from django.utils import timezone, translation
+    from django.utils.formats import date_format
+
+    with translation.override("fr"):
+        return date_format(timezone.localtime(moment), format)

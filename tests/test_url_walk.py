@@ -304,6 +304,7 @@ RULES = {
     "rapports:open_data": Rule(same(200)),
     "rapports:open_data_csv": Rule(same(200)),
     "rapports:open_data_json": Rule(same(200)),
+    "methodologie": Rule(same(200)),  # public: the definitions of the figures
     "rapports:start": Rule(same(405), "report_departement", foreign=same(405)),
 }
 RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from .. import figures
+
 BLUE = "#000091"  # DSFR bleu France
 GREY = "#929292"
 WIDTH = 640
@@ -19,13 +21,10 @@ GAP = 10
 
 
 def number(value, percent=False):
-    if value is None:
-        return "—"
+    """Written as the registry writes figures (methodology §12): "4 436", "68,5 %", "—"."""
     if percent:
-        return f"{value * 100:.1f} %".replace(".", ",")
-    value = float(value)
-    text = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+        return figures.format_percent(value)
+    return figures.format_number(value)
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,9 @@ def report_charts(report):
             year,
             prev,
         ),
-        bar_chart("graphique-atteinte", f"Taux d'atteinte des objectifs par indicateur en {year}", attainment, percent=True),
+        bar_chart(
+            "graphique-atteinte", f"Taux d'atteinte (validé / objectif) par indicateur en {year}", attainment, percent=True
+        ),
         bar_chart(
             "graphique-qpv",
             f"Part des bénéficiaires résidant en QPV par famille en {year}",

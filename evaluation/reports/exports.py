@@ -1,6 +1,18 @@
 """Exports of a report: XLSX (a summary sheet and a sheet per family), CSV, and the PDF annual report.
 
-The three read the same `reports.Report` as the page: same scope, same run, same figures.
+The three read the same `reports.Report` as the page: same scope, same run, same figures. Their columns are
+generated from the registry (`evaluation.figures`): every figure of year N, then every N-1 twin, in the
+registry's order, under the registry's labels; a new figure appears here without touching this module.
+
+- XLSX: numbers stay numbers, rounded to what the screen shows, with a number format per kind (counts
+  "#,##0", rates "0.0%", values "#,##0" or "#,##0.0#", euros and percent units written after them); each
+  column header links to the figure's definition; the summary sheet says which compilation the figures come
+  from and when it finished.
+- CSV: pure data, one header line then one line per row, so that a spreadsheet or a script reads it without
+  surprise. Numbers are written the French way a spreadsheet reads as numbers ("4436", "12,5"; a rate as
+  "68,5" in a column whose header ends with "(%)"); no value is an empty cell. The compilation is carried by
+  two columns on every line ("Compilation", "Compilation terminée le"), which survive a sort or a copy, and
+  by the file name; no comment line to break the import.
 """
 
 import io
@@ -10,76 +22,62 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from charte.web import csv_response as _csv_response
+
+from .. import figures
 from .charts import report_charts
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROW_HEADERS = [("Indicateur", 42), ("Unité", 12)]
+FAMILY_ROW_LABEL = "Toutes les actions de la famille"
+RUN_HEADERS = ["Compilation", "Compilation terminée le"]
 
-INDICATOR_COLUMNS = [
-    ("Indicateur", None, 42),
-    ("Unité", None, 12),
-    ("Valeur déclarée", "declared_value", 16),
-    ("Dont validée", "declared_validated_value", 14),
-    ("Calculée depuis les actions", "computed_value", 18),
-    ("Objectif", "target_value", 14),
-    ("Taux d'atteinte", "attainment_rate", 14),
-    ("Offert", "offered_value", 12),
-    ("Réalisé", "realised_value", 12),
-    ("Entreprises attendues", "companies_expected", 14),
-    ("Entreprises ayant déclaré", "companies_reporting", 14),
-    ("Actions", "actions_count", 10),
-    ("Bénéficiaires", "beneficiaries", 14),
-    ("Part résidant en QPV", "qpv_share", 14),
-    ("Valeur déclarée N-1", "prev_declared_value", 16),
-    ("Calculée N-1", "prev_computed_value", 14),
-    ("Objectif N-1", "prev_target_value", 14),
-    ("Taux d'atteinte N-1", "prev_attainment_rate", 14),
-]
-PERCENT_FIELDS = {"attainment_rate", "qpv_share", "prev_attainment_rate"}
-SUMMARY = [
-    ("Actions", "actions_count", "prev_actions_count"),
-    ("Bénéficiaires", "beneficiaries", "prev_beneficiaries"),
-    ("Dont résidant en QPV", "beneficiaries_qpv", "prev_beneficiaries_qpv"),
-    ("Part des bénéficiaires résidant en QPV", "qpv_share", "prev_qpv_share"),
-    ("Entreprises attendues", "companies_expected", "prev_companies_expected"),
-    ("Entreprises ayant déclaré", "companies_reporting", "prev_companies_reporting"),
-]
-CSV_HEADER = ["Famille", *(label for label, _, _ in INDICATOR_COLUMNS)]
+
+def indicator_columns():
+    """The figure columns of a family sheet and of the CSV, from the registry."""
+    return figures.export_columns()
+
+
+def csv_header():
+    return ["Famille", *(label for label, _ in ROW_HEADERS), *(c.csv_label for c in indicator_columns()), *RUN_HEADERS]
 
 
 def filename(report):
     return slugify(f"rapport-{report.year}-{report.title}")
 
 
-def _number(value):
-    """Numbers stay numbers in the spreadsheet (Decimal -> float, ints kept)."""
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    return float(value)
-
-
-def _cells(row):
-    values = [
-        row.indicator.label if row.indicator_id else "Toutes les actions de la famille",
+def _row_labels(row):
+    return [
+        row.indicator.label if row.indicator_id else FAMILY_ROW_LABEL,
         row.indicator.unit if row.indicator_id else "",
     ]
-    values += [_number(getattr(row, attr)) for _, attr, _ in INDICATOR_COLUMNS[2:]]
-    return values
+
+
+def _family_rows(report):
+    for block in report.families:
+        rows = ([block.total] if block.total is not None else []) + list(block.indicators)
+        for row in rows:
+            yield block, row
+
+
+def _run_cells(report):
+    run = report.run
+    if run is None:
+        return ["", ""]
+    finished = figures.french_datetime(run.finished_at, "d/m/Y H:i") if run.finished_at else ""
+    return [run.pk, finished]
 
 
 def csv_rows(report):
-    for block in report.families:
-        label = block.family.label
-        if block.total is not None:
-            yield [label, *_csv_values(_cells(block.total))]
-        for row in block.indicators:
-            yield [label, *_csv_values(_cells(row))]
+    columns = indicator_columns()
+    run = _run_cells(report)
+    for block, row in _family_rows(report):
+        yield [block.family.label, *_row_labels(row), *(column.csv(row) for column in columns), *run]
 
 
-def _csv_values(values):
-    # French spreadsheets read a decimal comma.
-    return [str(v).replace(".", ",") if isinstance(v, float) else v for v in values]
+def csv_response(report):
+    name = filename(report) + (f"-compilation-{report.run.pk}" if report.run else "")
+    return _csv_response(name, csv_header(), csv_rows(report))
 
 
 def _sheet_title(text, used):
@@ -91,8 +89,24 @@ def _sheet_title(text, used):
     return candidate
 
 
-def xlsx_bytes(report):
+def _put(sheet, row, column, figure_column, source):
+    value, number_format = figure_column.xlsx(source)
+    cell = sheet.cell(row=row, column=column, value=value)
+    cell.number_format = number_format
+    return cell
+
+
+def _link(cell, url):
     from openpyxl.styles import Font
+
+    if url:
+        cell.hyperlink = url
+        cell.font = Font(bold=True, color="000091", underline="single")
+
+
+def xlsx_bytes(report, base_url=""):
+    """`base_url` ("https://portail.example") makes the links to the definitions absolute."""
+    from openpyxl.styles import Alignment, Font
 
     from charte.exports import Workbook
 
@@ -103,82 +117,100 @@ def xlsx_bytes(report):
     summary.append([f"Charte Entreprises et Quartiers — rapport {report.year}"])
     summary["A1"].font = Font(bold=True, size=14)
     summary.append(["Périmètre", report.title])
-    computed = (
-        timezone.localtime(report.computed_at).strftime("%d/%m/%Y %H:%M") if report.computed_at else "aucune compilation publiée"
-    )
-    summary.append(["Chiffres calculés le", computed])
+    summary.append(["Compilation", figures.describe_run(report.run)])
+    summary.append(["Définitions des chiffres", base_url + figures.METHODOLOGY_URL])
+    _link(summary.cell(row=summary.max_row, column=2), base_url + figures.METHODOLOGY_URL)
     summary.append([])
+
+    key = [figures.Column(figure) for figure in figures.KEY_FIGURES]
     summary.append(["Chiffre clé", str(report.year), str(report.year - 1)])
-    for cell in summary[5]:
-        cell.font = bold
-    total = report.total
-    for label, attr, prev in SUMMARY:
-        summary.append([label, _number(getattr(total, attr, None)), _number(getattr(total, prev, None))])
-        if attr == "qpv_share":
-            for cell in summary[summary.max_row][1:]:
-                cell.number_format = "0.0%"
-    summary.append([])
-    summary.append(
-        ["Famille", "Actions", "Bénéficiaires", "Part résidant en QPV", "Entreprises attendues", "Entreprises ayant déclaré"]
-    )
     for cell in summary[summary.max_row]:
         cell.font = bold
-    for block in report.families:
-        row = block.total
-        summary.append(
-            [block.family.label]
-            + [
-                _number(getattr(row, a, None))
-                for a in ("actions_count", "beneficiaries", "qpv_share", "companies_expected", "companies_reporting")
-            ]
-        )
-        summary.cell(row=summary.max_row, column=4).number_format = "0.0%"
-    for column, width in zip("ABCDEF", (44, 14, 14, 18, 18, 20), strict=True):
-        summary.column_dimensions[column].width = width
+    total = report.total
+    for column in key:
+        summary.append([column.label])
+        line = summary.max_row
+        _link(summary.cell(row=line, column=1), base_url + column.url)
+        _put(summary, line, 2, column, total)
+        _put(summary, line, 3, figures.Column(column.figure, previous=True), total)
 
+    summary.append([])
+    summary.append(["Famille", *(column.label for column in key)])
+    for index, column in enumerate(key, start=2):
+        _link(summary.cell(row=summary.max_row, column=index), base_url + column.url)
+    summary.cell(row=summary.max_row, column=1).font = bold
+    for block in report.families:
+        summary.append([block.family.label])
+        for index, column in enumerate(key, start=2):
+            _put(summary, summary.max_row, index, column, block.total)
+    summary.column_dimensions["A"].width = 44
+    for index in range(2, len(key) + 2):
+        summary.column_dimensions[summary.cell(row=1, column=index).column_letter].width = 20
+
+    columns = indicator_columns()
     used = {"Synthèse"}
+    wrap = Alignment(wrap_text=True, vertical="top")
     for block in report.families:
         sheet = workbook.create_sheet(_sheet_title(block.family.short_label or block.family.label, used))
-        sheet.append([label for label, _, _ in INDICATOR_COLUMNS])
+        sheet.append([label for label, _ in ROW_HEADERS] + [column.label for column in columns])
         for cell in sheet[1]:
             cell.font = bold
-        for row in ([block.total] if block.total is not None else []) + block.indicators:
-            sheet.append(_cells(row))
-            for index, (_, attr, _) in enumerate(INDICATOR_COLUMNS, start=1):
-                if attr in PERCENT_FIELDS:
-                    sheet.cell(row=sheet.max_row, column=index).number_format = "0.0%"
-        for index, (_, _, width) in enumerate(INDICATOR_COLUMNS, start=1):
+            cell.alignment = wrap
+        for index, column in enumerate(columns, start=len(ROW_HEADERS) + 1):
+            _link(sheet.cell(row=1, column=index), base_url + column.url)
+        for row in ([block.total] if block.total is not None else []) + list(block.indicators):
+            sheet.append(_row_labels(row))
+            for index, column in enumerate(columns, start=len(ROW_HEADERS) + 1):
+                _put(sheet, sheet.max_row, index, column, row)
+        for index, (_, width) in enumerate(ROW_HEADERS, start=1):
             sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
-        sheet.freeze_panes = "B2"
+        for index, column in enumerate(columns, start=len(ROW_HEADERS) + 1):
+            letter = sheet.cell(row=1, column=index).column_letter
+            sheet.column_dimensions[letter].width = min(max(len(column.label) * 0.6, 12), 22)
+        sheet.freeze_panes = "C2"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def xlsx_response(report):
-    response = HttpResponse(xlsx_bytes(report), content_type=XLSX_TYPE)
+def _base_url(request):
+    """The site's address, for links that must work outside the portal (PDF, XLSX)."""
+    return request.build_absolute_uri("/").rstrip("/") if request is not None else ""
+
+
+def xlsx_response(report, request=None):
+    response = HttpResponse(xlsx_bytes(report, _base_url(request)), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename(report)}.xlsx"'
     return response
 
 
-def pdf_bytes(report, request=None):
-    from weasyprint import HTML
-
+def pdf_html(report, request=None):
     from conventions.demo import INVENTED_NOTICE, is_seeded
 
     is_demo = is_seeded()
-    html = render_to_string(
+    return render_to_string(
         "rapports/report_pdf.html",
         {
             "report": report,
             "charts": report_charts(report) if report.has_figures else [],
             "invented_notice": INVENTED_NOTICE if is_demo else "",
             "printed_at": timezone.localtime(),
+            "link_base": _base_url(request),
         },
         request=request,
     )
+
+
+def pdf_document(report, request=None):
+    """The laid-out document (pages and boxes), which the tests walk to check that no row is cut."""
+    from weasyprint import HTML
+
     # No base_url: the PDF loads nothing from outside, its styles are inline.
-    return HTML(string=html).write_pdf()
+    return HTML(string=pdf_html(report, request)).render()
+
+
+def pdf_bytes(report, request=None):
+    return pdf_document(report, request).write_pdf()
 
 
 def pdf_response(report, request):

@@ -129,12 +129,12 @@ def start(request, kind, key):
 
 def export_xlsx(request, kind, key):
     report = _report(request, kind, key)
-    return exports.xlsx_response(report)
+    return exports.xlsx_response(report, request)
 
 
 def export_csv(request, kind, key):
     report = _report(request, kind, key)
-    return csv_response(exports.filename(report), exports.CSV_HEADER, exports.csv_rows(report))
+    return exports.csv_response(report)
 
 
 def export_pdf(request, kind, key):
