@@ -508,3 +508,252 @@ def build(dataset):
         actions=actions,
         campaigns={year: [c for c in created if c.year == year] for year in (PREV, YEAR)},
     )
+
+
+# --- named cases: one rule of the methodology each, small enough to read -----------------------------------
+
+NATIONAL_CAMPAIGNS = (CampaignSpec(national=True, departements=()), CampaignSpec(national=True, departements=()))
+NO_CAMPAIGN = CampaignSpec(national=False, departements=())
+START, END = datetime.date(2016, 1, 1), datetime.date(2018, 12, 31)
+
+
+def commitment(family="EDU", action_type="STAGE_3E", targets=((YEAR, "STAGE3_ACCUEILLIS", 10),)):
+    return CommitmentSpec(family, action_type, tuple((y, code, Decimal(v)) for y, code, v in targets))
+
+
+def convention(kind="local", status="active", companies=(0,), commitments=None, **fields):
+    """An active local convention of Hérault (2016-2018) for company 0, committed to 10 pupils in 2017."""
+    values = dict(
+        kind=kind,
+        status=status,
+        terminated_at=None,
+        start=START,
+        end=END,
+        departement=None if kind == "national" else 0,
+        club=None,
+        companies=tuple(companies),
+        parent=None,
+        commitments=tuple(commitments or (commitment(),)),
+    )
+    values.update(fields)
+    return ConventionSpec(**values)
+
+
+def declared(convention, company, status, *values, year=YEAR):
+    """values: (commitment index, indicator code, value)."""
+    return DeclarationSpec(
+        convention, company, year, status, tuple((k, code, None if v is None else Decimal(v)) for k, code, v in values)
+    )
+
+
+def action(action_type="STAGE_3E", beneficiaries=10, beneficiaries_qpv=4, year=YEAR, **fields):
+    values = dict(
+        action_type=action_type,
+        start=datetime.date(year, 3, 1),
+        departement=0,
+        club=None,
+        convention=None,
+        companies=(),
+        qpvs=(0,),
+        beneficiaries=beneficiaries,
+        beneficiaries_qpv=beneficiaries_qpv,
+        employees=2,
+        hours=Decimal(6),
+    )
+    values.update(fields)
+    return ActionSpec(**values)
+
+
+def case(conventions, declarations=(), actions=(), campaigns=NATIONAL_CAMPAIGNS, companies=(0, 0, 0)):
+    """Hérault (34, Occitanie 76) and Bouches-du-Rhône (13, PACA 93), companies of Hérault."""
+    return Dataset(
+        departements=("34", "13"),
+        qpvs=(0, 1),
+        companies=tuple(companies),
+        memberships=(),
+        conventions=tuple(conventions),
+        actions=tuple(actions),
+        campaigns=campaigns,
+        declarations=tuple(declarations),
+    )
+
+
+STAGE = "STAGE3_ACCUEILLIS"
+DEP = ("departement", "34")
+NATIONAL = ("national", "")
+
+# name -> (section of the methodology, dataset, [(scope, family code, indicator code, field, value)]), a scope
+# being a territory (type, code) or ("convention" | "company", index in the dataset).
+CASES = {
+    "brouillon_renvoyee_rouverte": (
+        "§2",
+        case(
+            [convention(kind="collective", companies=(0, 1, 2))],
+            [
+                declared(0, 0, "draft", (0, STAGE, 5)),
+                declared(0, 1, "returned", (0, STAGE, 7)),
+                declared(0, 2, "reopened", (0, STAGE, 11)),
+            ],
+        ),
+        [
+            (DEP, "EDU", STAGE, "declared_value", None),
+            (DEP, "EDU", STAGE, "companies_expected", 3),
+            (DEP, "EDU", STAGE, "companies_reporting", 0),
+        ],
+    ),
+    "atteinte_sur_le_valide": (
+        "§4",
+        case(
+            [convention(kind="collective", companies=(0, 1))],
+            [declared(0, 0, "validated", (0, STAGE, 4)), declared(0, 1, "submitted", (0, STAGE, 6))],
+        ),
+        [
+            (DEP, "EDU", STAGE, "declared_value", Decimal(10)),
+            (DEP, "EDU", STAGE, "declared_validated_value", Decimal(4)),
+            (DEP, "EDU", STAGE, "attainment_rate", 0.4),
+            (DEP, "EDU", STAGE, "companies_reporting", 2),
+        ],
+    ),
+    "resiliee_sans_date": (
+        "§3, 3",
+        case([convention(status="terminated")], [declared(0, 0, "submitted", (0, STAGE, 5))]),
+        [
+            (DEP, "EDU", STAGE, "target_value", None),
+            (DEP, "EDU", STAGE, "declared_value", None),
+            (DEP, None, None, "companies_expected", 0),
+            (DEP, None, None, "companies_reporting", 0),
+        ],
+    ),
+    "resiliee_la_veille_ou_en_cours_d_annee": (
+        "§3, 3",
+        case(
+            [
+                convention(status="terminated", terminated_at=paris(2016, 12, 31, 23, 30)),
+                convention(status="terminated", terminated_at=paris(2017, 1, 1), companies=(1,)),
+                convention(status="terminated", terminated_at=paris(2017, 6, 15, 12), companies=(2,)),
+            ],
+        ),
+        [
+            (DEP, "EDU", STAGE, "target_value", Decimal(20)),
+            (DEP, "EDU", STAGE, "companies_expected", 2),
+            (DEP, None, None, "prev_companies_expected", 3),
+        ],
+    ),
+    "campagne_d_une_autre_prefecture": (
+        "§3, 4",
+        case(
+            [convention()],
+            [declared(0, 0, "submitted", (0, STAGE, 5))],
+            campaigns=(NO_CAMPAIGN, CampaignSpec(national=False, departements=(1,))),
+        ),
+        [
+            (DEP, "EDU", STAGE, "target_value", None),
+            (DEP, "EDU", STAGE, "declared_value", None),
+            (DEP, None, None, "companies_expected", None),
+            (("departement", "13"), None, None, "companies_expected", 0),
+            (NATIONAL, None, None, "companies_expected", 0),
+        ],
+    ),
+    "annee_sans_campagne": (
+        "§3, §11",
+        case([convention()], campaigns=(NO_CAMPAIGN, NO_CAMPAIGN)),
+        [
+            (DEP, "EDU", STAGE, "target_value", None),
+            (DEP, None, None, "companies_expected", None),
+            (("region", "76"), None, None, "companies_expected", None),
+            (NATIONAL, None, None, "companies_expected", None),
+            (NATIONAL, None, None, "prev_companies_expected", None),
+        ],
+    ),
+    "declaration_d_une_convention_non_attendue": (
+        "§3 (ayant déclaré ⊆ attendues)",
+        case([convention(status="draft")], [declared(0, 0, "submitted", (0, STAGE, 5))]),
+        [
+            (NATIONAL, "EDU", STAGE, "declared_value", None),
+            (NATIONAL, None, None, "companies_expected", 0),
+            (NATIONAL, None, None, "companies_reporting", 0),
+        ],
+    ),
+    "convention_sans_entreprise": (
+        "§3, 1",
+        case([convention(companies=())]),
+        [(DEP, "EDU", STAGE, "target_value", None), (("convention", 0), "EDU", STAGE, "target_value", None)],
+    ),
+    "objectif_collectif_et_page_entreprise": (
+        "§4 Conventions collectives",
+        case(
+            [
+                convention(kind="collective", companies=(0, 1)),
+                convention(commitments=(commitment(targets=((YEAR, STAGE, 20),)),)),
+            ],
+            [declared(0, 0, "validated", (0, STAGE, 4)), declared(1, 0, "validated", (0, STAGE, 5))],
+        ),
+        [
+            (("company", 0), "EDU", STAGE, "target_value", Decimal(20)),
+            (("company", 0), "EDU", STAGE, "declared_validated_value", Decimal(9)),
+            (("company", 0), "EDU", STAGE, "attainment_rate", 0.25),
+            (("company", 1), "EDU", STAGE, "target_value", None),
+            (DEP, "EDU", STAGE, "target_value", Decimal(30)),
+            (DEP, "EDU", STAGE, "attainment_rate", 0.3),
+            (("convention", 0), "EDU", STAGE, "attainment_rate", 0.4),
+        ],
+    ),
+    "nationale_et_declinaison": (
+        "§4 Conventions nationales",
+        case(
+            [
+                convention(kind="national"),
+                convention(parent=0, commitments=(commitment(targets=((YEAR, STAGE, 5),)),)),
+            ],
+            [declared(0, 0, "validated", (0, STAGE, 3)), declared(1, 0, "validated", (0, STAGE, 2))],
+        ),
+        [
+            (NATIONAL, "EDU", STAGE, "target_value", Decimal(15)),
+            (NATIONAL, "EDU", STAGE, "declared_value", Decimal(5)),
+            (("region", "76"), "EDU", STAGE, "target_value", Decimal(5)),
+            (DEP, "EDU", STAGE, "declared_value", Decimal(2)),
+            (NATIONAL, None, None, "companies_expected", 1),
+        ],
+    ),
+    "beneficiaires_generiques": (
+        "§6",
+        case(
+            [convention(commitments=(commitment(targets=((YEAR, "BENEFICIAIRES", 8),)),))],
+            actions=[action(), action("INTERVENTION_CLASSE", beneficiaries=5, beneficiaries_qpv=1)],
+        ),
+        [
+            (DEP, "EDU", "BENEFICIAIRES", "computed_value", Decimal(15)),
+            (DEP, None, "BENEFICIAIRES", "computed_value", Decimal(15)),
+            (DEP, "EDU", "BENEFICIAIRES_QPV", "computed_value", Decimal(5)),
+            (DEP, "EDU", "PART_BENEFICIAIRES_QPV", "computed_value", Decimal(100) * 5 / 15),
+            (DEP, "EDU", None, "qpv_share", 5 / 15),
+            (("qpv", "QP034900"), "EDU", None, "actions_count", 2),
+        ],
+    ),
+    "part_sur_les_lignes_completes": (
+        "§7",
+        case(
+            [
+                convention(
+                    commitments=(commitment(targets=()), commitment(action_type="INTERVENTION_CLASSE", targets=())),
+                )
+            ],
+            [
+                declared(
+                    0,
+                    0,
+                    "validated",
+                    (0, "BENEFICIAIRES", 10),
+                    (0, "BENEFICIAIRES_QPV", 5),
+                    (1, "BENEFICIAIRES", 10),
+                    (1, "BENEFICIAIRES_QPV", None),
+                )
+            ],
+        ),
+        [
+            (DEP, "EDU", "BENEFICIAIRES", "declared_value", Decimal(20)),
+            (DEP, "EDU", "PART_BENEFICIAIRES_QPV", "declared_value", Decimal(50)),
+            (DEP, "EDU", "PART_BENEFICIAIRES_QPV", "declared_validated_value", Decimal(50)),
+        ],
+    ),
+}

@@ -344,19 +344,34 @@ def _companies(facts, scope_type, scope_key, year, count):
     return ZERO_OR_EMPTY if count == 0 else count
 
 
-def figures(year):
-    """{(scope type, scope key, family id, indicator id): {AnnualResult field: value}} for `year` and N-1."""
-    facts = Facts()
-    prev = year - 1
-    cells, transmitted = accumulate(facts, (year, prev))
-    offered = {pk for pk, i in facts.indicators.items() if i.aggregation == "sum" and i.nature == "offered"}
-    realised = {pk for pk, i in facts.indicators.items() if i.aggregation == "sum" and i.nature != "offered"}
+class Figures(dict):
+    """{(scope type, scope key, family id, indicator id): {AnnualResult field: value}}: the rows where something
+    counts, and, for any other key asked for (a row the engine wrote), the figures of an empty row (companies
+    expected 0 or empty according to the campaigns, sums empty)."""
 
-    rows = {}
-    for key, by_year in cells.items():
+    def __init__(self, facts, cells, transmitted, year):
+        super().__init__()
+        self.facts, self.cells, self.transmitted = facts, cells, transmitted
+        self.years = ((year, ""), (year - 1, "prev_"))
+        indicators = facts.indicators.items()
+        self.offered = {pk for pk, i in indicators if i.aggregation == "sum" and i.nature == "offered"}
+        self.realised = {pk for pk, i in indicators if i.aggregation == "sum" and i.nature != "offered"}
+        for key in list(cells):
+            self[key] = self.row(key)
+            if key[3] is None:
+                # Ratio rows of a family row: computed from the same actions, declared from complete lines.
+                for ratio in facts.ratios:
+                    self[(*key[:3], ratio)] = self.row((*key[:3], ratio))
+
+    def __missing__(self, key):
+        return self.row(key)
+
+    def row(self, key):
+        facts = self.facts
         scope_type, scope_key, family, indicator = key
+        by_year = self.cells.get(key) or {y: Cell() for y, _ in self.years}
         row = {}
-        for y, prefix in ((year, ""), (prev, "prev_")):
+        for y, prefix in self.years:
             cell = by_year[y]
             if indicator is None:
                 for name in ("declared_value", "declared_validated_value", "computed_value", "target_value", "attainment_rate"):
@@ -366,7 +381,7 @@ def figures(year):
                 row[prefix + "beneficiaries_qpv"] = cell.beneficiaries_qpv
                 row[prefix + "qpv_share"] = cell.beneficiaries_qpv / cell.beneficiaries if cell.beneficiaries else None
             elif indicator in facts.ratios:
-                whole = cells.get((scope_type, scope_key, family, None), {}).get(y, Cell())
+                whole = self.cells.get((scope_type, scope_key, family, None), {}).get(y, Cell())
                 row[prefix + "declared_value"] = percent(cell.ratio_num, cell.ratio_den)
                 row[prefix + "declared_validated_value"] = percent(cell.ratio_vnum, cell.ratio_vden)
                 row[prefix + "computed_value"] = percent(whole.beneficiaries_qpv, whole.beneficiaries)
@@ -383,31 +398,23 @@ def figures(year):
                 )
                 row[prefix + "computed_value"] = cell.computed if indicator in facts.measurable else None
             expected = {company for _, company in cell.expected}
-            reporting = _reporting(cell, transmitted, y, family, indicator)
+            reporting = _reporting(cell, self.transmitted, y, family, indicator)
             row[prefix + "companies_expected"] = _companies(facts, scope_type, scope_key, y, len(expected))
             row[prefix + "companies_reporting"] = _companies(facts, scope_type, scope_key, y, len(reporting))
         if indicator is None or indicator in facts.ratios:
             row["offered_value"] = row["realised_value"] = None
         else:
-            row["offered_value"] = row["declared_value"] if indicator in offered else None
-            row["realised_value"] = row["declared_value"] if indicator in realised else None
-        rows[key] = row
-    # Ratio rows where only the family row exists (actions, no declared line): computed from the same actions.
-    for (scope_type, scope_key, family, indicator), by_year in list(cells.items()):
-        if indicator is not None:
-            continue
-        for ratio in facts.ratios:
-            key = (scope_type, scope_key, family, ratio)
-            if key in rows:
-                continue
-            row = {}
-            for y, prefix in ((year, ""), (prev, "prev_")):
-                row[prefix + "declared_value"] = row[prefix + "declared_validated_value"] = None
-                row[prefix + "target_value"] = row[prefix + "attainment_rate"] = None
-                row[prefix + "computed_value"] = percent(by_year[y].beneficiaries_qpv, by_year[y].beneficiaries)
-            row["offered_value"] = row["realised_value"] = None
-            rows[key] = row
-    return rows, committed(facts, (year, prev))
+            row["offered_value"] = row["declared_value"] if indicator in self.offered else None
+            row["realised_value"] = row["declared_value"] if indicator in self.realised else None
+        return row
+
+
+def figures(year):
+    """(Figures of `year` and N-1, the committed keys of conventions and companies)."""
+    facts = Facts()
+    prev = year - 1
+    cells, transmitted = accumulate(facts, (year, prev))
+    return Figures(facts, cells, transmitted, year), committed(facts, (year, prev))
 
 
 def committed(facts, years):

@@ -16,6 +16,7 @@ départements of the referential have nothing, and compiling their 98 empty unit
 
 from decimal import Decimal
 
+import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 
@@ -25,7 +26,7 @@ from evaluation.engine import compile as engine
 from evaluation.engine import runs
 from evaluation.models import AnnualResult, EvaluationRun, ScopeType
 from tests.evaluation import oracle
-from tests.evaluation.datasets import YEAR, build, datasets
+from tests.evaluation.datasets import CASES, YEAR, build, datasets
 
 FIELDS = [
     f.name
@@ -110,7 +111,15 @@ def empty(value):
 def disagreements(expected, actual, committed, label):
     """Values that differ on the rows both sides have, and rows the engine lacks although the oracle has a figure."""
     problems = []
-    for key, row in expected.items():
+    for key in actual:
+        if key not in expected:
+            # A row where the oracle counts nothing: its figures are those of an empty row.
+            problems += [
+                f"{label(key)} champ={name} moteur={actual[key][name]!r} oracle={value!r}"
+                for name, value in expected[key].items()
+                if not same(value, actual[key][name])
+            ]
+    for key, row in list(expected.items()):
         if key in actual:
             problems += [
                 f"{label(key)} champ={name} moteur={actual[key][name]!r} oracle={value!r}"
@@ -223,6 +232,38 @@ def test_compiled_figures_follow_the_methodology(db, dataset):
     except Rollback:
         pass
     assert not problems, report(problems)
+
+
+def _key(world, scope, family, indicator):
+    scope_type, key = scope
+    if scope_type == "convention":
+        key = str(world.conventions[key].pk)
+    elif scope_type == "company":
+        key = str(world.companies[key].pk)
+    families = dict(Family.objects.values_list("code", "pk"))
+    indicators = dict(Indicator.objects.values_list("code", "pk"))
+    return (scope_type, key, families.get(family), indicators.get(indicator))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_oracle_reads_the_methodology(db, name):
+    """The oracle on small cases worked out by hand from the methodology (the section is in `CASES`)."""
+    _, dataset, checks = CASES[name]
+    world = build(dataset)
+    rows, _ = oracle.figures(YEAR)
+    for scope, family, indicator, field, value in checks:
+        key = _key(world, scope, family, indicator)
+        assert same(value, rows[key][field]) or (rows[key][field] is oracle.ZERO_OR_EMPTY and value in (0, None)), (
+            f"{name} : {scope} {family} {indicator} {field} = {rows[key][field]!r}, attendu {value!r}"
+        )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_engine_on_the_methodology_cases(db, name):
+    """The same cases through the engine: each names the rule (section) it checks."""
+    section, dataset, _ = CASES[name]
+    problems = check_example(dataset)
+    assert not problems, f"{name} (méthodologie {section}) — " + report(problems)
 
 
 @settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
