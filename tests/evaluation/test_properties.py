@@ -215,10 +215,12 @@ def check_example(dataset):
     return problems
 
 
-def report(problems):
+def report(problems, dataset=None):
     shown = "\n".join(problems[:SHOWN])
     more = f"\n… et {len(problems) - SHOWN} autres" if len(problems) > SHOWN else ""
-    return f"{len(problems)} écart(s) avec la méthodologie :\n{shown}{more}"
+    # The whole dataset, pasteable as a case of tests/evaluation/datasets.py (pytest shortens the argument).
+    given_data = f"\nJeu de données : {dataset!r}" if dataset is not None else ""
+    return f"{len(problems)} écart(s) avec la méthodologie :\n{shown}{more}{given_data}"
 
 
 @PROPERTY_SETTINGS
@@ -231,7 +233,7 @@ def test_compiled_figures_follow_the_methodology(db, dataset):
             raise Rollback
     except Rollback:
         pass
-    assert not problems, report(problems)
+    assert not problems, report(problems, dataset)
 
 
 def _key(world, scope, family, indicator):
