@@ -127,8 +127,18 @@ def page(request, browser, live_server):
     )
     context.set_default_timeout(TIMEOUT_MS)
     new_page = context.new_page()
+    # The Content-Security-Policy (issue 10) must never block the portal's own scripts or styles: Chromium
+    # reports each refusal on the console, and any such refusal fails the test that met it.
+    csp_refusals = []
+    new_page.on(
+        "console",
+        lambda message: csp_refusals.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield new_page
     report = getattr(request.node, "report_call", None)
+    if csp_refusals and not (report is not None and report.failed):
+        context.close()
+        pytest.fail("La politique de sécurité du contenu a bloqué : " + " | ".join(csp_refusals[:5]))
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         try:
