@@ -1,6 +1,7 @@
-"""The one scoping policy: which rows a person acting for an organisation may see.
+"""Who acts: the kind and organisation of the current membership (or API key), and its territory.
 
-Every view, form choice list, export, admin list and API endpoint asks this module. Rules (DESIGN.md):
+Which rows a scope sees is decided by each model's queryset, `Model.objects.visible_to(scope)` (issue 10), and
+every view, form choice list, export, admin list and API endpoint asks it. The rules (DESIGN.md):
 
 | kind       | sees                                                                              |
 |------------|-----------------------------------------------------------------------------------|
@@ -10,13 +11,11 @@ Every view, form choice list, export, admin list and API endpoint asks this modu
 | company    | its own company, its conventions and the actions it took part in                  |
 | partner    | the aggregates of its territory (départements and QPV pages), no company-level row |
 
-Models of higher apps are reached through `apps.get_model` so that this low-level module never imports
-`entreprises` or `conventions` (imports go one way only).
+This module reaches no model of a higher app (entreprises, conventions, evaluation), not even through
+`apps.get_model`: tests/comptes/test_scope_layering.py checks it.
 """
 
 from dataclasses import dataclass, field, replace
-
-from django.apps import apps
 
 from .models import Membership, OrganisationKind
 
@@ -25,10 +24,6 @@ PREFECTURE = OrganisationKind.PREFECTURE
 CLUB = OrganisationKind.CLUB
 COMPANY = OrganisationKind.COMPANY
 PARTNER = OrganisationKind.PARTNER
-
-
-def _model(label):
-    return apps.get_model(label)
 
 
 @dataclass(frozen=True)
@@ -103,79 +98,7 @@ class Scope:
         return self.kind in (PREFECTURE, CLUB, PARTNER)
 
 
-# --- transitional delegates: each rule now lives in its model's queryset (`visible_to`) ------------------
-
-
-def departements(scope):
-    return _model("territoires.Departement").objects.visible_to(scope)
-
-
-def qpvs(scope):
-    return _model("territoires.QPV").objects.visible_to(scope)
-
-
-def regions(scope):
-    return _model("territoires.Region").objects.visible_to(scope)
-
-
-def communes(scope):
-    return _model("territoires.Commune").objects.visible_to(scope)
-
-
-def epcis(scope):
-    return _model("territoires.EPCI").objects.visible_to(scope)
-
-
-def companies(scope):
-    return _model("entreprises.Company").objects.visible_to(scope)
-
-
-def diagnostics(scope):
-    return _model("entreprises.Diagnostic").objects.visible_to(scope)
-
-
-def conventions(scope):
-    return _model("conventions.Convention").objects.visible_to(scope)
-
-
-def actions(scope):
-    return _model("conventions.Action").objects.visible_to(scope)
-
-
-def clubs(scope):
-    return _model("comptes.Organisation").objects.clubs_visible_to(scope)
-
-
-def organisations(scope):
-    return _model("comptes.Organisation").objects.visible_to(scope)
-
-
-def managed_organisations(scope):
-    return _model("comptes.Organisation").objects.managed_by(scope)
-
-
-def users(scope):
-    return _model("comptes.User").objects.visible_to(scope)
-
-
-def campaigns(scope):
-    return _model("evaluation.Campaign").objects.visible_to(scope)
-
-
-def declarations(scope):
-    return _model("evaluation.Declaration").objects.visible_to(scope)
-
-
-def notifications(scope):
-    return _model("evaluation.Notification").objects.visible_to(scope)
-
-
-def evaluation_runs(scope):
-    return _model("evaluation.EvaluationRun").objects.visible_to(scope)
-
-
-def annual_results(scope):
-    return _model("evaluation.AnnualResult").objects.visible_to(scope)
+# --- the catalogue (API) ---------------------------------------------------------------------------------
 
 
 def referential(scope, queryset):
