@@ -49,7 +49,6 @@ class CompanyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Establishment)
 class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoped_through = "company"
     list_display = ("siret", "name", "company", "commune", "is_head_office")
     list_select_related = ("company", "commune")
     list_filter = ("is_head_office", ("commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -59,7 +58,6 @@ class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ClubMembership)
 class ClubMembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoped_through = "company"
     choice_scoping = {"club": "clubs_visible_to"}
     list_display = ("company", "club", "start_date", "end_date")
     list_select_related = ("company", "club")
@@ -71,7 +69,6 @@ class ClubMembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoped_through = "company"
     list_display = ("last_name", "first_name", "company", "job_title", "email", "phone", "is_main")
     list_select_related = ("company",)
     list_filter = ("is_main",)

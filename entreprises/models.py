@@ -133,6 +133,12 @@ class Company(models.Model):
         super().clean_fields(exclude=exclude)
 
 
+class OfVisibleCompanyQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The rows (establishments, contacts, club memberships) of the companies a scope sees."""
+        return self.filter(company__in=Company.objects.visible_to(scope).values("pk"))
+
+
 class Establishment(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="establishments", verbose_name="entreprise")
     siret = models.CharField("SIRET", max_length=14, unique=True, validators=[validate_siret])
@@ -142,6 +148,8 @@ class Establishment(models.Model):
         Commune, on_delete=models.PROTECT, null=True, blank=True, related_name="establishments", verbose_name="commune"
     )
     is_head_office = models.BooleanField("siège", default=False)
+
+    objects = OfVisibleCompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["siret"]
@@ -170,7 +178,7 @@ class Establishment(models.Model):
             raise ValidationError({"siret": "Le SIRET doit commencer par le SIREN de l'entreprise."})
 
 
-class ClubMembershipQuerySet(models.QuerySet):
+class ClubMembershipQuerySet(OfVisibleCompanyQuerySet):
     def current(self, on=None):
         from django.utils import timezone
 
@@ -226,6 +234,8 @@ class Contact(models.Model):
     email = models.EmailField("adresse électronique", blank=True)
     phone = models.CharField("téléphone", max_length=30, blank=True)
     is_main = models.BooleanField("contact principal", default=False)
+
+    objects = OfVisibleCompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name"]

@@ -19,7 +19,7 @@ from charte.comptes.models import Organisation, User
 from charte.comptes.scoping import Scope
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, Convention
-from entreprises.models import Company, Diagnostic
+from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 
 
@@ -43,6 +43,10 @@ SERVED = {
     Organisation: Served(portal=("rapports:report",)),
     User: Served(),
     Company: Served(portal=("entreprises:list", "entreprises:export", "entreprises:detail"), api=("entreprise",)),
+    # A company's establishments, contacts and club memberships: its page and the admin.
+    Establishment: Served(portal=("entreprises:detail",)),
+    Contact: Served(),
+    ClubMembership: Served(),
     Diagnostic: Served(portal=("entreprises:diagnostic_detail", "entreprises:diagnostic_edit")),
     Convention: Served(portal=("conventions:list", "conventions:export", "conventions:detail"), api=("convention",)),
     Action: Served(portal=("actions:list", "actions:export", "actions:detail"), api=("action",)),

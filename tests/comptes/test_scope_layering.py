@@ -85,9 +85,10 @@ def test_every_model_of_a_territory_or_organisation_answers_visible_to():
     from charte.comptes.models import Organisation, User
     from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
     from conventions.models import Action, Convention
-    from entreprises.models import Company, Diagnostic
+    from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
     from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 
-    models = (Region, Departement, EPCI, Commune, QPV, Organisation, User, Company, Diagnostic, Convention, Action)
+    models = (Region, Departement, EPCI, Commune, QPV, Organisation, User, Company, Establishment, Contact, ClubMembership)
+    models += (Diagnostic, Convention, Action)
     models += (Campaign, Declaration, Notification, EvaluationRun, AnnualResult)
     assert [model.__name__ for model in models if not callable(getattr(model.objects, "visible_to", None))] == []
