@@ -19,14 +19,13 @@ from charte.api.base import visible_fk
 from charte.concurrency import StaleEditError
 from charte.territoires.models import QPV
 from charte.web import csv_response, role_required
-from conventions.models import Convention
 from entreprises.models import Company
 
 from .action_filters import ActionFilter
 from .action_forms import ActionForm, partner_formset, partners_from
 from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_action, can_edit_action
 from .action_services import save_action
-from .models import Action
+from .models import Action, Convention
 
 
 def _actions(scope):

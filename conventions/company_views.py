@@ -9,10 +9,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from conventions.models import Action
 from entreprises.models import Company
 
-from .models import Commitment, Convention, Target
+from .models import Action, Commitment, Convention, Target
 from .realised import measure_for, realised_by_target
 
 # Targets of a draft are still being negotiated: only conventions that went through signature are followed.

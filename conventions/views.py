@@ -19,13 +19,12 @@ from charte.comptes.models import Organisation
 from charte.concurrency import StaleEditError
 from charte.territoires.models import Departement
 from charte.web import add_service_error, csv_response, parse_pk
-from conventions.models import Action
 from entreprises.models import Company, Diagnostic, DiagnosticItem
 
 from . import permissions, services
 from .filters import ConventionFilter
 from .forms import ConfirmForm, ConventionEditor, RenewForm, SignatoryFormSet, SignForm, TerminateForm
-from .models import Convention, ConventionDocument, Target
+from .models import Action, Convention, ConventionDocument, Target
 
 # Renewal chains are short (one convention every one to three years); the bound keeps the page's
 # number of queries finite even if bad data made a very long one.

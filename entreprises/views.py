@@ -22,7 +22,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from charte.concurrency import StaleEditError
 from charte.web import csv_response
 from conventions.models import Action, Convention
-from entreprises.models import Company, Diagnostic
 
 from . import permissions, services
 from .filters import CompanyFilter, with_list_figures
@@ -35,7 +34,7 @@ from .forms import (
     catalogue_for,
     communes_for_datalist,
 )
-from .models import ClubMembership, DiagnosticItem
+from .models import ClubMembership, Company, Diagnostic, DiagnosticItem
 
 RECENT_ACTIONS = 10
 

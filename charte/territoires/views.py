@@ -19,9 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
-from charte.territoires.models import Departement
-
-from .models import QPV, Region
+from .models import QPV, Departement, Region
 
 
 def _model(label):

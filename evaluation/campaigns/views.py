@@ -22,9 +22,8 @@ from django.views.decorators.http import require_POST
 from charte.territoires.models import Departement
 from charte.web import add_service_error, csv_response
 from conventions.models import Convention
-from evaluation.models import Campaign
 
-from ..models import Declaration, Evidence
+from ..models import Campaign, Declaration, Evidence
 from . import history, permissions, services
 from .filters import AllDeclarationsFilter, CampaignFilter, DeclarationFilter
 from .forms import CampaignForm, CompletenessFilterForm, DeclarationForm, EvidenceForm, ReopenForm, ReturnForm, show_number
