@@ -1,11 +1,11 @@
 """The figures of the dashboard: plain functions taking a scope (and a year), answering with SQL aggregates.
 
-Every queryset comes from `charte.comptes.scoping`, so a dashboard never counts a row its reader may not
+Every queryset comes from the models' `visible_to(scope)`, so a dashboard never counts a row its reader may not
 see, and every figure is a `COUNT`/`SUM` computed by the database: the number of queries does not grow
 with the number of companies, conventions or actions.
 
 Partners see no company, convention or action row; their dashboard shows aggregates of their territory
-(the départements of `scoping.departements(scope)`), which is what the policy grants them.
+(the départements of `Departement.objects.visible_to(scope)`), which is what the policy grants them.
 """
 
 import datetime
@@ -16,8 +16,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from charte.catalogue.models import Family
-from charte.comptes import scoping
 from charte.comptes.models import Membership
+from charte.territoires.models import Departement
+from conventions.models import Action, Convention
+from entreprises.models import Company
 
 RENEWAL_HORIZON_MONTHS = 6
 
@@ -46,8 +48,8 @@ def action_base(scope):
     """The actions the figures are computed on: the scoped rows, or for a partner its territory's actions
     (only ever aggregated, never listed)."""
     if scope.is_partner:
-        return _model("conventions.Action").objects.filter(departement__in=scoping.departements(scope).values("pk"))
-    return scoping.actions(scope)
+        return _model("conventions.Action").objects.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
+    return Action.objects.visible_to(scope)
 
 
 def years_with_actions(scope):
@@ -90,7 +92,7 @@ def conventions_to_handle(scope, today=None):
     today = today or timezone.localdate()
     Status = _model("conventions.Convention").Status
     horizon = _add_months(today, RENEWAL_HORIZON_MONTHS)
-    return scoping.conventions(scope).aggregate(
+    return Convention.objects.visible_to(scope).aggregate(
         to_sign=Count("pk", filter=Q(status=Status.NEGOTIATION)),
         to_activate=Count("pk", filter=Q(status=Status.SIGNED)),
         to_renew=Count("pk", filter=Q(status=Status.ACTIVE, end_date__lte=horizon, successor__isnull=True)),
@@ -109,7 +111,7 @@ def actions_logged_this_month(scope, today=None):
     tz = timezone.get_current_timezone()
     month_start = datetime.datetime(today.year, today.month, 1, tzinfo=tz)
     members = Membership.objects.filter(organisation_id=scope.organisation_id).values("user_id")
-    return scoping.actions(scope).filter(created_at__gte=month_start, logged_by__in=members).count()
+    return Action.objects.visible_to(scope).filter(created_at__gte=month_start, logged_by__in=members).count()
 
 
 def companies_without_convention(scope):
@@ -119,9 +121,9 @@ def companies_without_convention(scope):
         return 0
     Convention = _model("conventions.Convention")
     in_force = Convention.companies.through.objects.filter(
-        convention__in=scoping.conventions(scope).values("pk"), convention__status=Convention.Status.ACTIVE
+        convention__in=Convention.objects.visible_to(scope).values("pk"), convention__status=Convention.Status.ACTIVE
     ).values("company_id")
-    return scoping.companies(scope).exclude(pk__in=in_force).count()
+    return Company.objects.visible_to(scope).exclude(pk__in=in_force).count()
 
 
 # --- key figures of a year ---------------------------------------------------------------------------
@@ -131,7 +133,7 @@ def conventions_in_force(scope, year):
     """Conventions in force during the year: active now, or expired since, with dates covering the year."""
     Convention = _model("conventions.Convention")
     return (
-        scoping.conventions(scope)
+        Convention.objects.visible_to(scope)
         .filter(status__in=[Convention.Status.ACTIVE, Convention.Status.EXPIRED])
         .filter(start_date__year__lte=year, end_date__year__gte=year)
         .count()
@@ -186,17 +188,17 @@ def by_family(scope, year):
 def territory(scope):
     """A partner's (or anyone's) territory: its départements and the QPV of both generations in them."""
     QPV = _model("territoires.QPV")
-    qpv_figures = scoping.qpvs(scope).aggregate(
+    qpv_figures = QPV.objects.visible_to(scope).aggregate(
         qpv_2015=Count("pk", filter=Q(generation=QPV.Generation.G2015)),
         qpv_2024=Count("pk", filter=Q(generation=QPV.Generation.G2024)),
         population_2015=Sum("population", filter=Q(generation=QPV.Generation.G2015), default=0),
     )
-    return {"departements": list(scoping.departements(scope)), **qpv_figures}
+    return {"departements": list(Departement.objects.visible_to(scope)), **qpv_figures}
 
 
 def company_conventions(scope, limit=10):
     """A company's own conventions, most recent first (one query, whatever their number)."""
-    return list(scoping.conventions(scope).select_related("departement").order_by("-start_date", "reference")[:limit])
+    return list(Convention.objects.visible_to(scope).select_related("departement").order_by("-start_date", "reference")[:limit])
 
 
 # --- annual campaigns ----------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def declarations_to_handle(scope, today=None, limit=5):
     if scope.kind is None or scope.is_partner:
         return None
     Declaration = _model("evaluation.Declaration")
-    visible = scoping.declarations(scope)
+    visible = Declaration.objects.visible_to(scope)
     if not scope.is_company:
         return {"to_validate": visible.filter(status=Declaration.Status.SUBMITTED).count()}
     today = today or timezone.localdate()

@@ -3,7 +3,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from charte import dashboard as figures
-from charte.comptes import scoping
 from charte.territoires.models import QPV
 from conventions.models import Convention
 from entreprises.models import Company
@@ -53,6 +52,6 @@ def dashboard(request):
         if scope.is_company:
             context["company_conventions"] = figures.company_conventions(scope)
         elif not scope.is_partner:
-            context["companies_count"] = scoping.companies(scope).count()
+            context["companies_count"] = Company.objects.visible_to(scope).count()
             context["conventions_in_force"] = figures.conventions_in_force(scope, year.year)
     return render(request, "dashboard.html", context)

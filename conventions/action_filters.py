@@ -7,6 +7,8 @@ from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import ActionType, Family
 from charte.comptes import scoping
+from charte.territoires.models import QPV, Departement
+from entreprises.models import Company
 
 from .action_forms import ActionForm, DateInput
 from .models import Action, Convention
@@ -31,15 +33,19 @@ class ActionFilter(django_filters.FilterSet):
         label="Type d'action", queryset=ActionType.objects.none(), empty_label="Tous les types"
     )
     departement = django_filters.ModelChoiceFilter(
-        label="Département", queryset=scoping.departements(scoping.Scope.none()), empty_label="Tous les départements"
+        label="Département", queryset=Departement.objects.visible_to(scoping.Scope.none()), empty_label="Tous les départements"
     )
     qpv = django_filters.ModelChoiceFilter(
-        label="QPV", field_name="qpvs", queryset=scoping.qpvs(scoping.Scope.none()), empty_label="Tous les QPV", distinct=True
+        label="QPV",
+        field_name="qpvs",
+        queryset=QPV.objects.visible_to(scoping.Scope.none()),
+        empty_label="Tous les QPV",
+        distinct=True,
     )
     company = django_filters.ModelChoiceFilter(
         label="Entreprise",
         field_name="companies",
-        queryset=scoping.companies(scoping.Scope.none()),
+        queryset=Company.objects.visible_to(scoping.Scope.none()),
         empty_label="Toutes les entreprises",
         distinct=True,
     )
@@ -56,10 +62,12 @@ class ActionFilter(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         types = ActionType.objects.select_related("family").order_by("family__position", "family__code", "label")
         self.filters["action_type"].queryset = types
-        self.filters["departement"].queryset = scoping.departements(scope).select_related(None).order_by("code")
-        self.filters["qpv"].queryset = scoping.qpvs(scope).order_by("code").only("pk", "code", "name")
-        self.filters["company"].queryset = scoping.companies(scope).order_by("name").only("pk", "name")
-        self.filters["convention"].queryset = scoping.conventions(scope).order_by("reference").only("pk", "reference", "title")
+        self.filters["departement"].queryset = Departement.objects.visible_to(scope).select_related(None).order_by("code")
+        self.filters["qpv"].queryset = QPV.objects.visible_to(scope).order_by("code").only("pk", "code", "name")
+        self.filters["company"].queryset = Company.objects.visible_to(scope).order_by("name").only("pk", "name")
+        self.filters["convention"].queryset = (
+            Convention.objects.visible_to(scope).order_by("reference").only("pk", "reference", "title")
+        )
         # Grouped by family for display only; validation still goes through the field's queryset.
         self.form.fields["action_type"].widget.choices = [("", "Tous les types")] + ActionForm._grouped_types(types)[1:]
 
@@ -69,4 +77,3 @@ class ActionFilter(django_filters.FilterSet):
 
     def filter_date_to(self, queryset, name, value):
         return queryset.filter(start_date__lte=value)
-

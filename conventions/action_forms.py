@@ -1,6 +1,6 @@
 """The animator's action logging form and its partner-structures formset.
 
-Every choice list comes from `charte.comptes.scoping`, so a value posted by hand outside the person's
+Every choice list comes from the models' `visible_to(scope)`, so a value posted by hand outside the person's
 scope is refused like any invalid choice. When an existing action is edited, its current links stay
 offered even if they fall outside the editor's scope (a company editing an action it shares with
 another company must not silently drop that company).
@@ -13,7 +13,6 @@ from django.db.models import Q
 from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import ActionType
-from charte.comptes import scoping
 from charte.comptes.models import Organisation
 from charte.territoires.models import QPV, Departement
 from charte.web import DsfrModelForm
@@ -98,10 +97,10 @@ class ActionForm(DsfrModelForm):
         self.fields["action_type"].queryset = types
         self.fields["action_type"].choices = self._grouped_types(types)
 
-        companies = scoping.companies(scope)
-        departements = scoping.departements(scope)
-        qpvs = scoping.qpvs(scope)
-        conventions = scoping.conventions(scope).exclude(kind=Convention.Kind.FRAMEWORK)
+        companies = Company.objects.visible_to(scope)
+        departements = Departement.objects.visible_to(scope)
+        qpvs = QPV.objects.visible_to(scope)
+        conventions = Convention.objects.visible_to(scope).exclude(kind=Convention.Kind.FRAMEWORK)
         if editing:
             companies = _with_current(companies, Company, list(action.companies.values_list("pk", flat=True)))
             departements = _with_current(departements, Departement, [action.departement_id])
@@ -116,7 +115,9 @@ class ActionForm(DsfrModelForm):
 
         # A club logs for itself; a company has no club to pick. Préfecture and national may name the club.
         if scope.is_prefecture or scope.is_national:
-            self.fields["club"].queryset = _with_current(scoping.clubs(scope), Organisation, [action.club_id])
+            self.fields["club"].queryset = _with_current(
+                Organisation.objects.clubs_visible_to(scope), Organisation, [action.club_id]
+            )
             self.fields["club"].empty_label = "Aucun club"
             self.fields["club"].help_text = "Le club d'entreprises qui a animé l'action, s'il y en a un."
         else:

@@ -1,7 +1,7 @@
 """Who may log, edit and delete an action. Plain predicates, used by the views and (through the view
 context) by the templates to show or hide buttons.
 
-Visibility is not decided here: views fetch the action through `scoping.actions(scope)` first, so an
+Visibility is not decided here: views fetch the action through `Action.objects.visible_to(scope)` first, so an
 action out of scope answers 404 before any of these predicates is asked.
 """
 

@@ -1,6 +1,6 @@
 """Action pages: the list (filters, CSV export), the logging form, detail, edit and delete.
 
-Every queryset starts from `scoping.actions(request.scope)`: an action out of scope answers 404; a
+Every queryset starts from `Action.objects.visible_to(request.scope)`: an action out of scope answers 404; a
 visible action that the person may not change answers 403 with a French message (PermissionDenied, shown by
 the shared `403.html`).
 """
@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from charte.api.base import visible_fk
-from charte.comptes import scoping
 from charte.concurrency import StaleEditError
 from charte.territoires.models import QPV
 from charte.web import csv_response, role_required
@@ -26,18 +25,18 @@ from .action_filters import ActionFilter
 from .action_forms import ActionForm, partner_formset, partners_from
 from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_action, can_edit_action
 from .action_services import save_action
-from .models import Action
+from .models import Action, Convention
 
 
 def _actions(scope):
     """The actions in scope. Their companies and convention are marked with whether the reader may see them
     (the API's rule, issue 10): the pages name only those, and count the others (`_with_visibility`)."""
-    visible_companies = scoping.companies(scope).filter(pk=OuterRef("pk"))
+    visible_companies = Company.objects.visible_to(scope).filter(pk=OuterRef("pk"))
     companies = Company.objects.only("pk", "name", "siren").annotate(is_visible=Exists(visible_companies))
     return (
-        scoping.actions(scope)
+        Action.objects.visible_to(scope)
         .select_related("action_type__family", "departement", "convention", "club", "logged_by")
-        .annotate(visible_convention_id=visible_fk("convention_id", scoping.conventions(scope).values("pk")))
+        .annotate(visible_convention_id=visible_fk("convention_id", Convention.objects.visible_to(scope).values("pk")))
         .prefetch_related(
             Prefetch("companies", queryset=companies.order_by("name")),
             Prefetch("qpvs", queryset=QPV.objects.only("pk", "code", "name").order_by("code")),

@@ -36,8 +36,7 @@ class CommitmentInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Convention)
 class ConventionAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "conventions"
-    choice_scoping = {"club": "clubs"}
+    choice_scoping = {"club": "clubs_visible_to"}
     list_display = (
         "reference",
         "title",
@@ -129,7 +128,6 @@ class ConventionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Signatory)
 class SignatoryAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "conventions"
     scoped_through = "convention"
     list_display = ("name", "role", "organisation_name", "signed_on", "convention")
     list_select_related = ("convention",)
@@ -140,7 +138,6 @@ class SignatoryAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ConventionDocument)
 class ConventionDocumentAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "conventions"
     scoped_through = "convention"
     list_display = ("title", "kind", "convention", "uploaded_by", "uploaded_at")
     list_select_related = ("convention", "uploaded_by")
@@ -167,7 +164,6 @@ class TargetInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Commitment)
 class CommitmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "conventions"
     scoped_through = "convention"
     list_display = ("__str__", "convention", "family", "action_type")
     list_select_related = ("convention", "family", "action_type")
@@ -179,7 +175,6 @@ class CommitmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Target)
 class TargetAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "conventions"
     scoped_through = "commitment__convention"
     list_display = ("indicator", "year", "value", "commitment", "convention")
     list_select_related = ("indicator", "commitment__family", "commitment__action_type", "commitment__convention")
@@ -200,8 +195,7 @@ class ActionPartnerInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Action)
 class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "actions"
-    choice_scoping = {"club": "clubs"}
+    choice_scoping = {"club": "clubs_visible_to"}
     list_display = (
         "title",
         "action_type",
@@ -236,7 +230,6 @@ class ActionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ActionPartner)
 class ActionPartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "actions"
     scoped_through = "action"
     list_display = ("name", "kind", "action")
     list_select_related = ("action",)

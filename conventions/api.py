@@ -29,12 +29,12 @@ from charte.api.base import (
 from charte.api.exceptions import ConcurrentEdit
 from charte.catalogue.api import ActionTypeRefSerializer, FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import ActionType
-from charte.comptes import scoping
 from charte.concurrency import StaleEditError
 from charte.territoires.api import DepartementRefSerializer, QPVRefSerializer
 from charte.territoires.models import QPV, Departement
 from charte.validators import LONG_TEXT_MAX_LENGTH, validate_plausible_date
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
+from entreprises.models import Company
 
 from .action_forms import ActionForm
 from .action_permissions import can_create_action, can_delete_action, can_edit_action
@@ -175,7 +175,7 @@ class ConventionViewSet(ScopedReadOnlyViewSet):
     filterset_class = ConventionFilter
 
     def scoped_queryset(self, scope):
-        visible = scoping.conventions(scope).values("pk")
+        visible = Convention.objects.visible_to(scope).values("pk")
         targets = Target.objects.select_related("indicator").order_by("year", "indicator__code", "pk")
         commitments = (
             Commitment.objects.select_related("family", "action_type__family")
@@ -183,7 +183,7 @@ class ConventionViewSet(ScopedReadOnlyViewSet):
             .order_by("family__position", "pk")
         )
         return (
-            scoping.conventions(scope)
+            Convention.objects.visible_to(scope)
             .select_related("departement", "club")
             .annotate(
                 visible_parent_id=visible_fk("parent_id", visible),
@@ -191,7 +191,7 @@ class ConventionViewSet(ScopedReadOnlyViewSet):
                 visible_predecessor_id=visible_fk("predecessor_id", visible),
             )
             .prefetch_related(
-                Prefetch("companies", queryset=scoping.companies(scope).order_by("name", "pk")),
+                Prefetch("companies", queryset=Company.objects.visible_to(scope).order_by("name", "pk")),
                 Prefetch("signatories", queryset=Signatory.objects.order_by("pk")),
                 Prefetch("commitments", queryset=commitments),
             )
@@ -422,7 +422,7 @@ class ActionWriteSerializer(serializers.Serializer):
             errors["qpv"] = [f"Codes de QPV inconnus : {', '.join(unknown)}."]
         else:
             # Said with the codes the tool sent: the form would name the QPV by its internal id.
-            visible = set(scoping.qpvs(scope).filter(pk__in=qpv_ids.values()).values_list("code", flat=True))
+            visible = set(QPV.objects.visible_to(scope).filter(pk__in=qpv_ids.values()).values_list("code", flat=True))
             outside = [code for code in codes if code not in visible]
             if outside:
                 errors["qpv"] = [f"QPV hors de votre périmètre : {', '.join(outside)}."]
@@ -507,14 +507,14 @@ class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = ActionFilter
 
     def scoped_queryset(self, scope):
-        visible_conventions = scoping.conventions(scope).values("pk")
+        visible_conventions = Convention.objects.visible_to(scope).values("pk")
         return (
-            scoping.actions(scope)
+            Action.objects.visible_to(scope)
             .select_related("action_type__family", "departement", "club")
             .annotate(visible_convention_id=visible_fk("convention_id", visible_conventions))
             .prefetch_related(
-                Prefetch("companies", queryset=scoping.companies(scope).order_by("name", "pk")),
-                Prefetch("qpvs", queryset=scoping.qpvs(scope).order_by("code")),
+                Prefetch("companies", queryset=Company.objects.visible_to(scope).order_by("name", "pk")),
+                Prefetch("qpvs", queryset=QPV.objects.visible_to(scope).order_by("code")),
                 Prefetch("partners", queryset=ActionPartner.objects.order_by("pk")),
             )
             .order_by("-start_date", "-pk")

@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from charte.comptes import scoping
+from entreprises.models import Company
 
-from .models import Commitment, Convention, Target
+from .models import Action, Commitment, Convention, Target
 from .realised import measure_for, realised_by_target
 
 # Targets of a draft are still being negotiated: only conventions that went through signature are followed.
@@ -26,9 +26,9 @@ FOLLOWED_STATUSES = (
 @require_GET
 def company_commitments(request, company_pk):
     scope = request.scope
-    company = get_object_or_404(scoping.companies(scope), pk=company_pk)
+    company = get_object_or_404(Company.objects.visible_to(scope), pk=company_pk)
     conventions = list(
-        scoping.conventions(scope)
+        Convention.objects.visible_to(scope)
         .filter(pk__in=company.conventions.values("pk"), status__in=FOLLOWED_STATUSES)
         .order_by("-start_date", "reference")
     )
@@ -42,7 +42,7 @@ def company_commitments(request, company_pk):
     )
     # The prefetch sets each target's commitment, so realised_by_target reads it without a query.
     targets = [target for commitment in commitments for target in commitment.targets.all()]
-    actions = scoping.actions(scope).filter(pk__in=company.actions.values("pk"))
+    actions = Action.objects.visible_to(scope).filter(pk__in=company.actions.values("pk"))
     realised = realised_by_target(targets, actions)
 
     by_convention = {c.pk: {"convention": c, "commitments": []} for c in conventions}

@@ -4,17 +4,18 @@ import django_filters
 from django.db.models import Q
 from dsfr.forms import DsfrBaseForm
 
-from charte.comptes import scoping
+from charte.comptes.models import Organisation
+from charte.territoires.models import Departement
 
 from .models import Convention
 
 
 def _departements(request):
-    return scoping.departements(request.scope).order_by("code")
+    return Departement.objects.visible_to(request.scope).order_by("code")
 
 
 def _clubs(request):
-    return scoping.clubs(request.scope).order_by("name")
+    return Organisation.objects.clubs_visible_to(request.scope).order_by("name")
 
 
 class ConventionFilter(django_filters.FilterSet):

@@ -16,8 +16,10 @@ from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import ActionType, Family, Indicator
-from charte.comptes import scoping
+from charte.comptes.models import Organisation
+from charte.territoires.models import Departement
 from charte.web import DsfrModelForm, bound_inputs
+from entreprises.models import Company
 
 from . import permissions
 from .models import Commitment, Convention, Signatory
@@ -121,11 +123,11 @@ class ConventionForm(DsfrModelForm):
             self.fields["reference"].required = False
             self.fields["reference"].help_text = "Laissée vide, elle est attribuée automatiquement (par exemple 034-2017-0001)."
 
-        self.fields["departement"].queryset = scoping.departements(scope).order_by("code")
+        self.fields["departement"].queryset = Departement.objects.visible_to(scope).order_by("code")
         self.fields["departement"].required = False
         self.fields["departement"].help_text = "Obligatoire, sauf pour une convention nationale."
 
-        clubs = scoping.clubs(scope).order_by("name")
+        clubs = Organisation.objects.clubs_visible_to(scope).order_by("name")
         self.fields["club"].queryset = clubs
         if scope.is_club:
             # A club only creates the conventions it animates itself.
@@ -133,19 +135,19 @@ class ConventionForm(DsfrModelForm):
             self.fields["club"].empty_label = None
             self.fields["club"].initial = scope.organisation_id
 
-        self.fields["companies"].queryset = scoping.companies(scope).order_by("name")
+        self.fields["companies"].queryset = Company.objects.visible_to(scope).order_by("name")
 
         # Only the national conventions the person already sees (a declination grants nothing more): the
         # one already linked stays offered, so that editing does not silently drop it.
-        visible_parents = scoping.conventions(scope).filter(kind=Convention.Kind.NATIONAL).values("pk")
+        visible_parents = Convention.objects.visible_to(scope).filter(kind=Convention.Kind.NATIONAL).values("pk")
         parents = Convention.objects.filter(kind=Convention.Kind.NATIONAL).order_by("reference")
         if self.instance.parent_id:
             parents = parents.filter(Q(pk__in=visible_parents) | Q(pk=self.instance.parent_id))
         else:
             parents = parents.filter(pk__in=visible_parents)
         frameworks = (
-            scoping.conventions(scope)
-            .filter(kind=Convention.Kind.FRAMEWORK, departement__in=scoping.departements(scope).values("pk"))
+            Convention.objects.visible_to(scope)
+            .filter(kind=Convention.Kind.FRAMEWORK, departement__in=Departement.objects.visible_to(scope).values("pk"))
             .select_related("departement")
             .order_by("departement__code", "-start_date")
         )

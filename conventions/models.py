@@ -14,10 +14,45 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from charte.catalogue.models import ActionType, Family, Indicator
-from charte.comptes.models import Organisation
+from charte.comptes.models import Membership, Organisation, OrganisationKind
 from charte.territoires.models import QPV, Departement
 from charte.validators import validate_long_text, validate_plausible_date
-from entreprises.models import Company
+from entreprises.models import Company, Establishment
+
+# A declination grants its préfecture the view of its national parent only once concluded.
+_CONCLUDED = ("signed", "active", "expired", "terminated")
+
+
+def _national_conventions_of_prefecture(departement_ids):
+    """The national conventions a préfecture sees, as a subquery of ids. The rule is one a préfecture cannot
+    satisfy by writing something itself (issue 10: a draft declination opened its parent):
+
+    - a company party to the national convention has its registered office or an establishment in one of
+      the préfecture's départements (where a company is located is data on the company, not on a
+      convention the préfecture writes); or
+    - a declination of it in one of the préfecture's départements is concluded (signed, active, expired or
+      terminated) and was created by the national level: a user with an active national membership, or no
+      user at all (imports and demo data).
+
+    A child convention written by the préfecture (or a club), draft or not, never grants the view of its
+    parent; the convention form only offers as parents the national conventions already visible.
+    """
+    located = Company.objects.filter(
+        Q(commune__departement_id__in=departement_ids)
+        | Q(pk__in=Establishment.objects.filter(commune__departement_id__in=departement_ids).values("company_id"))
+    ).values("pk")
+    parties = Convention.companies.through.objects.filter(convention__kind="national", company_id__in=located).values(
+        "convention_id"
+    )
+    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values(
+        "user_id"
+    )
+    declined = (
+        Convention.objects.filter(departement_id__in=departement_ids, parent__isnull=False, status__in=_CONCLUDED)
+        .filter(Q(created_by__isnull=True) | Q(created_by__in=national_users))
+        .values("parent_id")
+    )
+    return Convention.objects.filter(kind="national").filter(Q(pk__in=parties) | Q(pk__in=declined)).values("pk")
 
 
 class ConventionQuerySet(models.QuerySet):
@@ -30,6 +65,22 @@ class ConventionQuerySet(models.QuerySet):
 
     def in_departements(self, departements):
         return self.filter(departement__in=departements)
+
+    def visible_to(self, scope):
+        """National: all. Préfecture: the conventions of its départements and the national conventions it may
+        see (`_national_conventions_of_prefecture`). Club: those it animates. Company: those it is party to.
+        Partner: none."""
+        if scope.is_national:
+            return self.all()
+        if scope.is_prefecture:
+            dep = scope.departement_ids
+            return self.filter(Q(departement_id__in=dep) | Q(pk__in=_national_conventions_of_prefecture(dep)))
+        if scope.is_club:
+            return self.filter(club_id=scope.organisation_id)
+        if scope.is_company and scope.company_id:
+            parties = Convention.companies.through.objects.filter(company_id=scope.company_id)
+            return self.filter(pk__in=parties.values("convention_id"))
+        return self.none()
 
     def expected_to_report(self, year, departement_ids=None):
         """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
@@ -315,6 +366,20 @@ class ActionQuerySet(models.QuerySet):
 
     def in_departements(self, departements):
         return self.filter(departement__in=departements)
+
+    def visible_to(self, scope):
+        """National: all. Préfecture: the actions of its départements. Club: those it logged. Company: those it
+        took part in. Partner: none."""
+        if scope.is_national:
+            return self.all()
+        if scope.is_prefecture:
+            return self.filter(departement_id__in=scope.departement_ids)
+        if scope.is_club:
+            return self.filter(club_id=scope.organisation_id)
+        if scope.is_company and scope.company_id:
+            taken_part = Action.companies.through.objects.filter(company_id=scope.company_id)
+            return self.filter(pk__in=taken_part.values("action_id"))
+        return self.none()
 
     def expected_to_report(self, year, departement_ids=None):
         """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).

@@ -1,7 +1,7 @@
 """Who may write what on a convention: plain predicates used by the views (403 when refused) and by the
 templates (to show only the buttons a person may use).
 
-Visibility is not decided here: a convention out of `scoping.conventions(scope)` answers 404 before any of
+Visibility is not decided here: a convention out of `Convention.objects.visible_to(scope)` answers 404 before any of
 these predicates is asked. Statuses are checked by `conventions.services`, whose refusal messages the pages
 show; `available_steps()` combines both only to decide which buttons to display.
 """

@@ -1,5 +1,5 @@
 """The convention pages: list and CSV export, detail, create/edit with commitments and targets, and one
-page per lifecycle step. Thin: rows come from `charte.comptes.scoping`, rights from `permissions`, writes
+page per lifecycle step. Thin: rows come from the models' `visible_to(scope)`, rights from `permissions`, writes
 from `services`. Out of scope answers 404; visible but not allowed answers 403 with a French message.
 """
 
@@ -15,15 +15,16 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from charte.catalogue.models import ActionType
-from charte.comptes import scoping
+from charte.comptes.models import Organisation
 from charte.concurrency import StaleEditError
+from charte.territoires.models import Departement
 from charte.web import add_service_error, csv_response, parse_pk
-from entreprises.models import Company, DiagnosticItem
+from entreprises.models import Company, Diagnostic, DiagnosticItem
 
 from . import permissions, services
 from .filters import ConventionFilter
 from .forms import ConfirmForm, ConventionEditor, RenewForm, SignatoryFormSet, SignForm, TerminateForm
-from .models import Convention, ConventionDocument, Target
+from .models import Action, Convention, ConventionDocument, Target
 
 # Renewal chains are short (one convention every one to three years); the bound keeps the page's
 # number of queries finite even if bad data made a very long one.
@@ -31,7 +32,7 @@ MAX_CHAIN = 10
 
 
 def _visible_or_404(request, pk, queryset=None):
-    queryset = scoping.conventions(request.scope) if queryset is None else queryset
+    queryset = Convention.objects.visible_to(request.scope) if queryset is None else queryset
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -46,7 +47,7 @@ def _refuse_unless_convention_pages(request):
 
 def _filtered(request):
     queryset = (
-        scoping.conventions(request.scope)
+        Convention.objects.visible_to(request.scope)
         .select_related("departement", "club", "parent", "framework")
         .prefetch_related(Prefetch("companies", queryset=Company.objects.only("pk", "name").order_by("name")))
     )
@@ -152,7 +153,7 @@ def _renewal_chain(scope, convention):
     chain = predecessors + successors
     visible = set()
     if chain:
-        visible = set(scoping.conventions(scope).filter(pk__in=[r["pk"] for r in chain]).values_list("pk", flat=True))
+        visible = set(Convention.objects.visible_to(scope).filter(pk__in=[r["pk"] for r in chain]).values_list("pk", flat=True))
     labels = dict(Convention.Status.choices)
     for row in chain:
         row["visible"] = row["pk"] in visible
@@ -165,7 +166,7 @@ def detail(request, pk):
     convention = _visible_or_404(
         request,
         pk,
-        scoping.conventions(request.scope).select_related(
+        Convention.objects.visible_to(request.scope).select_related(
             "departement", "club", "parent", "framework", "predecessor", "created_by"
         ),
     )
@@ -174,12 +175,16 @@ def detail(request, pk):
             Prefetch("targets", queryset=Target.objects.select_related("indicator"))
         )
     )
-    actions = scoping.actions(request.scope).filter(convention=convention)
+    actions = Action.objects.visible_to(request.scope).filter(convention=convention)
     predecessors, successors = _renewal_chain(request.scope, convention)
     steps = permissions.available_steps(request.scope, convention, has_successor=bool(successors))
     # The national parent and the framework are shown to everybody, but linked only when their page opens.
     related = [pk for pk in (convention.parent_id, convention.framework_id) if pk]
-    linkable = set(scoping.conventions(request.scope).filter(pk__in=related).values_list("pk", flat=True)) if related else set()
+    linkable = (
+        set(Convention.objects.visible_to(request.scope).filter(pk__in=related).values_list("pk", flat=True))
+        if related
+        else set()
+    )
     return render(
         request,
         "conventions/detail.html",
@@ -203,7 +208,7 @@ def detail(request, pk):
 def document(request, pk):
     """Documents are not public: served here, after the scope check, never from MEDIA_URL."""
     doc = get_object_or_404(
-        ConventionDocument.objects.filter(convention__in=scoping.conventions(request.scope).values("pk")), pk=pk
+        ConventionDocument.objects.filter(convention__in=Convention.objects.visible_to(request.scope).values("pk")), pk=pk
     )
     try:
         handle = doc.file.open("rb")
@@ -237,10 +242,10 @@ def _prefill(request):
     company = None
     diagnostic_pk = _int_param(request, "diagnostic")
     if diagnostic_pk:
-        diagnostic = scoping.diagnostics(scope).select_related("company__commune").filter(pk=diagnostic_pk).first()
+        diagnostic = Diagnostic.objects.visible_to(scope).select_related("company__commune").filter(pk=diagnostic_pk).first()
         if diagnostic is not None:
             company = diagnostic.company
-            if diagnostic.club_id and scoping.clubs(scope).filter(pk=diagnostic.club_id).exists():
+            if diagnostic.club_id and Organisation.objects.clubs_visible_to(scope).filter(pk=diagnostic.club_id).exists():
                 initial["club"] = diagnostic.club_id
             commitments = [
                 {"family": action_type.family, "action_type": action_type, "description": ""}
@@ -248,12 +253,12 @@ def _prefill(request):
             ]
     company_pk = _int_param(request, "entreprise")
     if company_pk:
-        company = scoping.companies(scope).select_related("commune").filter(pk=company_pk).first() or company
+        company = Company.objects.visible_to(scope).select_related("commune").filter(pk=company_pk).first() or company
     if company is not None:
         initial["companies"] = [company.pk]
         initial["title"] = f"Convention Entreprises et Quartiers — {company.name}"
         departement_id = company.commune.departement_id if company.commune_id else None
-        if departement_id and scoping.departements(scope).filter(pk=departement_id).exists():
+        if departement_id and Departement.objects.visible_to(scope).filter(pk=departement_id).exists():
             initial["departement"] = departement_id
     return initial, commitments
 

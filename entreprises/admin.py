@@ -20,7 +20,7 @@ class EstablishmentInline(ScopedInlineMixin, admin.TabularInline):
 
 class ClubMembershipInline(ScopedInlineMixin, admin.TabularInline):
     model = ClubMembership
-    choice_scoping = {"club": "clubs"}
+    choice_scoping = {"club": "clubs_visible_to"}
     extra = 0
     fields = ("club", "start_date", "end_date")
     autocomplete_fields = ("club",)
@@ -34,7 +34,6 @@ class ContactInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "companies"
     list_display = ("name", "siren", "size", "commune", "departement", "is_national_signatory")
     list_select_related = ("commune__departement",)
     list_filter = ("size", "is_national_signatory", "labels", ("commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -50,8 +49,6 @@ class CompanyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Establishment)
 class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "companies"
-    scoped_through = "company"
     list_display = ("siret", "name", "company", "commune", "is_head_office")
     list_select_related = ("company", "commune")
     list_filter = ("is_head_office", ("commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -61,9 +58,7 @@ class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ClubMembership)
 class ClubMembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "companies"
-    scoped_through = "company"
-    choice_scoping = {"club": "clubs"}
+    choice_scoping = {"club": "clubs_visible_to"}
     list_display = ("company", "club", "start_date", "end_date")
     list_select_related = ("company", "club")
     list_filter = ("club", "club__network")
@@ -74,8 +69,6 @@ class ClubMembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "companies"
-    scoped_through = "company"
     list_display = ("last_name", "first_name", "company", "job_title", "email", "phone", "is_main")
     list_select_related = ("company",)
     list_filter = ("is_main",)
@@ -94,8 +87,7 @@ class DiagnosticItemInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Diagnostic)
 class DiagnosticAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "diagnostics"
-    choice_scoping = {"club": "clubs"}
+    choice_scoping = {"club": "clubs_visible_to"}
     list_display = ("company", "date", "club", "author")
     list_select_related = ("company", "club", "author")
     list_filter = ("club", ("company__commune__departement", admin.RelatedOnlyFieldListFilter))
@@ -113,7 +105,6 @@ class DiagnosticAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(DiagnosticItem)
 class DiagnosticItemAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "diagnostics"
     scoped_through = "diagnostic"
     list_display = ("diagnostic", "action_type", "status")
     list_select_related = ("diagnostic__company", "action_type")

@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from charte.api.base import IdFilter, OrderingFilter, ScopedReadOnlyViewSet, updated_since_filter, visible_fk
-from charte.comptes import scoping
 from charte.comptes.models import Organisation
 from charte.territoires.api import CommuneRefSerializer
 
@@ -147,7 +146,7 @@ class CompanyViewSet(ScopedReadOnlyViewSet):
     filterset_class = CompanyFilter
 
     def scoped_queryset(self, scope):
-        visible = scoping.companies(scope)
+        visible = Company.objects.visible_to(scope)
         return (
             visible.select_related("commune__departement")
             .annotate(visible_parent_id=visible_fk("parent_id", visible.values("pk")))

@@ -12,7 +12,9 @@ from django.db.models.functions import Coalesce
 from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import Family
-from charte.comptes import scoping
+from charte.comptes.models import Organisation
+from charte.territoires.models import Departement
+from conventions.models import Convention
 
 from .models import ClubMembership, Company, Establishment
 from .validators import normalize_identifier
@@ -33,7 +35,7 @@ def _action_links():
 
 def visible_convention_links(scope):
     """Links to the conventions this person may see: the list's figures must agree with the detail page."""
-    return _convention_links().filter(convention__in=scoping.conventions(scope).values("pk"))
+    return _convention_links().filter(convention__in=Convention.objects.visible_to(scope).values("pk"))
 
 
 def with_list_figures(queryset, scope):
@@ -76,8 +78,8 @@ class CompanyFilter(django_filters.FilterSet):
         self.scope = scope
         super().__init__(data, queryset, **kwargs)
         # Choice lists offer only what this person may see.
-        self.filters["departement"].queryset = scoping.departements(scope).order_by("code")
-        self.filters["club"].queryset = scoping.clubs(scope).order_by("name")
+        self.filters["departement"].queryset = Departement.objects.visible_to(scope).order_by("code")
+        self.filters["club"].queryset = Organisation.objects.clubs_visible_to(scope).order_by("name")
         self.filters["family"].queryset = Family.objects.filter(is_active=True)
 
     def filter_q(self, queryset, name, value):

@@ -7,8 +7,8 @@ from dsfr.utils import dsfr_input_class_attr
 from dsfr.widgets import InlineRadioSelect
 
 from charte.catalogue.models import ActionType
-from charte.comptes import scoping
-from charte.territoires.models import Commune
+from charte.comptes.models import Organisation
+from charte.territoires.models import Commune, Departement
 from charte.web import DsfrModelForm
 
 from . import permissions
@@ -60,7 +60,7 @@ class CommuneField(forms.ModelChoiceField):
 
 
 def communes_for_datalist(scope):
-    return Commune.objects.filter(departement__in=scoping.departements(scope).values("pk")).order_by("name")[
+    return Commune.objects.filter(departement__in=Departement.objects.visible_to(scope).values("pk")).order_by("name")[
         :COMMUNES_DATALIST_LIMIT
     ]
 
@@ -226,7 +226,7 @@ class DiagnosticForm(DsfrModelForm):
             # A club records its own diagnostics: the club is not a choice.
             del self.fields["club"]
         else:
-            self.fields["club"].queryset = scoping.clubs(scope).order_by("name")
+            self.fields["club"].queryset = Organisation.objects.clubs_visible_to(scope).order_by("name")
             self.fields["club"].empty_label = "Aucun club"
         self.action_types = list(action_types)
         existing = {}

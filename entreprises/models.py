@@ -35,6 +35,31 @@ class CompanyQuerySet(models.QuerySet):
     def members_of(self, club, on=None):
         return self.filter(pk__in=ClubMembership.objects.current(on).filter(club=club).values("company"))
 
+    def visible_to(self, scope):
+        """National: all. Préfecture: the companies with their head office or an establishment in its
+        départements, or party to a convention there. Club: its member companies today and those party to a
+        convention it animates. Company: itself. Partner: none (no company-level row)."""
+        # Conventions live in a higher app: their link to companies is reached through the relation they
+        # declare here (Company.conventions), so that this app imports none of it.
+        convention_parties = Company.conventions.through.objects
+        if scope.is_national:
+            return self.all()
+        if scope.is_prefecture:
+            dep = scope.departement_ids
+            return self.filter(
+                Q(commune__departement_id__in=dep)
+                | Q(pk__in=Establishment.objects.filter(commune__departement_id__in=dep).values("company_id"))
+                | Q(pk__in=convention_parties.filter(convention__departement_id__in=dep).values("company_id"))
+            )
+        if scope.is_club:
+            return self.filter(
+                Q(pk__in=ClubMembership.objects.member_company_ids(scope.organisation_id))
+                | Q(pk__in=convention_parties.filter(convention__club_id=scope.organisation_id).values("company_id"))
+            )
+        if scope.is_company and scope.company_id:
+            return self.filter(pk=scope.company_id)
+        return self.none()
+
 
 class Company(models.Model):
     class Size(models.TextChoices):
@@ -108,6 +133,12 @@ class Company(models.Model):
         super().clean_fields(exclude=exclude)
 
 
+class OfVisibleCompanyQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The rows (establishments, contacts, club memberships) of the companies a scope sees."""
+        return self.filter(company__in=Company.objects.visible_to(scope).values("pk"))
+
+
 class Establishment(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="establishments", verbose_name="entreprise")
     siret = models.CharField("SIRET", max_length=14, unique=True, validators=[validate_siret])
@@ -117,6 +148,8 @@ class Establishment(models.Model):
         Commune, on_delete=models.PROTECT, null=True, blank=True, related_name="establishments", verbose_name="commune"
     )
     is_head_office = models.BooleanField("siège", default=False)
+
+    objects = OfVisibleCompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["siret"]
@@ -145,12 +178,17 @@ class Establishment(models.Model):
             raise ValidationError({"siret": "Le SIRET doit commencer par le SIREN de l'entreprise."})
 
 
-class ClubMembershipQuerySet(models.QuerySet):
+class ClubMembershipQuerySet(OfVisibleCompanyQuerySet):
     def current(self, on=None):
         from django.utils import timezone
 
         on = on or timezone.localdate()
         return self.filter(Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on))
+
+    def member_company_ids(self, club_id):
+        """The club's members today: a company that left the club is no longer its business (what the club did
+        with it stays visible through the conventions it animates and the actions it logged)."""
+        return self.current().filter(club_id=club_id).values("company_id")
 
 
 class ClubMembership(models.Model):
@@ -197,12 +235,26 @@ class Contact(models.Model):
     phone = models.CharField("téléphone", max_length=30, blank=True)
     is_main = models.BooleanField("contact principal", default=False)
 
+    objects = OfVisibleCompanyQuerySet.as_manager()
+
     class Meta:
         ordering = ["last_name", "first_name"]
         verbose_name = "contact"
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
+
+
+class DiagnosticQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The diagnostics of the companies in scope; a club sees its own and those made without a club.
+        Partner: none."""
+        if scope.kind is None or scope.is_partner:
+            return self.none()
+        qs = self.filter(company__in=Company.objects.visible_to(scope).values("pk"))
+        if scope.is_club:
+            qs = qs.filter(Q(club_id=scope.organisation_id) | Q(club__isnull=True))
+        return qs
 
 
 class Diagnostic(models.Model):
@@ -225,6 +277,8 @@ class Diagnostic(models.Model):
     )
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+
+    objects = DiagnosticQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date"]

@@ -1,6 +1,6 @@
 """The companies pages: list (with filters and CSV export), detail, create/edit, diagnostics.
 
-Every row comes through `charte.comptes.scoping`: an object out of scope is a 404; a visible object the
+Every row comes through the models' `visible_to(scope)`: an object out of scope is a 404; a visible object the
 person may not change raises PermissionDenied with a French message, shown by the shared `403.html`
 (predicates in `entreprises.permissions`).
 
@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from charte.comptes import scoping
 from charte.concurrency import StaleEditError
 from charte.web import csv_response
+from conventions.models import Action, Convention
 
 from . import permissions, services
 from .filters import CompanyFilter, with_list_figures
@@ -34,7 +34,7 @@ from .forms import (
     catalogue_for,
     communes_for_datalist,
 )
-from .models import ClubMembership, DiagnosticItem
+from .models import ClubMembership, Company, Diagnostic, DiagnosticItem
 
 RECENT_ACTIONS = 10
 
@@ -56,7 +56,7 @@ def _current_memberships():
 
 def _filtered_companies(request):
     scope = request.scope
-    filterset = CompanyFilter(request.GET or None, queryset=scoping.companies(scope), scope=scope)
+    filterset = CompanyFilter(request.GET or None, queryset=Company.objects.visible_to(scope), scope=scope)
     companies = (
         with_list_figures(filterset.qs, scope)
         .select_related("commune__departement")
@@ -127,21 +127,23 @@ def company_export(request):
 def company_detail(request, pk):
     scope = request.scope
     company = get_object_or_404(
-        scoping.companies(scope).select_related("commune__departement", "parent").prefetch_related("labels"), pk=pk
+        Company.objects.visible_to(scope).select_related("commune__departement", "parent").prefetch_related("labels"), pk=pk
     )
-    diagnostics = list(scoping.diagnostics(scope).filter(company=company).select_related("club").order_by("-date", "-pk"))
+    diagnostics = list(
+        Diagnostic.objects.visible_to(scope).filter(company=company).select_related("club").order_by("-date", "-pk")
+    )
     latest_diagnostic = diagnostics[0] if diagnostics else None
     latest_items = []
     if latest_diagnostic is not None:
         latest_items = list(_items_in_catalogue_order(latest_diagnostic))
     # The conventions and actions this person may see, reached by the reverse relations of the company.
     conventions = (
-        scoping.conventions(scope)
+        Convention.objects.visible_to(scope)
         .filter(pk__in=company.conventions.values("pk"))
         .select_related("departement", "club")
         .order_by("-start_date", "reference")
     )
-    actions_qs = scoping.actions(scope).filter(pk__in=company.actions.values("pk"))
+    actions_qs = Action.objects.visible_to(scope).filter(pk__in=company.actions.values("pk"))
     actions = list(actions_qs.select_related("action_type", "departement").order_by("-start_date", "-pk")[:RECENT_ACTIONS])
     today = timezone.localdate()
     memberships = list(company.club_memberships.select_related("club").order_by("-start_date"))
@@ -280,7 +282,7 @@ def company_create(request):
 
 @require_http_methods(["GET", "POST"])
 def company_edit(request, pk):
-    company = get_object_or_404(scoping.companies(request.scope).select_related("commune"), pk=pk)
+    company = get_object_or_404(Company.objects.visible_to(request.scope).select_related("commune"), pk=pk)
     if not permissions.can_edit_company(request.scope, company):
         raise PermissionDenied("Vous pouvez consulter cette entreprise, mais pas la modifier.")
     return _company_form_page(request, company)
@@ -328,7 +330,7 @@ def _diagnostic_form_page(request, company, diagnostic=None):
 
 @require_http_methods(["GET", "POST"])
 def diagnostic_create(request, company_pk):
-    company = get_object_or_404(scoping.companies(request.scope), pk=company_pk)
+    company = get_object_or_404(Company.objects.visible_to(request.scope), pk=company_pk)
     if not permissions.can_create_diagnostic(request.scope, company):
         raise PermissionDenied(
             "Seuls la préfecture, le niveau national ou un club dont l'entreprise est membre peuvent enregistrer son diagnostic.",
@@ -337,7 +339,7 @@ def diagnostic_create(request, company_pk):
 
 
 def _scoped_diagnostic(request, pk):
-    return get_object_or_404(scoping.diagnostics(request.scope).select_related("company", "club", "author"), pk=pk)
+    return get_object_or_404(Diagnostic.objects.visible_to(request.scope).select_related("company", "club", "author"), pk=pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -13,9 +13,8 @@ from .models import AnnualResult, Campaign, Declaration, DeclarationValue, Evalu
 
 @admin.register(Campaign)
 class CampaignAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "campaigns"
     # A campaign is opened by the organisation one acts for.
-    choice_scoping = {"organisation": "managed_organisations"}
+    choice_scoping = {"organisation": "managed_by"}
     list_display = ["title", "year", "organisation", "opens_on", "reminder_on", "closes_on"]
     list_filter = ["year"]
     list_select_related = ["organisation"]
@@ -52,7 +51,6 @@ class EvidenceInline(ScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Declaration)
 class DeclarationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
-    scoping_function = "declarations"
     list_display = ["company", "convention", "year", "status", "submitted_at", "validated_at"]
     list_filter = ["status", "year"]
     list_select_related = ["company", "convention"]
@@ -81,7 +79,6 @@ class DeclarationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scoping_function = "notifications"
     list_display = ["subject", "event", "created_at", "sent_at"]
     list_filter = ["event"]
     search_fields = ["key", "subject", "recipients"]
@@ -104,7 +101,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    scoping_function = "evaluation_runs"
     list_display = ["__str__", "year", "scope_type", "scope_key", "status", "trigger", "finished_at", "results_purged_at"]
     list_filter = ["status", "scope_type", "trigger", "year"]
     list_select_related = ["requested_by"]
@@ -115,7 +111,6 @@ class EvaluationRunAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(AnnualResult)
 class AnnualResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    scoping_function = "annual_results"
     list_display = ["run", "scope_type", "scope_key", "family", "indicator", "declared_value", "computed_value", "target_value"]
     list_filter = ["scope_type", "year"]
     list_select_related = ["run", "family", "indicator"]

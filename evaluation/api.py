@@ -35,9 +35,8 @@ from charte.api.exceptions import ConcurrentEdit, NotEditable
 from charte.api.schema import ErrorSerializer
 from charte.catalogue.api import FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import Indicator
-from charte.comptes import scoping
 from charte.territoires.api import DepartementRefSerializer
-from charte.territoires.models import QPV
+from charte.territoires.models import QPV, Departement
 from conventions.models import Convention
 from entreprises.api import CompanyRefSerializer, OrganisationRefSerializer
 from entreprises.models import Company
@@ -147,13 +146,13 @@ class CampaignViewSet(ScopedReadOnlyViewSet):
 
     def scoped_queryset(self, scope):
         return (
-            scoping.campaigns(scope)
+            Campaign.objects.visible_to(scope)
             .select_related("organisation")
             .annotate(covers_every_departement=~Exists(_covered().filter(campaign=OuterRef("pk"))))
             .prefetch_related(
                 Prefetch(
                     "departements",
-                    queryset=scoping.departements(scope).order_by("code"),
+                    queryset=Departement.objects.visible_to(scope).order_by("code"),
                     to_attr="visible_departements",
                 )
             )
@@ -416,11 +415,11 @@ class DeclarationViewSet(ScopedReadOnlyViewSet):
     def scoped_queryset(self, scope):
         values = DeclarationValue.objects.select_related("indicator").order_by("commitment_id", "indicator__code", "pk")
         return (
-            scoping.declarations(scope)
+            Declaration.objects.visible_to(scope)
             .select_related("campaign", "company", "convention__departement")
             .annotate(
-                visible_campaign_id=visible_fk("campaign_id", scoping.campaigns(scope).values("pk")),
-                visible_convention_id=visible_fk("convention_id", scoping.conventions(scope).values("pk")),
+                visible_campaign_id=visible_fk("campaign_id", Campaign.objects.visible_to(scope).values("pk")),
+                visible_convention_id=visible_fk("convention_id", Convention.objects.visible_to(scope).values("pk")),
             )
             .prefetch_related(Prefetch("values", queryset=values))
             .order_by("-year", "company__name", "convention__reference", "pk")
@@ -650,7 +649,7 @@ class AnnualResultViewSet(ScopedReadOnlyViewSet):
 
     def scoped_queryset(self, scope):
         return (
-            scoping.annual_results(scope)
+            AnnualResult.objects.visible_to(scope)
             .published()
             .select_related("family", "indicator", "run")
             .order_by(

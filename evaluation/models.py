@@ -14,13 +14,37 @@ from simple_history.models import HistoricalRecords
 
 from charte.catalogue.models import Indicator
 from charte.comptes.models import Organisation
-from charte.territoires.models import Departement
+from charte.territoires.models import QPV, Departement, Region
 from charte.validators import validate_plausible_date, validate_plausible_year
 from conventions.models import Commitment, Convention
 from entreprises.models import Company
 
 
+def _scope_keys(queryset, field="pk"):
+    """The scope keys of compiled rows are text: ids of clubs, conventions and companies, territory codes."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    return queryset.order_by().annotate(scope_key_text=Cast(field, CharField())).values("scope_key_text")
+
+
 class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """National: all. Préfecture, club: the campaigns covering one of its départements, national ones
+        included. Company: the campaigns where it has a declaration. Partner: none."""
+        if scope.is_national:
+            return self.all()
+        if scope.is_prefecture or scope.is_club:
+            covered = Campaign.departements.through.objects
+            return self.filter(
+                Q(pk__in=covered.filter(departement_id__in=scope.departement_ids).values("campaign_id"))
+                | ~Q(pk__in=covered.values("campaign_id"))
+            )
+        if scope.is_company and scope.company_id:
+            own = Declaration.objects.filter(company_id=scope.company_id)
+            return self.filter(pk__in=own.values("campaign_id"))
+        return self.none()
+
     def open_on(self, date):
         """Campaigns whose window contains the date (companies may fill their declarations)."""
         return self.filter(opens_on__lte=date, closes_on__gte=date)
@@ -96,6 +120,22 @@ def _user(verbose_name):
     )
 
 
+class DeclarationQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """Préfecture: the declarations of conventions in its départements. Club: those of the conventions it
+        animates (a member company's declaration on a convention animated by another club, or by no club, is
+        not its business: issue 10). Company: its own. National: all. Partner: none."""
+        if scope.is_national:
+            return self.all()
+        if scope.is_prefecture:
+            return self.filter(convention__departement_id__in=scope.departement_ids)
+        if scope.is_club:
+            return self.filter(convention__club_id=scope.organisation_id)
+        if scope.is_company and scope.company_id:
+            return self.filter(company_id=scope.company_id)
+        return self.none()
+
+
 class Declaration(models.Model):
     """What one company declares for one convention and one year."""
 
@@ -128,6 +168,8 @@ class Declaration(models.Model):
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = DeclarationQuerySet.as_manager()
 
     class Meta:
         ordering = ["campaign", "company__name", "convention__reference"]
@@ -235,6 +277,20 @@ class Evidence(models.Model):
         return self.original_name
 
 
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """E-mails the portal sent about declarations (the admin's list): those of the declarations in scope, and
+        the reminders to companies in scope. National: all; partner: none."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None or scope.is_partner:
+            return self.none()
+        return self.filter(
+            Q(declaration__in=Declaration.objects.visible_to(scope).values("pk"))
+            | Q(declaration__isnull=True, company__in=Company.objects.visible_to(scope).values("pk"))
+        )
+
+
 class Notification(models.Model):
     """One e-mail sent for one event. The unique key makes a second run of a job send nothing."""
 
@@ -257,6 +313,8 @@ class Notification(models.Model):
     body = models.TextField("texte")
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -289,6 +347,20 @@ RUN_SCOPE_TYPES = (ScopeType.NATIONAL, ScopeType.REGION, ScopeType.DEPARTEMENT, 
 
 
 class EvaluationRunQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """National: every run. Others acting for an organisation: the national runs (their figures come from
+        them) and the runs of their départements, their régions and, for a club, its own."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None:
+            return self.none()
+        visible = Q(scope_type="national")
+        visible |= Q(scope_type="departement", scope_key__in=Departement.objects.visible_to(scope).values("code"))
+        visible |= Q(scope_type="region", scope_key__in=Region.objects.visible_to(scope).values("code"))
+        if scope.is_club:
+            visible |= Q(scope_type="club", scope_key=str(scope.organisation_id))
+        return self.filter(visible)
+
     def succeeded(self):
         return self.filter(status=EvaluationRun.Status.SUCCEEDED)
 
@@ -373,6 +445,29 @@ class EvaluationRun(models.Model):
 
 
 class AnnualResultQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """Compiled rows a reader may see (published or not: callers add `.published()`).
+
+        National: all. Everybody acting for an organisation: the national aggregate. Préfecture: its
+        départements, their régions, QPV, clubs, conventions and companies. Club: itself, its conventions and
+        companies, and the aggregates of its territory. Company: itself and its conventions. Partner: the
+        aggregates of its territory (départements, régions, QPV), never a company-level row."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None:
+            return self.none()
+        visible = Q(scope_type="national")
+        if scope.has_territory:
+            visible |= Q(scope_type="departement", scope_key__in=Departement.objects.visible_to(scope).values("code"))
+            visible |= Q(scope_type="region", scope_key__in=Region.objects.visible_to(scope).values("code"))
+            visible |= Q(scope_type="qpv", scope_key__in=QPV.objects.visible_to(scope).values("code"))
+        if scope.is_prefecture or scope.is_club:
+            visible |= Q(scope_type="club", scope_key__in=_scope_keys(Organisation.objects.clubs_visible_to(scope)))
+        if scope.is_prefecture or scope.is_club or scope.is_company:
+            visible |= Q(scope_type="convention", scope_key__in=_scope_keys(Convention.objects.visible_to(scope)))
+            visible |= Q(scope_type="company", scope_key__in=_scope_keys(Company.objects.visible_to(scope)))
+        return self.filter(visible)
+
     def published(self):
         """Rows of succeeded runs only, each (year, scope type, scope key) from the latest run that compiled it.
 

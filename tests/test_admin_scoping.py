@@ -113,7 +113,7 @@ def foreign_rows(model, w):
     if model in oracle:
         return oracle[model]()
     model_admin = REGISTRY.get(model)
-    if isinstance(model_admin, ScopedAdminMixin) or getattr(model_admin, "choices_function", None):
+    if isinstance(model_admin, ScopedAdminMixin) or getattr(model_admin, "choices_scoped", False):
         pytest.fail(f"{model._meta.label} est restreint par périmètre : décrire ses lignes de l'Hérault dans foreign_rows.")
     return model._default_manager.none()
 
@@ -182,7 +182,8 @@ def test_every_registered_admin_declares_its_scoping():
     unnamed = [
         label(model)
         for model, model_admin in REGISTRY.items()
-        if isinstance(model_admin, ScopedAdminMixin) and not model_admin.scoping_function
+        if isinstance(model_admin, ScopedAdminMixin)
+        and not callable(getattr(model_admin.visible_model().objects, model_admin.visibility, None))
     ]
     assert unnamed == []
 

@@ -72,7 +72,7 @@ def reject_nul(request):
 
 
 class ScopedViewSetMixin:
-    # Querysets come from `scoped_queryset(scope)`, which each viewset writes with `charte.comptes.scoping`:
+    # Querysets come from `scoped_queryset(scope)`, which each viewset writes with the models' `visible_to(scope)`:
     # a row out of scope is absent from lists and answers 404 in detail.
 
     lookup_value_regex = "[0-9]+"

@@ -7,7 +7,6 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.utils import timezone
 
-from . import scoping
 from .admin_scoping import (
     ScopedAdminMixin,
     ScopedInlineMixin,
@@ -47,7 +46,7 @@ class UserChangeForm(EmailUniqueMixin, auth_forms.UserChangeForm):
 
 def membership_refusal(request, instance, user, organisation, role):
     """Why a staff member who is not a superuser may not save this membership, or None. Nobody changes their own
-    memberships; memberships are managed only for the organisations one manages (`scoping.managed_organisations`:
+    memberships; memberships are managed only for the organisations one manages (`Organisation.objects.managed_by`:
     one's own, or any at the national level), so never for a wider one; only an administrator of the
     organisation gives or changes the administrator role."""
     if is_unrestricted(request):
@@ -56,7 +55,7 @@ def membership_refusal(request, instance, user, organisation, role):
     if request.user.pk in {getattr(user, "pk", None), instance.user_id}:
         return "Vous ne pouvez pas modifier vos propres adhésions."
     organisation_ids = {getattr(organisation, "pk", None), instance.organisation_id} - {None}
-    managed = scoping.managed_organisations(scope).filter(pk__in=organisation_ids)
+    managed = Organisation.objects.managed_by(scope).filter(pk__in=organisation_ids)
     if managed.count() != len(organisation_ids):
         return "Vous ne pouvez gérer que les adhésions des organisations pour lesquelles vous agissez."
     admin_role = Membership.Role.ADMIN
@@ -106,7 +105,7 @@ class MembershipInlineMixin(ScopedInlineMixin):
     fields = ("user", "organisation", "role", "is_active", "updated_at", "updated_by")
     readonly_fields = ("updated_at", "updated_by")
     autocomplete_fields = ("user", "organisation")
-    choice_scoping = {"organisation": "managed_organisations"}
+    choice_scoping = {"organisation": "managed_by"}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "organisation", "updated_by")
@@ -121,7 +120,7 @@ class MembershipInlineMixin(ScopedInlineMixin):
             return True
         if isinstance(obj, User):
             return obj.pk != request.user.pk
-        return scoping.managed_organisations(request_scope(request)).filter(pk=obj.pk).exists()
+        return Organisation.objects.managed_by(request_scope(request)).filter(pk=obj.pk).exists()
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and self._manages(request, obj)
@@ -158,7 +157,6 @@ class UserAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, auth_admin.User
     status, superuser status, groups and permissions are shown read-only or not at all), and only the people
     whose every membership belongs to an organisation they manage."""
 
-    scoping_function = "users"
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (
@@ -207,7 +205,7 @@ class UserAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, auth_admin.User
             return False
         scope = request_scope(request)
         memberships = obj.memberships.all()
-        if memberships.exclude(organisation__in=scoping.managed_organisations(scope).values("pk")).exists():
+        if memberships.exclude(organisation__in=Organisation.objects.managed_by(scope).values("pk")).exists():
             return False
         return scope.is_org_admin or not memberships.filter(role=Membership.Role.ADMIN).exists()
 
@@ -224,7 +222,6 @@ class UserAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, auth_admin.User
 class OrganisationAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, admin.ModelAdmin):
     """Organisations of the person's scope; created and changed (kind, départements) by the national level only."""
 
-    scoping_function = "organisations"
     list_display = ("name", "kind", "network", "partner_category", "epci", "is_active")
     list_select_related = ("epci",)
     list_filter = ("kind", "network", "partner_category", "is_active", "departements")
@@ -244,9 +241,8 @@ class OrganisationAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, admin.M
 class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Memberships of the organisations a person sees; changed only as `membership_refusal` allows."""
 
-    scoping_function = "organisations"
     scoped_through = "organisation"
-    choice_scoping = {"organisation": "managed_organisations"}
+    choice_scoping = {"organisation": "managed_by"}
     form = MembershipAdminForm
     list_display = ("user", "organisation", "organisation_kind", "role", "is_active", "updated_at", "updated_by")
     list_select_related = ("user", "organisation", "updated_by")
@@ -274,7 +270,9 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if is_unrestricted(request):
             return queryset
         scope = request_scope(request)
-        queryset = queryset.filter(organisation__in=scoping.managed_organisations(scope).values("pk")).exclude(user=request.user)
+        queryset = queryset.filter(organisation__in=Organisation.objects.managed_by(scope).values("pk")).exclude(
+            user=request.user
+        )
         return queryset if scope.is_org_admin else queryset.exclude(role=Membership.Role.ADMIN)
 
     def save_model(self, request, obj, form, change):

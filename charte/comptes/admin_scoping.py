@@ -6,12 +6,13 @@ unless they switched); without an active membership that scope is empty. For the
 one of three kinds, each a mixin of this module:
 
 - `ScopedAdminMixin`: rows, change / delete / history pages, bulk actions, form choices (ForeignKey and
-  ManyToMany, autocompletes included) and inlines all derive from `charte.comptes.scoping`. An admin declares
-  only how its model is scoped: `scoping_function` (e.g. "companies") and, for a model reached through
-  another one, `scoped_through` (e.g. "company" for a contact). A foreign row answers as a missing one.
+  ManyToMany, autocompletes included) and inlines all derive from the models' querysets
+  (`Model.objects.visible_to(scope)`). An admin declares only how its model is scoped: by its own
+  `visible_to`, or, for a model reached through another one, `scoped_through` (e.g. "company" for a contact:
+  the company's `visible_to`). A foreign row answers as a missing one.
 - `ReferentialAdminMixin`: pure referential data (territories, catalogue, labels), readable by all staff,
   written only by superusers and the national level. As form choices, a territory is offered only within the
-  editor's scope (`choices_function`).
+  editor's scope (`choices_scoped`: the model's `visible_to`).
 - `SuperuserOnlyAdminMixin`: the platform's own machinery (groups and permissions, DSFR settings, login
   attempts): superusers only.
 
@@ -55,17 +56,17 @@ def allowed_choices(request, model, queryset, admin_site=None):
 
 class ScopedChoicesMixin:
     """Form choices of ForeignKey and ManyToMany fields follow the scoping policy. `choice_scoping` narrows a
-    field to another function of `charte.comptes.scoping` than the related model's own (e.g. a convention's
-    animating club among `clubs`, not among every organisation the person sees)."""
+    field to another method of the related model's queryset than the one its admin uses (e.g. a convention's
+    animating club among `clubs_visible_to`, not among every organisation the person sees)."""
 
     choice_scoping = {}
 
     def field_choices(self, request, db_field, queryset):
         if is_unrestricted(request):
             return queryset
-        function = self.choice_scoping.get(db_field.name)
-        if function:
-            visible = getattr(scoping, function)(request_scope(request))
+        method = self.choice_scoping.get(db_field.name)
+        if method:
+            visible = getattr(db_field.related_model.objects, method)(request_scope(request))
             return queryset.filter(pk__in=visible.values("pk"))
         return allowed_choices(request, db_field.related_model, queryset, self.admin_site)
 
@@ -122,16 +123,23 @@ class _ObjectPagesMixin:
 
 
 class ScopedAdminMixin(_ObjectPagesMixin, AutocompleteChoicesMixin, ScopedChoicesMixin):
-    """Put before `admin.ModelAdmin`. `scoping_function` names the function of `charte.comptes.scoping`
-    answering for this model (or, with `scoped_through`, for the model reached through that lookup:
-    `scoping_function = "conventions"`, `scoped_through = "commitment__convention"` for a target).
-    `may_write(request, obj)` refuses changes to some visible rows (read-only page)."""
+    """Put before `admin.ModelAdmin`. The rows are those the model's queryset method `visibility` (by default
+    `visible_to`) answers for the person's scope, or, with `scoped_through`, those whose related row reached
+    through that lookup it answers (`scoped_through = "commitment__convention"` for a target: the visible
+    conventions). `may_write(request, obj)` refuses changes to some visible rows (read-only page)."""
 
-    scoping_function = None
     scoped_through = None
+    visibility = "visible_to"
+
+    def visible_model(self):
+        """The model whose `visibility` method decides the rows: this admin's, or the one `scoped_through` reaches."""
+        model = self.model
+        for name in self.scoped_through.split("__") if self.scoped_through else ():
+            model = model._meta.get_field(name).related_model
+        return model
 
     def scoped_rows(self, request, queryset):
-        visible = getattr(scoping, self.scoping_function)(request_scope(request))
+        visible = getattr(self.visible_model().objects, self.visibility)(request_scope(request))
         lookup = f"{self.scoped_through}__in" if self.scoped_through else "pk__in"
         # A subquery keeps the admin's own select_related / prefetch_related and ordering.
         return queryset.filter(**{lookup: visible.values("pk")})
@@ -164,15 +172,16 @@ class ScopedAdminMixin(_ObjectPagesMixin, AutocompleteChoicesMixin, ScopedChoice
 
 class ReferentialAdminMixin(AutocompleteChoicesMixin, ScopedChoicesMixin):
     """Referential data: every staff member may read it; only superusers and the national level write it.
-    `choices_function` (e.g. "departements") limits what another admin's form offers from it."""
+    `choices_scoped` limits what another admin's form offers from it to the model's `visible_to` (e.g. the
+    départements of the person's scope)."""
 
-    choices_function = None
+    choices_scoped = False
 
     def choice_queryset(self, request):
         queryset = self.get_queryset(request)
-        if is_unrestricted(request) or self.choices_function is None:
+        if is_unrestricted(request) or not self.choices_scoped:
             return queryset
-        visible = getattr(scoping, self.choices_function)(request_scope(request))
+        visible = self.model.objects.visible_to(request_scope(request))
         return queryset.filter(pk__in=visible.values("pk"))
 
     def has_add_permission(self, request, *args):

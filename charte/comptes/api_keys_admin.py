@@ -19,9 +19,9 @@ class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """For a staff member who is not a superuser: the keys of the organisations they manage (their own, or any
     at the national level), and new keys only for those."""
 
-    scoping_function = "managed_organisations"
+    visibility = "managed_by"
     scoped_through = "organisation"
-    choice_scoping = {"organisation": "managed_organisations"}
+    choice_scoping = {"organisation": "managed_by"}
     list_display = ["name", "organisation", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["scope", "organisation__kind"]
     list_select_related = ["organisation"]

@@ -14,7 +14,19 @@ from django.utils import timezone
 from charte.territoires.models import EPCI, Departement
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """People a person sees: the members (past or present) of the organisations it sees."""
+        if scope.is_national:
+            return self.all()
+        return self.filter(
+            pk__in=Membership.objects.filter(organisation__in=Organisation.objects.visible_to(scope).values("pk")).values(
+                "user_id"
+            )
+        )
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):
@@ -111,6 +123,47 @@ class OrganisationQuerySet(models.QuerySet):
 
     def prefectures(self):
         return self.filter(kind=OrganisationKind.PREFECTURE)
+
+    def visible_to(self, scope):
+        """Organisations a person sees. National: all. Préfecture: itself, the organisations of its départements
+        and the accounts of the companies in its scope. Club: itself and the accounts of its companies. Company,
+        partner: itself."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None:
+            return self.none()
+        visible = Q(pk=scope.organisation_id)
+        if scope.is_prefecture:
+            covered = Organisation.departements.through.objects.filter(departement_id__in=scope.departement_ids)
+            visible |= Q(pk__in=covered.values("organisation_id"))
+        if scope.is_prefecture or scope.is_club:
+            # The company accounts: companies live in a higher app, reached through the relation it declares
+            # here (Company.organisation, related_name "company") so that this app imports none of it.
+            Company = Organisation._meta.get_field("company").related_model
+            companies = Company.objects.visible_to(scope).filter(organisation__isnull=False)
+            visible |= Q(pk__in=companies.values("organisation_id"))
+        return self.filter(visible)
+
+    def clubs_visible_to(self, scope):
+        """Clubs a person may pick (e.g. as a convention's animating club): active ones; national: all,
+        club: itself, préfecture and partner: those of its départements."""
+        qs = self.clubs().active()
+        if scope.is_national:
+            return qs
+        if scope.is_club:
+            return qs.filter(pk=scope.organisation_id)
+        if scope.is_prefecture or scope.is_partner:
+            return qs.filter(departements__in=scope.departement_ids).distinct()
+        return qs.none()
+
+    def managed_by(self, scope):
+        """Organisations whose accounts (memberships, API keys) a person may manage: its own organisation, or any
+        for the national level. Never wider than the organisation the person acts for."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None:
+            return self.none()
+        return self.filter(pk=scope.organisation_id)
 
 
 class Organisation(models.Model):

@@ -7,14 +7,14 @@ from .models import EPCI, QPV, Commune, Departement, QPVCorrespondence, Region
 
 @admin.register(Region)
 class RegionAdmin(ReferentialAdminMixin, admin.ModelAdmin):
-    choices_function = "regions"
+    choices_scoped = True
     list_display = ("code", "name")
     search_fields = ("code", "name")
 
 
 @admin.register(Departement)
 class DepartementAdmin(ReferentialAdminMixin, admin.ModelAdmin):
-    choices_function = "departements"
+    choices_scoped = True
     list_display = ("code", "name", "region")
     list_select_related = ("region",)
     list_filter = ("region",)
@@ -23,14 +23,14 @@ class DepartementAdmin(ReferentialAdminMixin, admin.ModelAdmin):
 
 @admin.register(EPCI)
 class EPCIAdmin(ReferentialAdminMixin, admin.ModelAdmin):
-    choices_function = "epcis"
+    choices_scoped = True
     list_display = ("siren", "name")
     search_fields = ("siren", "name")
 
 
 @admin.register(Commune)
 class CommuneAdmin(ReferentialAdminMixin, admin.ModelAdmin):
-    choices_function = "communes"
+    choices_scoped = True
     list_display = ("code", "name", "departement", "epci")
     list_select_related = ("departement", "epci")
     list_filter = ("departement__region", "departement")
@@ -58,7 +58,7 @@ class PredecessorInline(ReferentialInlineMixin, admin.TabularInline):
 
 @admin.register(QPV)
 class QPVAdmin(ReferentialAdminMixin, admin.ModelAdmin):
-    choices_function = "qpvs"
+    choices_scoped = True
     list_display = ("code", "name", "generation", "departement", "epci", "population")
     list_select_related = ("departement", "epci")
     list_filter = ("generation", "departement__region", "departement")

@@ -1,5 +1,5 @@
 """API of the territorial referential: régions, départements, EPCI, communes, QPV of both generations and
-their 2015 -> 2024 correspondence. Every queryset comes from `charte.comptes.scoping`."""
+their 2015 -> 2024 correspondence. Every queryset comes from the models' `visible_to(scope)`."""
 
 import django_filters
 from django.db.models import Prefetch
@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from charte.api.base import OrderingFilter, ScopedReadOnlyViewSet, updated_since_filter
-from charte.comptes import scoping
 
 from .models import EPCI, QPV, Commune, Departement, QPVCorrespondence, Region
 
@@ -208,7 +207,7 @@ class RegionViewSet(ScopedReadOnlyViewSet):
     filterset_class = RegionFilter
 
     def scoped_queryset(self, scope):
-        return scoping.regions(scope).order_by("code", "pk")
+        return Region.objects.visible_to(scope).order_by("code", "pk")
 
 
 @extend_schema_view(
@@ -220,7 +219,7 @@ class DepartementViewSet(ScopedReadOnlyViewSet):
     filterset_class = DepartementFilter
 
     def scoped_queryset(self, scope):
-        return scoping.departements(scope).select_related("region").order_by("code", "pk")
+        return Departement.objects.visible_to(scope).select_related("region").order_by("code", "pk")
 
 
 @extend_schema_view(
@@ -232,7 +231,7 @@ class EPCIViewSet(ScopedReadOnlyViewSet):
     filterset_class = EPCIFilter
 
     def scoped_queryset(self, scope):
-        return scoping.epcis(scope).order_by("name", "pk")
+        return EPCI.objects.visible_to(scope).order_by("name", "pk")
 
 
 @extend_schema_view(
@@ -244,7 +243,7 @@ class CommuneViewSet(ScopedReadOnlyViewSet):
     filterset_class = CommuneFilter
 
     def scoped_queryset(self, scope):
-        return scoping.communes(scope).select_related("departement", "epci").order_by("name", "pk")
+        return Commune.objects.visible_to(scope).select_related("departement", "epci").order_by("name", "pk")
 
 
 @extend_schema_view(
@@ -259,14 +258,14 @@ class QPVViewSet(ScopedReadOnlyViewSet):
 
     def scoped_queryset(self, scope):
         qs = (
-            scoping.qpvs(scope)
+            QPV.objects.visible_to(scope)
             .select_related("departement", "epci")
             .prefetch_related(Prefetch("communes", queryset=Commune.objects.order_by("code")))
             .order_by("code", "pk")
         )
         if self.action == "retrieve":
             # The correspondence only lists QPV of the same scope: a foreign QPV would leak through it.
-            visible = scoping.qpvs(scope).order_by("code")
+            visible = QPV.objects.visible_to(scope).order_by("code")
             qs = qs.prefetch_related(
                 Prefetch("successors", queryset=visible, to_attr="scoped_successors"),
                 Prefetch("predecessors", queryset=visible, to_attr="scoped_predecessors"),
@@ -283,7 +282,7 @@ class QPVCorrespondenceViewSet(ScopedReadOnlyViewSet):
     filterset_class = QPVCorrespondenceFilter
 
     def scoped_queryset(self, scope):
-        visible = scoping.qpvs(scope).values("pk")
+        visible = QPV.objects.visible_to(scope).values("pk")
         return (
             QPVCorrespondence.objects.filter(qpv_2015__in=visible, qpv_2024__in=visible)
             .select_related("qpv_2015", "qpv_2024")

@@ -4,10 +4,25 @@ ANCT codes for the quartiers prioritaires (QPV) of both generations."""
 from django.db import models
 from django.db.models import Q
 
+# Visibility (`visible_to(scope)`): `scope` is a `charte.comptes.scoping.Scope`, only read through its
+# attributes, so this lowest app imports nothing of the accounts app. A company sees the départements where it
+# is located or has a convention: those facts belong to higher apps and are reached through the reverse
+# relations they declare on the referential (communes__companies, conventions...), never by importing them.
+
+
+class RegionQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The régions of the départements a scope sees."""
+        if scope.is_national:
+            return self.all()
+        return self.filter(pk__in=Departement.objects.visible_to(scope).values("region_id"))
+
 
 class Region(models.Model):
     code = models.CharField("code INSEE", max_length=2, unique=True)
     name = models.CharField("nom", max_length=100)
+
+    objects = RegionQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -17,11 +32,30 @@ class Region(models.Model):
         return self.name
 
 
+class DepartementQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """National: all. Préfecture, club, partner: the départements of its organisation. Company: those of its
+        head office, of its establishments and of its conventions."""
+        qs = self.select_related("region")
+        if scope.is_national:
+            return qs
+        if scope.has_territory:
+            return qs.filter(pk__in=scope.departement_ids)
+        if scope.is_company and scope.company_id:
+            located = Departement.objects.filter(communes__companies=scope.company_id).values("pk")
+            established = Departement.objects.filter(communes__establishments__company=scope.company_id).values("pk")
+            covenanted = Departement.objects.filter(conventions__companies=scope.company_id).values("pk")
+            return qs.filter(Q(pk__in=located) | Q(pk__in=established) | Q(pk__in=covenanted))
+        return qs.none()
+
+
 class Departement(models.Model):
     # 01..95, 2A, 2B, 971..976
     code = models.CharField("code INSEE", max_length=3, unique=True)
     name = models.CharField("nom", max_length=100)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departements", verbose_name="région")
+
+    objects = DepartementQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -31,9 +65,19 @@ class Departement(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class EPCIQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The EPCI of the communes a scope sees."""
+        if scope.is_national:
+            return self.all()
+        return self.filter(pk__in=Commune.objects.visible_to(scope).values("epci_id"))
+
+
 class EPCI(models.Model):
     siren = models.CharField("SIREN", max_length=9, unique=True)
     name = models.CharField("nom", max_length=200)
+
+    objects = EPCIQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -44,11 +88,21 @@ class EPCI(models.Model):
         return self.name
 
 
+class CommuneQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The communes of the départements a scope sees."""
+        if scope.is_national:
+            return self.all()
+        return self.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
+
+
 class Commune(models.Model):
     code = models.CharField("code INSEE", max_length=5, unique=True)
     name = models.CharField("nom", max_length=150)
     departement = models.ForeignKey(Departement, on_delete=models.PROTECT, related_name="communes", verbose_name="département")
     epci = models.ForeignKey(EPCI, on_delete=models.SET_NULL, null=True, blank=True, related_name="communes", verbose_name="EPCI")
+
+    objects = CommuneQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -64,6 +118,14 @@ class QPVQuerySet(models.QuerySet):
 
     def in_departements(self, departements):
         return self.filter(departement__in=departements)
+
+    def visible_to(self, scope):
+        """The QPV of the départements a scope sees."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None:
+            return self.none()
+        return self.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
 
 
 class QPV(models.Model):

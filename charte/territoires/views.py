@@ -19,9 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
-from charte.comptes import scoping
-
-from .models import QPV, Region
+from .models import QPV, Departement, Region
 
 
 def _model(label):
@@ -63,7 +61,7 @@ class DepartementFilter(django_filters.FilterSet):
 def departement_list(request):
     Action = _model("conventions.Action")
     year = timezone.localdate().year
-    departements = scoping.departements(request.scope).annotate(
+    departements = Departement.objects.visible_to(request.scope).annotate(
         qpv_2015=_count_subquery(QPV.objects.filter(departement=OuterRef("pk"), generation=2015), "departement"),
         qpv_2024=_count_subquery(QPV.objects.filter(departement=OuterRef("pk"), generation=2024), "departement"),
         actions_this_year=_count_subquery(
@@ -72,7 +70,7 @@ def departement_list(request):
     )
     departement_filter = DepartementFilter(request.GET or None, queryset=departements.order_by("code"))
     departement_filter.filters["region"].queryset = Region.objects.filter(
-        pk__in=scoping.departements(request.scope).values("region")
+        pk__in=Departement.objects.visible_to(request.scope).values("region")
     )
     page_obj = Paginator(departement_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -119,7 +117,7 @@ def _years(actions, requested):
 
 def departement_detail(request, code):
     scope = request.scope
-    departement = get_object_or_404(scoping.departements(scope), code=code.upper())
+    departement = get_object_or_404(Departement.objects.visible_to(scope), code=code.upper())
     Action = _model("conventions.Action")
     Company = _model("entreprises.Company")
     Convention = _model("conventions.Convention")
@@ -163,7 +161,7 @@ def departement_detail(request, code):
     # (a partner names none: aggregates only).
     companies_count = engaged.count()
     if not scope.is_partner:
-        engaged = engaged.filter(pk__in=scoping.companies(scope).values("pk"))
+        engaged = engaged.filter(pk__in=Company.objects.visible_to(scope).values("pk"))
         engaged = engaged.annotate(
             actions_in_year=_count_subquery(
                 Action.companies.through.objects.filter(company=OuterRef("pk"), action__in=year_actions.values("pk")),
@@ -203,7 +201,9 @@ def departement_detail(request, code):
 def qpv_detail(request, code):
     scope = request.scope
     qpv = get_object_or_404(
-        scoping.qpvs(scope).select_related("departement__region", "epci").prefetch_related(
+        QPV.objects.visible_to(scope)
+        .select_related("departement__region", "epci")
+        .prefetch_related(
             "communes",
             Prefetch("successors", queryset=QPV.objects.order_by("code")),
             Prefetch("predecessors", queryset=QPV.objects.order_by("code")),
@@ -226,7 +226,7 @@ def qpv_detail(request, code):
     page_obj = None
     if not scope.is_partner:
         actions = (
-            scoping.actions(scope)
+            Action.objects.visible_to(scope)
             .filter(qpvs=qpv)
             .select_related("action_type__family")
             .prefetch_related(Prefetch("companies", queryset=Company.objects.only("pk", "name").order_by("name")))

@@ -5,7 +5,7 @@ import django_filters
 from django.db.models import Q
 from dsfr.forms import DsfrBaseForm
 
-from charte.comptes import scoping
+from charte.comptes.models import Organisation
 
 from ..models import Campaign, Declaration
 
@@ -14,11 +14,11 @@ STATUS_CHOICES = [(TO_FILL, "À remplir ou à corriger (brouillon ou renvoyée)"
 
 
 def _clubs(request):
-    return scoping.clubs(request.scope).order_by("name")
+    return Organisation.objects.clubs_visible_to(request.scope).order_by("name")
 
 
 def _campaigns(request):
-    return scoping.campaigns(request.scope).order_by("-year", "title")
+    return Campaign.objects.visible_to(request.scope).order_by("-year", "title")
 
 
 class CampaignFilter(django_filters.FilterSet):

@@ -4,7 +4,7 @@ statuses, values) is checked by `evaluation.campaigns.services`, whose refusals 
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
-from charte.comptes import scoping
+from charte.territoires.models import Departement
 
 from . import evidence
 from .services import value_key
@@ -48,7 +48,7 @@ class CampaignForm(DsfrBaseForm):
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["departements"].queryset = scoping.departements(scope).order_by("code")
+        self.fields["departements"].queryset = Departement.objects.visible_to(scope).order_by("code")
         if scope.is_national:
             self.fields["departements"].help_text = "Aucun département coché : campagne nationale, pour toute la France."
         else:

@@ -1,6 +1,6 @@
 """Who may do what with campaigns and declarations: plain predicates on a `Scope`, used by the services,
-the views and the templates (to show or hide buttons). Visibility itself is `scoping.campaigns` /
-`scoping.declarations`; these predicates assume the object is visible.
+the views and the templates (to show or hide buttons). Visibility itself is `Campaign.objects.visible_to` /
+`Declaration.objects.visible_to`; these predicates assume the object is visible.
 
 - open a campaign: a préfecture for (part of) its départements, the national level for any or all;
 - fill and submit a declaration: the company itself;

@@ -31,7 +31,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.utils import bulk_create_with_history
 
-from charte.comptes import scoping
 from charte.comptes.models import OrganisationKind
 from conventions.models import Convention
 
@@ -496,7 +495,7 @@ def completeness(campaign, scope):
         "validated": Count("pk", filter=Q(status=Status.VALIDATED)),
         "returned": Count("pk", filter=Q(status=Status.RETURNED)),
     }
-    qs = scoping.declarations(scope).filter(campaign=campaign).order_by()
+    qs = Declaration.objects.visible_to(scope).filter(campaign=campaign).order_by()
     total = qs.aggregate(**counts)
     by_club = [
         CompletenessRow(

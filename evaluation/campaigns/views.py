@@ -1,6 +1,6 @@
 """The pages of the annual campaigns: campaigns (list, opening, detail with the expected declarations),
 the declaration page (filling, evidence, validation, reopening, history), the completeness report and the
-history of a convention. Thin: rows come from `charte.comptes.scoping`, rights from `permissions`, every
+history of a convention. Thin: rows come from the models' `visible_to(scope)`, rights from `permissions`, every
 write from `services`. Out of scope answers 404; visible but not allowed answers 403 with a French message.
 """
 
@@ -19,11 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from charte.comptes import scoping
 from charte.territoires.models import Departement
 from charte.web import add_service_error, csv_response
+from conventions.models import Convention
 
-from ..models import Declaration, Evidence
+from ..models import Campaign, Declaration, Evidence
 from . import history, permissions, services
 from .filters import AllDeclarationsFilter, CampaignFilter, DeclarationFilter
 from .forms import CampaignForm, CompletenessFilterForm, DeclarationForm, EvidenceForm, ReopenForm, ReturnForm, show_number
@@ -86,11 +86,11 @@ def _declaration_rows(queryset):
 def campaign_list(request):
     _refuse_unless_campaign_pages(request)
     scope = request.scope
-    visible = scoping.declarations(scope).filter(campaign=OuterRef("pk")).order_by().values("campaign")
+    visible = Declaration.objects.visible_to(scope).filter(campaign=OuterRef("pk")).order_by().values("campaign")
     expected = visible.annotate(n=Count("pk")).values("n")
     to_validate = visible.filter(status=Status.SUBMITTED).annotate(n=Count("pk")).values("n")
     queryset = (
-        scoping.campaigns(scope)
+        Campaign.objects.visible_to(scope)
         .select_related("organisation")
         .prefetch_related(Prefetch("departements", queryset=Departement.objects.order_by("code")))
         .annotate(
@@ -145,13 +145,13 @@ def campaign_create(request):
 
 def _campaign_or_404(request, pk):
     _refuse_unless_campaign_pages(request)
-    return get_object_or_404(scoping.campaigns(request.scope).select_related("organisation", "created_by"), pk=pk)
+    return get_object_or_404(Campaign.objects.visible_to(request.scope).select_related("organisation", "created_by"), pk=pk)
 
 
 def campaign_detail(request, pk):
     campaign = _campaign_or_404(request, pk)
     scope = request.scope
-    base = scoping.declarations(scope).filter(campaign=campaign)
+    base = Declaration.objects.visible_to(scope).filter(campaign=campaign)
     filterset = DeclarationFilter(request.GET or None, queryset=_declaration_rows(base), request=request)
     page_obj = _page(request, filterset.qs)
     return render(
@@ -192,7 +192,7 @@ def campaign_sync(request, pk):
 def declaration_list(request):
     """Every declaration the person may see, across campaigns (the dashboard links here)."""
     _refuse_unless_campaign_pages(request)
-    queryset = _declaration_rows(scoping.declarations(request.scope)).order_by(
+    queryset = _declaration_rows(Declaration.objects.visible_to(request.scope)).order_by(
         "-year", "company__name", "convention__reference", "pk"
     )
     filterset = AllDeclarationsFilter(request.GET or None, queryset=queryset, request=request)
@@ -260,7 +260,7 @@ def completeness_export(request, pk):
 
 def _declaration_or_404(request, pk):
     _refuse_unless_campaign_pages(request)
-    queryset = scoping.declarations(request.scope).select_related(
+    queryset = Declaration.objects.visible_to(request.scope).select_related(
         "campaign",
         "convention",
         "convention__club",
@@ -442,7 +442,7 @@ def evidence_upload(request, pk):
 
 def _evidence_or_404(request, pk):
     _refuse_unless_campaign_pages(request)
-    visible = Evidence.objects.filter(declaration__in=scoping.declarations(request.scope).values("pk"))
+    visible = Evidence.objects.filter(declaration__in=Declaration.objects.visible_to(request.scope).values("pk"))
     return get_object_or_404(visible.select_related("declaration"), pk=pk)
 
 
@@ -547,7 +547,7 @@ def declaration_reopen(request, pk):
 def convention_history(request, pk):
     """Linked from the convention page (the conventions app does not import evaluation)."""
     _refuse_unless_campaign_pages(request)
-    convention = get_object_or_404(scoping.conventions(request.scope), pk=pk)
+    convention = get_object_or_404(Convention.objects.visible_to(request.scope), pk=pk)
     page_obj = _page(request, history.convention_history(convention))
     return render(
         request,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from charte.comptes import scoping
+from charte.territoires.models import Departement
+from evaluation.models import AnnualResult, EvaluationRun
 
 from ..models import RUN_SCOPE_TYPES, Campaign, Declaration, ScopeType
 
@@ -78,7 +79,7 @@ def can_start_run(scope, scope_type, scope_key):
     if scope.is_national:
         return True
     if scope.is_prefecture and scope_type == ScopeType.DEPARTEMENT:
-        return scoping.departements(scope).filter(code=scope_key).exists()
+        return Departement.objects.visible_to(scope).filter(code=scope_key).exists()
     if scope.is_club and scope_type == ScopeType.CLUB:
         return str(scope.organisation_id) == str(scope_key)
     return False
@@ -101,7 +102,7 @@ def _declarations_filter(scope_type, scope_key):
 def missing_companies(scope, scope_type, scope_key, year):
     """Companies with a declaration of the year in this scope not yet transmitted (draft or returned)."""
     declarations = (
-        scoping.declarations(scope)
+        Declaration.objects.visible_to(scope)
         .filter(_declarations_filter(scope_type, scope_key), year=year)
         .exclude(status__in=REPORTED)
         .select_related("company", "convention")
@@ -113,7 +114,7 @@ def missing_companies(scope, scope_type, scope_key, year):
 def build(scope, scope_type, scope_key, year, title):
     scope_key = str(scope_key or "")
     rows = list(
-        scoping.annual_results(scope)
+        AnnualResult.objects.visible_to(scope)
         .for_scope(year, scope_type, scope_key)
         .select_related("family", "indicator", "run")
         .order_by("family__position", "family__code", "indicator__code")
@@ -141,11 +142,10 @@ def build(scope, scope_type, scope_key, year, title):
     covering = Q(scope_type=ScopeType.NATIONAL)
     if run_scope and scope_type != ScopeType.NATIONAL:
         covering |= Q(scope_type=scope_type, scope_key=scope_key)
-    report.active_run = scoping.evaluation_runs(scope).active().filter(covering, year=year).order_by("-pk").first()
+    report.active_run = EvaluationRun.objects.visible_to(scope).active().filter(covering, year=year).order_by("-pk").first()
     if report.run is None:
         # A succeeded run that found nothing in this scope still computed it: zero rows, not "never computed".
-        report.run = scoping.evaluation_runs(scope).succeeded().filter(covering, year=year).order_by("-pk").first()
+        report.run = EvaluationRun.objects.visible_to(scope).succeeded().filter(covering, year=year).order_by("-pk").first()
     report.missing_companies = missing_companies(scope, scope_type, scope_key, year)
     report.can_start_run = can_start_run(scope, scope_type, scope_key)
     return report
-

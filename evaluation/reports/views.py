@@ -14,7 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from charte.comptes import scoping
+from charte.comptes.models import Organisation
+from charte.territoires.models import Departement
 from charte.web import csv_response
+from conventions.models import Convention
+from entreprises.models import Company
 
 from ..engine import runs
 from ..models import EvaluationRun, ScopeType
@@ -42,16 +46,16 @@ def resolve(scope, kind, key):
     if kind == "national" and key == NATIONAL_KEY and scope.is_national:
         return ScopeType.NATIONAL, "", "France entière"
     if kind == "departement" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
-        departement = get_object_or_404(scoping.departements(scope), code=key)
+        departement = get_object_or_404(Departement.objects.visible_to(scope), code=key)
         return ScopeType.DEPARTEMENT, departement.code, f"{departement.name} ({departement.code})"
     if kind == "club" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB):
-        club = get_object_or_404(scoping.clubs(scope), pk=_pk(key))
+        club = get_object_or_404(Organisation.objects.clubs_visible_to(scope), pk=_pk(key))
         return ScopeType.CLUB, str(club.pk), club.name
     if kind == "convention":
-        convention = get_object_or_404(scoping.conventions(scope), pk=_pk(key))
+        convention = get_object_or_404(Convention.objects.visible_to(scope), pk=_pk(key))
         return ScopeType.CONVENTION, str(convention.pk), f"Convention {convention.reference}"
     if kind == "entreprise":
-        company = get_object_or_404(scoping.companies(scope), pk=_pk(key))
+        company = get_object_or_404(Company.objects.visible_to(scope), pk=_pk(key))
         return ScopeType.COMPANY, str(company.pk), company.name
     raise Http404("Page introuvable.")
 
@@ -74,9 +78,13 @@ def index(request):
         raise Http404("Page introuvable.")
     departements = []
     if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
-        departements = scoping.departements(scope).order_by("code")
-    clubs = scoping.clubs(scope).order_by("name") if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB) else []
-    company = scoping.companies(scope).first() if scope.is_company else None
+        departements = Departement.objects.visible_to(scope).order_by("code")
+    clubs = (
+        Organisation.objects.clubs_visible_to(scope).order_by("name")
+        if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB)
+        else []
+    )
+    company = Company.objects.visible_to(scope).first() if scope.is_company else None
     return render(
         request,
         "rapports/index.html",

@@ -1,6 +1,6 @@
-"""The scoping policy, function by function and role by role, with rows in two départements (34 and 11).
+"""The scoping policy, rule by rule and role by role, with rows in two départements (34 and 11).
 
-Every function of `charte.comptes.scoping` is asserted for every kind of organisation, with the exact set
+Every `visible_to` rule of the models is asserted for every kind of organisation, with the exact set
 of rows expected: what must be seen, and what must not (the row of the other département, the company
 that only lives in the Aude, the convention another club animates...).
 """
@@ -10,12 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from charte.comptes import scoping
-from charte.comptes.models import OrganisationKind
+from charte.comptes.models import Organisation, OrganisationKind
 from charte.comptes.scoping import Scope
 from charte.territoires.models import QPV, Departement
-from conventions.models import Convention
-from entreprises.models import Diagnostic
+from conventions.models import Action, Convention
+from entreprises.models import Company, Diagnostic
 from tests.factories import (
     ActionFactory,
     ClubMembershipFactory,
@@ -29,7 +28,18 @@ from tests.factories import (
     departement,
 )
 
-FUNCTIONS = ("departements", "qpvs", "companies", "conventions", "actions", "clubs", "diagnostics")
+
+def visible_rows(scope):
+    """What each visibility rule answers for the scope, by name (for the "sees nothing" checks)."""
+    return {
+        "departements": Departement.objects.visible_to(scope),
+        "qpvs": QPV.objects.visible_to(scope),
+        "companies": Company.objects.visible_to(scope),
+        "conventions": Convention.objects.visible_to(scope),
+        "actions": Action.objects.visible_to(scope),
+        "clubs": Organisation.objects.clubs_visible_to(scope),
+        "diagnostics": Diagnostic.objects.visible_to(scope),
+    }
 
 
 def scope_of(organisation, **membership):
@@ -114,64 +124,70 @@ def world(db):
 def test_national_sees_everything(world):
     scope = scope_of(world.national)
     assert scope.is_national
-    assert scoping.departements(scope).count() == Departement.objects.count()
-    assert set(scoping.qpvs(scope)) == set(QPV.objects.all())
-    assert names(scoping.companies(scope)) == {
+    assert Departement.objects.visible_to(scope).count() == Departement.objects.count()
+    assert set(QPV.objects.visible_to(scope)) == set(QPV.objects.all())
+    assert names(Company.objects.visible_to(scope)) == {
         "Siège Hérault",
         "Établissement Hérault",
         "Convention Hérault",
         "Aude seulement",
         "Groupe national",
     }
-    assert scoping.conventions(scope).count() == Convention.objects.count() == 8
-    assert names(scoping.actions(scope), "title") == {"Action club 34", "Action préfecture 34", "Action 11"}
+    assert Convention.objects.visible_to(scope).count() == Convention.objects.count() == 8
+    assert names(Action.objects.visible_to(scope), "title") == {"Action club 34", "Action préfecture 34", "Action 11"}
     # Only active clubs are offered.
-    assert names(scoping.clubs(scope)) == {"FACE Hérault", "FACE Aude"}
-    assert scoping.diagnostics(scope).count() == 4
+    assert names(Organisation.objects.clubs_visible_to(scope)) == {"FACE Hérault", "FACE Aude"}
+    assert Diagnostic.objects.visible_to(scope).count() == 4
 
 
 def test_prefecture_sees_its_departement_only(world):
     scope = scope_of(world.prefecture34)
     assert scope.is_prefecture
     assert scope.departement_ids == frozenset({world.d34.pk})
-    assert list(scoping.departements(scope)) == [world.d34]
-    assert list(scoping.qpvs(scope)) == [world.qpv34]
+    assert list(Departement.objects.visible_to(scope)) == [world.d34]
+    assert list(QPV.objects.visible_to(scope)) == [world.qpv34]
     # Head office, establishment or convention in 34; never the company that only lives in the Aude.
-    assert names(scoping.companies(scope)) == {
+    assert names(Company.objects.visible_to(scope)) == {
         "Siège Hérault",
         "Établissement Hérault",
         "Convention Hérault",
         "Groupe national",
     }
     # The national convention declined in 34 is visible; the one declined only in 11 is not.
-    assert names(scoping.conventions(scope), "reference") == {"NAT-1", "034-DECL", "034-CLUB", "034-PROSPECT", "034-PREF"}
-    assert names(scoping.actions(scope), "title") == {"Action club 34", "Action préfecture 34"}
-    assert names(scoping.clubs(scope)) == {"FACE Hérault"}
+    assert names(Convention.objects.visible_to(scope), "reference") == {
+        "NAT-1",
+        "034-DECL",
+        "034-CLUB",
+        "034-PROSPECT",
+        "034-PREF",
+    }
+    assert names(Action.objects.visible_to(scope), "title") == {"Action club 34", "Action préfecture 34"}
+    assert names(Organisation.objects.clubs_visible_to(scope)) == {"FACE Hérault"}
     # Every diagnostic of its companies, whichever club made it.
-    assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club", "club 11"}
+    assert names(Diagnostic.objects.visible_to(scope), "comment") == {"club 34", "sans club", "club 11"}
 
 
 def test_the_other_prefecture_sees_the_mirror_image(world):
     scope = scope_of(world.prefecture11)
-    assert names(scoping.companies(scope)) == {"Établissement Hérault", "Convention Hérault", "Aude seulement"}
-    assert names(scoping.conventions(scope), "reference") == {"NAT-2", "011-DECL", "011-CLUB"}
-    assert names(scoping.actions(scope), "title") == {"Action 11"}
-    assert list(scoping.qpvs(scope)) == [world.qpv11]
-    assert names(scoping.clubs(scope)) == {"FACE Aude"}
+    assert names(Company.objects.visible_to(scope)) == {"Établissement Hérault", "Convention Hérault", "Aude seulement"}
+    assert names(Convention.objects.visible_to(scope), "reference") == {"NAT-2", "011-DECL", "011-CLUB"}
+    assert names(Action.objects.visible_to(scope), "title") == {"Action 11"}
+    assert list(QPV.objects.visible_to(scope)) == [world.qpv11]
+    assert names(Organisation.objects.clubs_visible_to(scope)) == {"FACE Aude"}
 
 
 def test_club_sees_its_members_and_what_it_animates(world):
     scope = scope_of(world.club34)
     assert scope.is_club
     # Its member, and the company of a convention it animates; not the préfecture's own companies.
-    assert names(scoping.companies(scope)) == {"Siège Hérault", "Convention Hérault"}
-    assert names(scoping.conventions(scope), "reference") == {"034-CLUB", "034-PROSPECT"}
-    assert names(scoping.actions(scope), "title") == {"Action club 34"}
-    assert list(scoping.departements(scope)) == [world.d34]
-    assert list(scoping.qpvs(scope)) == [world.qpv34]
-    assert list(scoping.clubs(scope)) == [world.club34]
+    assert names(Company.objects.visible_to(scope)) == {"Siège Hérault", "Convention Hérault"}
+    assert names(Convention.objects.visible_to(scope), "reference") == {"034-CLUB", "034-PROSPECT"}
+    assert names(Action.objects.visible_to(scope), "title") == {"Action club 34"}
+    assert list(Departement.objects.visible_to(scope)) == [world.d34]
+    assert list(QPV.objects.visible_to(scope)) == [world.qpv34]
+    assert list(Organisation.objects.clubs_visible_to(scope)) == [world.club34]
     # Its own diagnostics and those no club made; never another club's.
-    assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club"}
+    assert names(Diagnostic.objects.visible_to(scope), "comment") == {"club 34", "sans club"}
 
 
 def test_club_no_longer_sees_a_company_that_left_it(world):
@@ -184,26 +200,26 @@ def test_club_no_longer_sees_a_company_that_left_it(world):
     ClubMembershipFactory(company=future, club=world.club34, start_date=datetime.date.today() + datetime.timedelta(days=30))
     scope = scope_of(world.club34)
 
-    assert names(scoping.companies(scope)) == {"Siège Hérault", "Convention Hérault"}
-    assert "Ancien membre" in names(scoping.companies(scope_of(world.club11)))
+    assert names(Company.objects.visible_to(scope)) == {"Siège Hérault", "Convention Hérault"}
+    assert "Ancien membre" in names(Company.objects.visible_to(scope_of(world.club11)))
 
     animated = ConventionFactory(reference="034-ANCIEN", departement=world.d34, club=world.club34)
     animated.companies.add(former)
-    assert names(scoping.companies(scope)) == {"Siège Hérault", "Convention Hérault", "Ancien membre"}
-    assert "034-ANCIEN" in names(scoping.conventions(scope), "reference")
+    assert names(Company.objects.visible_to(scope)) == {"Siège Hérault", "Convention Hérault", "Ancien membre"}
+    assert "034-ANCIEN" in names(Convention.objects.visible_to(scope), "reference")
 
 
 def test_company_sees_only_itself(world):
     scope = scope_of(world.company_org)
     assert scope.is_company
     assert scope.company_id == world.head34.pk
-    assert list(scoping.companies(scope)) == [world.head34]
-    assert names(scoping.conventions(scope), "reference") == {"034-CLUB"}
-    assert names(scoping.actions(scope), "title") == {"Action club 34"}
-    assert list(scoping.departements(scope)) == [world.d34]
-    assert list(scoping.qpvs(scope)) == [world.qpv34]
-    assert not scoping.clubs(scope).exists()
-    assert names(scoping.diagnostics(scope), "comment") == {"club 34", "sans club", "club 11"}
+    assert list(Company.objects.visible_to(scope)) == [world.head34]
+    assert names(Convention.objects.visible_to(scope), "reference") == {"034-CLUB"}
+    assert names(Action.objects.visible_to(scope), "title") == {"Action club 34"}
+    assert list(Departement.objects.visible_to(scope)) == [world.d34]
+    assert list(QPV.objects.visible_to(scope)) == [world.qpv34]
+    assert not Organisation.objects.clubs_visible_to(scope).exists()
+    assert names(Diagnostic.objects.visible_to(scope), "comment") == {"club 34", "sans club", "club 11"}
 
 
 def test_company_territory_comes_from_establishments_and_conventions(world):
@@ -212,28 +228,28 @@ def test_company_territory_comes_from_establishments_and_conventions(world):
     world.establishment34.organisation = organisation
     world.establishment34.save()
     scope = scope_of(organisation)
-    assert set(scoping.departements(scope)) == {world.d34, world.d11}
-    assert names(scoping.conventions(scope), "reference") == {"034-PREF"}
-    assert names(scoping.actions(scope), "title") == {"Action préfecture 34"}
+    assert set(Departement.objects.visible_to(scope)) == {world.d34, world.d11}
+    assert names(Convention.objects.visible_to(scope), "reference") == {"034-PREF"}
+    assert names(Action.objects.visible_to(scope), "title") == {"Action préfecture 34"}
 
 
 def test_company_organisation_without_its_company_sees_nothing(world):
     scope = scope_of(OrganisationFactory(kind=OrganisationKind.COMPANY, name="Pas encore rattachée"))
     assert scope.is_company and scope.company_id is None
-    for function in FUNCTIONS:
-        assert not getattr(scoping, function)(scope).exists(), function
+    for name, rows in visible_rows(scope).items():
+        assert not rows.exists(), name
 
 
 def test_partner_sees_its_territory_but_no_row_of_companies_conventions_or_actions(world):
     scope = scope_of(world.partner34)
     assert scope.is_partner
-    assert not scoping.companies(scope).exists()
-    assert not scoping.conventions(scope).exists()
-    assert not scoping.actions(scope).exists()
-    assert not scoping.diagnostics(scope).exists()
-    assert list(scoping.departements(scope)) == [world.d34]
-    assert list(scoping.qpvs(scope)) == [world.qpv34]
-    assert list(scoping.clubs(scope)) == [world.club34]
+    assert not Company.objects.visible_to(scope).exists()
+    assert not Convention.objects.visible_to(scope).exists()
+    assert not Action.objects.visible_to(scope).exists()
+    assert not Diagnostic.objects.visible_to(scope).exists()
+    assert list(Departement.objects.visible_to(scope)) == [world.d34]
+    assert list(QPV.objects.visible_to(scope)) == [world.qpv34]
+    assert list(Organisation.objects.clubs_visible_to(scope)) == [world.club34]
 
 
 @pytest.mark.parametrize(
@@ -248,8 +264,8 @@ def test_partner_sees_its_territory_but_no_row_of_companies_conventions_or_actio
 def test_no_active_membership_sees_nothing(world, make_scope):
     scope = make_scope(world)
     assert scope.kind is None
-    for function in FUNCTIONS:
-        assert not getattr(scoping, function)(scope).exists(), function
+    for name, rows in visible_rows(scope).items():
+        assert not rows.exists(), name
 
 
 def test_middleware_gives_the_empty_scope_without_active_membership(world, client):
@@ -273,9 +289,9 @@ def test_querysets_have_no_duplicates(world):
     EstablishmentFactory(company=world.head34, commune=world.head34.commune)
     world.prefecture34_only.companies.add(world.head34)
     scope = scope_of(world.prefecture34)
-    companies = list(scoping.companies(scope))
+    companies = list(Company.objects.visible_to(scope))
     assert len(companies) == len(set(companies))
     # A club animating both départements is offered once to a préfecture covering both.
     OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Occitanie", departements=[world.d34, world.d11])
-    clubs = list(scoping.clubs(scope_of(OrganisationFactory(departements=[world.d34, world.d11]))))
+    clubs = list(Organisation.objects.clubs_visible_to(scope_of(OrganisationFactory(departements=[world.d34, world.d11]))))
     assert sorted(club.name for club in clubs) == ["FACE Aude", "FACE Hérault", "FACE Occitanie"]

@@ -153,23 +153,23 @@ def test_scoping_of_campaigns_and_declarations(world):
     national_campaign = open_(w.national, w.national_user, year=2015)  # nothing ran in 2015
     gard_declaration = Declaration.objects.get(convention=gard_convention)
 
-    assert set(scoping.campaigns(w.prefecture_scope)) == {w.campaign, national_campaign}
-    assert set(scoping.campaigns(w.gard_scope)) == {gard_campaign, national_campaign}
-    assert set(scoping.campaigns(w.club_scope)) == {w.campaign, national_campaign}
-    assert set(scoping.campaigns(w.company_scope)) == {w.campaign}
-    assert set(scoping.campaigns(w.national_scope)) == {w.campaign, gard_campaign, national_campaign}
+    assert set(Campaign.objects.visible_to(w.prefecture_scope)) == {w.campaign, national_campaign}
+    assert set(Campaign.objects.visible_to(w.gard_scope)) == {gard_campaign, national_campaign}
+    assert set(Campaign.objects.visible_to(w.club_scope)) == {w.campaign, national_campaign}
+    assert set(Campaign.objects.visible_to(w.company_scope)) == {w.campaign}
+    assert set(Campaign.objects.visible_to(w.national_scope)) == {w.campaign, gard_campaign, national_campaign}
 
-    assert set(scoping.declarations(w.prefecture_scope)) == {w.declaration}
-    assert set(scoping.declarations(w.gard_scope)) == {gard_declaration}
-    assert set(scoping.declarations(w.club_scope)) == {w.declaration}
+    assert set(Declaration.objects.visible_to(w.prefecture_scope)) == {w.declaration}
+    assert set(Declaration.objects.visible_to(w.gard_scope)) == {gard_declaration}
+    assert set(Declaration.objects.visible_to(w.club_scope)) == {w.declaration}
     # A member company's declaration on a convention the club does not animate is not the club's (issue 10).
-    assert not scoping.declarations(w.other_club_scope).exists()
+    assert not Declaration.objects.visible_to(w.other_club_scope).exists()
     gard_convention.club = w.other_club
     gard_convention.save()
-    assert set(scoping.declarations(w.other_club_scope)) == {gard_declaration}  # the convention it animates
-    assert set(scoping.declarations(w.company_scope)) == {w.declaration}
-    assert scoping.declarations(w.national_scope).count() == 2
+    assert set(Declaration.objects.visible_to(w.other_club_scope)) == {gard_declaration}  # the convention it animates
+    assert set(Declaration.objects.visible_to(w.company_scope)) == {w.declaration}
+    assert Declaration.objects.visible_to(w.national_scope).count() == 2
 
     partner_scope = scoping.Scope(kind="partner", organisation_id=0, departement_ids=frozenset({departement("34").pk}))
-    assert not scoping.campaigns(partner_scope).exists()
-    assert not scoping.declarations(partner_scope).exists()
+    assert not Campaign.objects.visible_to(partner_scope).exists()
+    assert not Declaration.objects.visible_to(partner_scope).exists()

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
 from charte.comptes.models import OrganisationKind
-from charte.comptes.scoping import Scope, annual_results, evaluation_runs
+from charte.comptes.scoping import Scope
 from conventions.models import Action
 from evaluation.engine import compile as engine
 from evaluation.engine import runs, tasks
@@ -184,9 +184,9 @@ def test_results_and_runs_follow_the_scoping_policy(db):
         return Scope.for_membership(MembershipFactory(organisation=organisation))
 
     everything = AnnualResult.objects.filter(run=run)
-    assert annual_results(scope(national_org)).filter(run=run).count() == everything.count()
+    assert AnnualResult.objects.visible_to(scope(national_org)).filter(run=run).count() == everything.count()
 
-    seen = annual_results(scope(prefecture)).filter(run=run)
+    seen = AnnualResult.objects.visible_to(scope(prefecture)).filter(run=run)
     assert set(seen.values_list("scope_type", flat=True)) <= {
         "national",
         "region",
@@ -199,13 +199,13 @@ def test_results_and_runs_follow_the_scoping_policy(db):
     assert set(seen.filter(scope_type="departement").values_list("scope_key", flat=True)) == {herault.code}
     assert seen.filter(scope_type="national").exists()
 
-    partner_rows = annual_results(scope(partner)).filter(run=run)
+    partner_rows = AnnualResult.objects.visible_to(scope(partner)).filter(run=run)
     assert not partner_rows.filter(scope_type__in=["company", "convention", "club"]).exists()
     assert partner_rows.filter(scope_type="departement", scope_key=herault.code).exists()
-    assert annual_results(Scope.none()).count() == 0
+    assert AnnualResult.objects.visible_to(Scope.none()).count() == 0
 
-    assert list(evaluation_runs(scope(prefecture))) == [run]
-    assert evaluation_runs(Scope.none()).count() == 0
+    assert list(EvaluationRun.objects.visible_to(scope(prefecture))) == [run]
+    assert EvaluationRun.objects.visible_to(Scope.none()).count() == 0
 
 
 def test_a_broker_out_of_reach_fails_the_run_instead_of_blocking_the_next(db, django_capture_on_commit_callbacks):

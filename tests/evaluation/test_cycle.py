@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from charte.comptes import scoping
 from evaluation.campaigns import services
 from evaluation.models import Declaration, DeclarationValue
 from tests.evaluation.conftest import AFTER, DURING, OPENS, key
@@ -159,7 +158,7 @@ def test_a_club_does_not_validate_for_a_member_on_a_convention_it_does_not_anima
     commitment = CommitmentFactory(convention=convention)
     services.save_draft(d, w.company_user, {key(commitment, "STAGE3_OFFERTS"): ("3", "")}, 1, today=DURING)
     services.submit(d, w.company_user, today=DURING)
-    assert not scoping.declarations(w.club_scope).filter(pk=d.pk).exists()
+    assert not Declaration.objects.visible_to(w.club_scope).filter(pk=d.pk).exists()
     with pytest.raises(PermissionDenied):
         services.validate(d, w.animator, w.club_scope, today=DURING)
     with pytest.raises(PermissionDenied):
