@@ -31,29 +31,46 @@ class ConventionQuerySet(models.QuerySet):
         return self.filter(departement__in=departements)
 
     def expected_to_report(self, year, departement_ids=None):
-        """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
+        """Conventions expected to report for year N: the rule of docs/methodologie.md §3, shared by the campaigns
+        (which declarations they create) and the evaluation engine (which declarations, targets and companies it
+        counts, as a subquery of this queryset).
 
-        A convention with at least one company, not a departmental framework charter (its commitments live in
-        the local conventions hanging from it), whose dates overlap year N (start year <= N <= end year) and that
-        really ran: status active or expired, or terminated on or after 1 January N. Drafts, conventions under
-        negotiation and signed ones not yet in force did not run. A préfecture's campaign covers the conventions
-        of its départements (`departement_ids`); a national campaign (no département) every convention, national
-        ones included.
+        A convention is expected when all of these hold:
+
+        1. it has at least one company and is not a departmental framework charter (its commitments live in the
+           local conventions hanging from it);
+        2. its dates overlap year N (start year <= N <= end year);
+        3. it really ran during N: active or expired, or terminated on or after 1 January N. A terminated
+           convention without a known termination date (`status_changed_at` empty) is never expected: nothing
+           says it ran. Drafts, conventions under negotiation and signed ones not yet in force did not run;
+        4. a campaign of year N covers it. With `departement_ids=None`, the campaigns of the year in the
+           database: a national campaign (no département) covers every convention, national ones included; a
+           préfecture's campaign the conventions of its départements. For one campaign, pass its coverage: its
+           départements, or an empty list for a national campaign (every convention).
         """
+        from django.apps import apps
+
         start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
         Status = Convention.Status
         qs = (
             self.exclude(kind=Convention.Kind.FRAMEWORK)
             .running_during(year)
             .filter(
-                Q(status__in=[Status.ACTIVE, Status.EXPIRED])
-                | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
-                | Q(status=Status.TERMINATED, status_changed_at__isnull=True)
+                Q(status__in=[Status.ACTIVE, Status.EXPIRED]) | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
             )
+            .filter(models.Exists(Convention.companies.through.objects.filter(convention_id=models.OuterRef("pk"))))
         )
-        if departement_ids:
-            qs = qs.filter(departement_id__in=departement_ids)
-        return qs
+        if departement_ids is not None:
+            return qs.filter(departement_id__in=departement_ids) if departement_ids else qs
+        # Campaign lives in the evaluation app, which depends on this one: looked up, not imported.
+        Campaign = apps.get_model("evaluation", "Campaign")
+        covering = Campaign.departements.through.objects.filter(
+            campaign__year=year, departement_id=models.OuterRef("departement_id")
+        )
+        national = Campaign.objects.filter(year=year).exclude(
+            models.Exists(Campaign.departements.through.objects.filter(campaign_id=models.OuterRef("pk")))
+        )
+        return qs.filter(models.Exists(national) | models.Exists(covering))
 
 
 class Convention(models.Model):
@@ -311,31 +328,6 @@ class ActionQuerySet(models.QuerySet):
 
     def in_departements(self, departements):
         return self.filter(departement__in=departements)
-
-    def expected_to_report(self, year, departement_ids=None):
-        """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
-
-        A convention with at least one company, not a departmental framework charter (its commitments live in
-        the local conventions hanging from it), whose dates overlap year N (start year <= N <= end year) and that
-        really ran: status active or expired, or terminated on or after 1 January N. Drafts, conventions under
-        negotiation and signed ones not yet in force did not run. A préfecture's campaign covers the conventions
-        of its départements (`departement_ids`); a national campaign (no département) every convention, national
-        ones included.
-        """
-        start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
-        Status = Convention.Status
-        qs = (
-            self.exclude(kind=Convention.Kind.FRAMEWORK)
-            .running_during(year)
-            .filter(
-                Q(status__in=[Status.ACTIVE, Status.EXPIRED])
-                | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
-                | Q(status=Status.TERMINATED, status_changed_at__isnull=True)
-            )
-        )
-        if departement_ids:
-            qs = qs.filter(departement_id__in=departement_ids)
-        return qs
 
 
 class Action(models.Model):
