@@ -317,9 +317,7 @@ def sql_floor(year, with_previous=False):
         "conv": _table(Convention),
         "target": _table(Target),
     }
-    measurable = {
-        i.pk: realised.measure_for(i.code) for i in Indicator.objects.all() if realised.measure_for(i.code) is not None
-    }
+    measurable = {i.pk: realised.measure_for(i.code) for i in Indicator.objects.all() if realised.measure_for(i.code) is not None}
     case = " ".join(f"WHEN {pk} THEN {MEASURE_COLUMNS[m]}" for pk, m in sorted(measurable.items()))
     first = year - 1 if with_previous else year
     sql = f"""
