@@ -97,9 +97,11 @@ def test_national_convention_and_company_reports(client, territory):
     total = AnnualResult.objects.for_scope(YEAR, "national").get(family=None, indicator=None)
     assert f'id="chiffre-actions">{total.actions_count}<' in national
 
-    company_row = AnnualResult.objects.for_scope(YEAR, "company", "").model.objects.filter(
-        run=territory, scope_type="company", family__isnull=False
-    ).first()
+    company_row = (
+        AnnualResult.objects.for_scope(YEAR, "company", "")
+        .model.objects.filter(run=territory, scope_type="company", family__isnull=False)
+        .first()
+    )
     response = page(client, f"/rapports/entreprise/{company_row.scope_key}/")
     assert response.status_code == 200 and "Chiffres calculés le" in text(response)
     assert "Lancer la compilation" not in text(response)  # runs are national, départemental or per club
