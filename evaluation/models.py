@@ -465,7 +465,9 @@ class AnnualResult(models.Model):
         verbose_name = "résultat annuel"
         verbose_name_plural = "résultats annuels"
         indexes = [
-            models.Index(fields=["run", "scope_type", "scope_key"], name="result_run_scope"),
+            # The published set is read by run id (`published()`), then by year and scope (reports, API filters):
+            # with the year second, a filter on one year skips the other years' published runs in the index.
+            models.Index(fields=["run", "year", "scope_type", "scope_key"], name="result_run_year_scope"),
             models.Index(fields=["run", "unit"], name="result_run_unit"),
         ]
 
