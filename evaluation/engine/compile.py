@@ -1,46 +1,38 @@
 """The evaluation engine: compiles a year into `AnnualResult` rows, in SQL, one unit of work at a time.
 
-What a figure means (the oracle test `tests/evaluation/test_oracle.py` recomputes each one in plain Python):
+What each figure means, which declarations and targets enter it and how it adds up is the methodology,
+docs/methodologie.md (the specification; the oracle test `tests/evaluation/test_oracle.py` restates it in plain
+Python). This module keeps only what is particular to the engine:
 
-- Rows: per scope (national, région, département, club, convention, company, QPV) x family x indicator, with
-  family and indicator each optionally empty (all families / not about one indicator); conventions, companies
-  and QPV have no "all families x indicator" rows (their family rows add up). A row exists when the scope has,
-  in year N or N-1, an action, a declared value, a target or an expected company for it; except that a
-  convention or a company has indicator rows (ratios included) only for the indicators it committed to: a
-  declared value or a target, N or N-1. Its actions of other indicators count on its family rows: a report
-  of a convention shows its commitments, and a national run writes about 0.5 million rows instead of 2.
-- Declared value: sum of the non-empty `DeclarationValue` of the year's declarations, whatever their status
-  (draft included); declared validated: the same over validated declarations. The scope of a declaration is
-  its convention's (département, région, club) or its company. Summed on indicator rows only: never across
-  units, so empty on rows without indicator (and on QPV rows: a declaration has no QPV).
-- Target: sum of the targets of year N of conventions expected to report that year (the campaigns' rule,
-  `Convention.objects.expected_to_report`). For a company, the targets of every convention it is party to.
-- Attainment rate: declared / target, when the target is positive.
-- Offered / realised: the declared value split by the indicator's nature (offered places are not hires).
-- Computed from actions (`conventions.realised` gives what an indicator sums: beneficiaries, QPV
-  beneficiaries, hours, employees or the number of actions): over the actions of the year in the scope whose
-  action type belongs to the family and suggests the indicator (a stage de 3e counts for pupils hosted, not for
-  business creation). Indicators no action measures (places offered, euros...) are never computed.
-- Actions, beneficiaries, of whom QPV residents, and their share: the actions of the year started in the scope
-  (département and région: where the action took place; club: the action's club; convention: the actions
-  implementing it; company and QPV: every action it took part in or that concerned it, fully for each).
-  On an indicator row: the actions counted in the computed value.
-- Companies expected: distinct companies of the expected conventions of the scope; on a family row those with
-  a commitment in the family; on an indicator row those with a target of the year for it. Companies reporting:
-  distinct companies whose declaration of the year is transmitted (submitted or validated) with a non-empty
-  value (of the family, of the indicator).
-- Ratio indicators (PART_BENEFICIAIRES_QPV), in the indicator's unit (%): declared = 100 x sum(declared
-  numerator) / sum(declared denominator); computed = 100 x the same ratio of the terms' measures over all the
-  scope's actions of the family (a ratio's two terms must be measured on the same actions). Never an average
-  of ratios.
-- N-1: the same figures for the previous year, computed in the same run from the same data, so that a row
-  present in only one of the two years still shows both sides and a late correction of N-1 shows up.
+- Rows: per scope (national, région, département, club, convention, company, QPV) x family x indicator, family
+  and indicator each optionally empty (all families / not about one indicator), with the same figures for N-1
+  computed in the same statement. Conventions, companies and QPV have no "all families x indicator" rows (their
+  family rows add up). A row exists when the scope has, in N or N-1, an action, a counted declared value, a
+  target or an expected company for it; a convention or a company has indicator rows (ratio rows included) only
+  for what it committed to (a counted declared value or a target, N or N-1): its other actions count on its
+  family rows, and a national run writes about 0.5 million rows instead of 2.
+- Expected conventions are `Convention.objects.expected_to_report(year)`, used as a subquery (§3: campaign
+  coverage included); only their transmitted or validated declarations are read. A scope no campaign of the
+  year covers gets NULL companies (shown "—"): a territory when a campaign covers it (the national scope when
+  the year has a campaign, a région when one of its départements is), a club, convention or company when a
+  campaign covers one of its conventions. Declared and target values need no such test: without an expected
+  convention there are none.
+- Empty sums stay NULL: nothing validated gives no attainment rate, even with a target.
+- Ratio rows (PART_BENEFICIAIRES_QPV) are written by the same statement, in the indicator's unit (%), from the
+  terms paired on each declaration line (declared, validated) and from the family's actions (computed); they
+  carry no sums, targets nor companies.
 
 Units of work: `dep:<code>` (the département, its conventions, its QPV and the companies whose commune is in
-it), `autres` (national conventions, companies without commune, clubs), `club:<id>` (one club), then the
-roll-ups `regions` (national and région runs) and `national` (national runs), which run in parallel once every
-other unit is done. Each unit deletes then writes its own rows of the run in one transaction, so that running
-it twice gives the same rows.
+it), `autres` (national conventions, companies without commune, clubs), then the roll-ups `regions` and
+`national`, which run in parallel once every other unit is done. Each unit deletes then writes its own rows of
+the run in one transaction, so that running it twice gives the same rows. Every run compiles the whole year
+(§10, `runs.start_run`).
+
+Roll-ups: each unit reads the source tables itself (the roll-ups do not add up the départements' rows), so a
+région's additive figures equal the sum of its départements' and the national ones the sum of the régions' plus
+the national conventions' exactly when the data does not change while the run computes (a declaration validated
+between the `dep:34` unit and the `regions` unit shows in the région, not in the département, until the next
+run). The nightly compile runs when nobody declares; tests check the equality within one run.
 """
 
 import datetime
