@@ -83,14 +83,22 @@ class ConventionQuerySet(models.QuerySet):
         return self.none()
 
     def expected_to_report(self, year, departement_ids=None):
-        """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
+        """Conventions expected to report for year N: the rule of docs/methodologie.md §3, shared by the campaigns
+        (which declarations they create) and the evaluation engine (which declarations, targets and companies it
+        counts, as a subquery of this queryset).
 
-        A convention with at least one company, not a departmental framework charter (its commitments live in
-        the local conventions hanging from it), whose dates overlap year N (start year <= N <= end year) and that
-        really ran: status active or expired, or terminated on or after 1 January N. Drafts, conventions under
-        negotiation and signed ones not yet in force did not run. A préfecture's campaign covers the conventions
-        of its départements (`departement_ids`); a national campaign (no département) every convention, national
-        ones included.
+        A convention is expected when all of these hold:
+
+        1. it has at least one company and is not a departmental framework charter (its commitments live in the
+           local conventions hanging from it);
+        2. its dates overlap year N (start year <= N <= end year);
+        3. it really ran during N: active or expired, or terminated on or after 1 January N. A terminated
+           convention without a known termination date (`status_changed_at` empty) is never expected: nothing
+           says it ran. Drafts, conventions under negotiation and signed ones not yet in force did not run;
+        4. a campaign of year N covers it: the campaigns live in the evaluation app, which adds this condition
+           (`Campaign.objects.expected_conventions(year)`). Here, `departement_ids` restricts the conventions to
+           those départements (one préfecture campaign's coverage); empty or None: every convention, national
+           ones included (a national campaign's coverage).
         """
         start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
         Status = Convention.Status
@@ -98,10 +106,9 @@ class ConventionQuerySet(models.QuerySet):
             self.exclude(kind=Convention.Kind.FRAMEWORK)
             .running_during(year)
             .filter(
-                Q(status__in=[Status.ACTIVE, Status.EXPIRED])
-                | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
-                | Q(status=Status.TERMINATED, status_changed_at__isnull=True)
+                Q(status__in=[Status.ACTIVE, Status.EXPIRED]) | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
             )
+            .filter(models.Exists(Convention.companies.through.objects.filter(convention_id=models.OuterRef("pk"))))
         )
         if departement_ids:
             qs = qs.filter(departement_id__in=departement_ids)
@@ -380,31 +387,6 @@ class ActionQuerySet(models.QuerySet):
             taken_part = Action.companies.through.objects.filter(company_id=scope.company_id)
             return self.filter(pk__in=taken_part.values("action_id"))
         return self.none()
-
-    def expected_to_report(self, year, departement_ids=None):
-        """Conventions expected to report for year N (the campaigns' declarations, the engine's targets).
-
-        A convention with at least one company, not a departmental framework charter (its commitments live in
-        the local conventions hanging from it), whose dates overlap year N (start year <= N <= end year) and that
-        really ran: status active or expired, or terminated on or after 1 January N. Drafts, conventions under
-        negotiation and signed ones not yet in force did not run. A préfecture's campaign covers the conventions
-        of its départements (`departement_ids`); a national campaign (no département) every convention, national
-        ones included.
-        """
-        start_of_year = timezone.make_aware(datetime.datetime(year, 1, 1))
-        Status = Convention.Status
-        qs = (
-            self.exclude(kind=Convention.Kind.FRAMEWORK)
-            .running_during(year)
-            .filter(
-                Q(status__in=[Status.ACTIVE, Status.EXPIRED])
-                | Q(status=Status.TERMINATED, status_changed_at__gte=start_of_year)
-                | Q(status=Status.TERMINATED, status_changed_at__isnull=True)
-            )
-        )
-        if departement_ids:
-            qs = qs.filter(departement_id__in=departement_ids)
-        return qs
 
 
 class Action(models.Model):

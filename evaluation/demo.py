@@ -86,6 +86,12 @@ def declared_values(rng, declaration):
                 value = from_actions.get((commitment.pk, indicator.pk))
             if value is not None:
                 values.append(DeclarationValue(declaration=declaration, commitment=commitment, indicator=indicator, value=value))
+        # Drawn separately, the QPV residents could exceed the beneficiaries of the same commitment: the
+        # declaration services refuse such a line (a declared share over 100 %), so the demo never writes one.
+        by_code = {v.indicator.code: v for v in values if v.commitment_id == commitment.pk}
+        part, whole = by_code.get("BENEFICIAIRES_QPV"), by_code.get("BENEFICIAIRES")
+        if part is not None and whole is not None and part.value > whole.value:
+            part.value = whole.value
     if not values and pairs and pairs[0][1]:
         commitment, indicators = pairs[0]
         values.append(

@@ -52,6 +52,18 @@ class CampaignQuerySet(models.QuerySet):
     def closed_on(self, date):
         return self.filter(closes_on__lt=date)
 
+    def expected_conventions(self, year):
+        """Conventions expected to report for `year` (docs/methodologie.md §3): those that ran
+        (`Convention.objects.expected_to_report`) and that a campaign of the year covers: a national campaign (no
+        département) every convention, national ones included; a préfecture's campaign those of its départements."""
+        covering = Campaign.departements.through.objects.filter(
+            campaign__year=year, departement_id=models.OuterRef("departement_id")
+        )
+        national = Campaign.objects.filter(year=year).exclude(
+            models.Exists(Campaign.departements.through.objects.filter(campaign_id=models.OuterRef("pk")))
+        )
+        return Convention.objects.expected_to_report(year).filter(models.Exists(national) | models.Exists(covering))
+
 
 class Campaign(models.Model):
     """The yearly window in which companies declare year N. No departement = national campaign."""
@@ -367,18 +379,23 @@ class EvaluationRunQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=[EvaluationRun.Status.PENDING, EvaluationRun.Status.RUNNING])
 
-    def published(self):
-        """The latest succeeded run of each (year, scope type, scope key); older ones stay for audit.
-
-        "Latest" is the run started last (highest id): it read the most recent data."""
-        newer = EvaluationRun.objects.filter(
-            status=EvaluationRun.Status.SUCCEEDED,
-            year=models.OuterRef("year"),
-            scope_type=models.OuterRef("scope_type"),
-            scope_key=models.OuterRef("scope_key"),
-            pk__gt=models.OuterRef("pk"),
+    def published_ids(self):
+        """The ids of the published runs, one per year: the latest succeeded national run of the year
+        (docs/methodologie.md §10). "Latest" is the run started last (highest id): it read the most recent data.
+        Computed on the small runs table; results are filtered with `run_id IN (...)`, never an anti-join over
+        the result rows. Other runs (older ones, a failed or running one, and the département, région or club
+        runs an older version of the portal started) are never published."""
+        return (
+            EvaluationRun.objects.filter(status=EvaluationRun.Status.SUCCEEDED, scope_type=ScopeType.NATIONAL)
+            .order_by()
+            .values("year")
+            .annotate(latest=models.Max("pk"))
+            .values("latest")
         )
-        return self.succeeded().filter(~models.Exists(newer))
+
+    def published(self):
+        """The published run of each year; the others stay for audit."""
+        return self.filter(pk__in=self.published_ids())
 
 
 class EvaluationRun(models.Model):
@@ -469,24 +486,13 @@ class AnnualResultQuerySet(models.QuerySet):
         return self.filter(visible)
 
     def published(self):
-        """Rows of succeeded runs only, each (year, scope type, scope key) from the latest run that compiled it.
-
-        A national run and a later département run both compile the département: the later one wins."""
-        newer = AnnualResult.objects.filter(
-            run__status=EvaluationRun.Status.SUCCEEDED,
-            year=models.OuterRef("year"),
-            scope_type=models.OuterRef("scope_type"),
-            scope_key=models.OuterRef("scope_key"),
-            family__isnull=True,
-            indicator__isnull=True,
-            run_id__gt=models.OuterRef("run_id"),
-        )
-        return self.filter(run__status=EvaluationRun.Status.SUCCEEDED).filter(~models.Exists(newer))
+        """The rows of the published set of each year: its latest succeeded national run, one coherent set in
+        which every roll-up agrees with its parts (docs/methodologie.md §10)."""
+        return self.filter(run_id__in=EvaluationRun.objects.published_ids())
 
     def for_scope(self, year, scope_type, scope_key=""):
         """The published rows of one scope (all its families and indicators) for the year."""
-        succeeded = EvaluationRun.objects.succeeded().filter(year=year).values("pk")
-        return self.published().filter(run__in=succeeded, year=year, scope_type=scope_type, scope_key=str(scope_key))
+        return self.published().filter(year=year, scope_type=scope_type, scope_key=str(scope_key))
 
 
 class AnnualResult(models.Model):
@@ -549,9 +555,7 @@ class AnnualResult(models.Model):
     qpv_share = models.FloatField("part des bénéficiaires résidant en QPV", null=True)
 
     prev_declared_value = models.DecimalField("valeur déclarée N-1", max_digits=18, decimal_places=2, null=True)
-    prev_declared_validated_value = models.DecimalField(
-        "valeur déclarée validée N-1", max_digits=18, decimal_places=2, null=True
-    )
+    prev_declared_validated_value = models.DecimalField("valeur déclarée validée N-1", max_digits=18, decimal_places=2, null=True)
     prev_computed_value = models.DecimalField("valeur calculée N-1", max_digits=18, decimal_places=2, null=True)
     prev_target_value = models.DecimalField("objectif N-1", max_digits=18, decimal_places=2, null=True)
     prev_attainment_rate = models.FloatField("taux d'atteinte N-1", null=True)
@@ -569,7 +573,9 @@ class AnnualResult(models.Model):
         verbose_name = "résultat annuel"
         verbose_name_plural = "résultats annuels"
         indexes = [
-            models.Index(fields=["run", "scope_type", "scope_key"], name="result_run_scope"),
+            # The published set is read by run id (`published()`), then by year and scope (reports, API filters):
+            # with the year second, a filter on one year skips the other years' published runs in the index.
+            models.Index(fields=["run", "year", "scope_type", "scope_key"], name="result_run_year_scope"),
             models.Index(fields=["run", "unit"], name="result_run_unit"),
         ]
 

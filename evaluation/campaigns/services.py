@@ -17,7 +17,8 @@ raises `ValidationError` (French message, nothing written) or `PermissionDenied`
 History rows (django-simple-history) record the acting user even outside a request (`_history_user`).
 
 Which conventions are expected to report for year N (`expected_conventions`): the rule is
-`Convention.objects.expected_to_report(year)` (conventions/models.py), shared with the evaluation engine.
+`Convention.objects.expected_to_report(year)` (conventions/models.py) within the campaign's coverage; the
+evaluation engine uses the same rule across the year's campaigns (`Campaign.objects.expected_conventions`).
 """
 
 import logging
@@ -31,6 +32,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.utils import bulk_create_with_history
 
+from charte.catalogue.models import Indicator
 from charte.comptes.models import OrganisationKind
 from conventions.models import Convention
 
@@ -248,6 +250,37 @@ def _parse_value(raw):
     return value.quantize(Decimal("0.01"))
 
 
+def _ratio_terms():
+    """[(numerator indicator, denominator indicator)] of the catalogue's ratios (PART_BENEFICIAIRES_QPV: QPV
+    residents / beneficiaries)."""
+    return [
+        (ratio.numerator, ratio.denominator)
+        for ratio in Indicator.objects.filter(aggregation=Indicator.Aggregation.RATIO).select_related("numerator", "denominator")
+    ]
+
+
+def _number(value):
+    return f"{value.normalize():f}".replace(".", ",")
+
+
+def _inconsistent_terms(values):
+    """{field: French message} for the lines whose part exceeds its whole on one commitment (more QPV residents
+    than beneficiaries): a declared share over 100 % would follow (methodology §7). `values`:
+    {(commitment_id, indicator_id): Decimal or None}, the declaration's values once the change is applied."""
+    errors = {}
+    for numerator, denominator in _ratio_terms():
+        for (commitment_id, indicator_id), part in values.items():
+            if indicator_id != numerator.pk or part is None:
+                continue
+            whole = values.get((commitment_id, denominator.pk))
+            if whole is not None and part > whole:
+                errors[value_key(commitment_id, numerator.pk)] = (
+                    f"« {numerator.label} » ({_number(part)}) ne peut pas dépasser « {denominator.label} » "
+                    f"({_number(whole)}) pour le même engagement."
+                )
+    return errors
+
+
 @transaction.atomic
 def save_draft(declaration, by, values, expected_version, *, scope=None, today=None):
     """Save values {(commitment_id, indicator_id): (value, comment)}; keys absent from `values` are untouched.
@@ -289,6 +322,10 @@ def save_draft(declaration, by, values, expected_version, *, scope=None, today=N
         current.value = value
         current.comment = comment
         changes.append(current)
+    if not errors:
+        final = {key: v.value for key, v in existing.items()}
+        final.update({(v.commitment_id, v.indicator_id): v.value for v in changes})
+        errors = _inconsistent_terms(final)
     if errors:
         raise ValidationError(errors)
     for value in changes:
@@ -323,6 +360,10 @@ def submit(declaration, by, *, scope=None, expected_version=None, today=None):
     _check_company(scope, locked)
     _check_version(locked, expected_version)
     _check_editable(locked, today)
+    # Values saved before the rule existed are checked again before they reach the figures.
+    inconsistent = _inconsistent_terms({(v.commitment_id, v.indicator_id): v.value for v in locked.values.all()})
+    if inconsistent:
+        raise ValidationError(inconsistent)
     missing, any_value = _missing_for_submission(locked)
     if missing:
         raise ValidationError(

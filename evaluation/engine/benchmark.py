@@ -21,7 +21,7 @@ from conventions.models import Action, Commitment, Convention, Target
 from entreprises.models import Company
 
 from ..models import Campaign, Declaration, DeclarationValue
-from .compile import MEASURE_COLUMNS, _ids, _table
+from .compile import GENERIC_INDICATORS, MEASURE_COLUMNS, _ids, _table
 
 YEARS = (2015, 2016, 2017, 2018)
 COMPILED_YEAR = 2018
@@ -303,7 +303,7 @@ def generate(scale=1.0, log=None):
 
 
 def sql_floor(year, with_previous=False):
-    """Département x family x indicator: declared (all, validated), target, computed from the actions and their
+    """Département x family x indicator: declared (transmitted, validated), target, computed from the actions and their
     counts, in one hand-written query; with `with_previous`, the same for N-1 (as the engine computes both).
     Returns the rows: (département id, family id, indicator id, year, computed, actions, beneficiaries,
     QPV beneficiaries, declared, declared validated, target, attainment)."""
@@ -317,10 +317,15 @@ def sql_floor(year, with_previous=False):
         "conv": _table(Convention),
         "target": _table(Target),
     }
-    measurable = {
-        i.pk: realised.measure_for(i.code) for i in Indicator.objects.all() if realised.measure_for(i.code) is not None
-    }
+    measurable = {i.pk: realised.measure_for(i.code) for i in Indicator.objects.all() if realised.measure_for(i.code) is not None}
     case = " ".join(f"WHEN {pk} THEN {MEASURE_COLUMNS[m]}" for pk, m in sorted(measurable.items()))
+    generic = list(Indicator.objects.filter(code__in=GENERIC_INDICATORS, pk__in=measurable).values_list("pk", flat=True))
+    specific = [pk for pk in measurable if pk not in generic]
+    # Generic indicators on every action type of the family, the others on the types suggesting them (§6).
+    measured_by = " UNION ALL ".join(
+        [f"SELECT actiontype_id AS tid, indicator_id AS ind FROM {t['type_ind']} WHERE indicator_id IN {_ids(specific)}"]
+        + [f"SELECT id AS tid, {int(pk)} AS ind FROM {t['type']}" for pk in generic]
+    )
     first = year - 1 if with_previous else year
     sql = f"""
         WITH act AS (
@@ -331,18 +336,18 @@ def sql_floor(year, with_previous=False):
             WHERE a.start_date >= DATE '{first}-01-01' AND a.start_date <= DATE '{year}-12-31'
             GROUP BY 1, 2, 3),
         comp AS (
-            SELECT act.dep, ty.family_id AS fam, ti.indicator_id AS ind, act.yr,
-                   sum(CASE ti.indicator_id {case} END) AS computed, sum(act.n) AS n, sum(act.ben) AS ben,
+            SELECT act.dep, ty.family_id AS fam, ti.ind, act.yr,
+                   sum(CASE ti.ind {case} END) AS computed, sum(act.n) AS n, sum(act.ben) AS ben,
                    sum(act.bqpv) AS bqpv
-            FROM act JOIN {t["type"]} ty ON ty.id = act.tid JOIN {t["type_ind"]} ti ON ti.actiontype_id = act.tid
-            WHERE ti.indicator_id IN {_ids(measurable)}
+            FROM act JOIN {t["type"]} ty ON ty.id = act.tid JOIN ({measured_by}) ti ON ti.tid = act.tid
             GROUP BY 1, 2, 3, 4),
         decl AS (
             SELECT v.departement_id AS dep, cm.family_id AS fam, dv.indicator_id AS ind, d.year AS yr,
                    sum(dv.value) AS declared, sum(dv.value) FILTER (WHERE d.status = 'validated') AS validated
             FROM {t["value"]} dv JOIN {t["declaration"]} d ON d.id = dv.declaration_id
             JOIN {t["commitment"]} cm ON cm.id = dv.commitment_id JOIN {t["conv"]} v ON v.id = d.convention_id
-            WHERE d.year BETWEEN {first} AND {year} AND v.departement_id IS NOT NULL
+            WHERE d.year BETWEEN {first} AND {year} AND v.departement_id IS NOT NULL AND v.kind <> 'framework'
+              AND d.status IN ('submitted', 'validated') AND v.status IN ('active', 'expired', 'terminated')
             GROUP BY 1, 2, 3, 4),
         tgt AS (
             SELECT v.departement_id AS dep, cm.family_id AS fam, tg.indicator_id AS ind, tg.year AS yr, sum(tg.value) AS target
@@ -354,7 +359,7 @@ def sql_floor(year, with_previous=False):
         SELECT coalesce(comp.dep, decl.dep, tgt.dep), coalesce(comp.fam, decl.fam, tgt.fam),
                coalesce(comp.ind, decl.ind, tgt.ind), coalesce(comp.yr, decl.yr, tgt.yr),
                comp.computed, comp.n, comp.ben, comp.bqpv, decl.declared, decl.validated, tgt.target,
-               decl.declared / nullif(tgt.target, 0)
+               decl.validated / nullif(tgt.target, 0)
         FROM comp
         FULL JOIN decl ON decl.dep = comp.dep AND decl.fam = comp.fam AND decl.ind = comp.ind AND decl.yr = comp.yr
         FULL JOIN tgt ON tgt.dep = coalesce(comp.dep, decl.dep) AND tgt.fam = coalesce(comp.fam, decl.fam)

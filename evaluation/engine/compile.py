@@ -1,46 +1,38 @@
 """The evaluation engine: compiles a year into `AnnualResult` rows, in SQL, one unit of work at a time.
 
-What a figure means (the oracle test `tests/evaluation/test_oracle.py` recomputes each one in plain Python):
+What each figure means, which declarations and targets enter it and how it adds up is the methodology,
+docs/methodologie.md (the specification; the oracle test `tests/evaluation/test_oracle.py` restates it in plain
+Python). This module keeps only what is particular to the engine:
 
-- Rows: per scope (national, région, département, club, convention, company, QPV) x family x indicator, with
-  family and indicator each optionally empty (all families / not about one indicator); conventions, companies
-  and QPV have no "all families x indicator" rows (their family rows add up). A row exists when the scope has,
-  in year N or N-1, an action, a declared value, a target or an expected company for it; except that a
-  convention or a company has indicator rows (ratios included) only for the indicators it committed to: a
-  declared value or a target, N or N-1. Its actions of other indicators count on its family rows: a report
-  of a convention shows its commitments, and a national run writes about 0.5 million rows instead of 2.
-- Declared value: sum of the non-empty `DeclarationValue` of the year's declarations, whatever their status
-  (draft included); declared validated: the same over validated declarations. The scope of a declaration is
-  its convention's (département, région, club) or its company. Summed on indicator rows only: never across
-  units, so empty on rows without indicator (and on QPV rows: a declaration has no QPV).
-- Target: sum of the targets of year N of conventions expected to report that year (the campaigns' rule,
-  `Convention.objects.expected_to_report`). For a company, the targets of every convention it is party to.
-- Attainment rate: declared / target, when the target is positive.
-- Offered / realised: the declared value split by the indicator's nature (offered places are not hires).
-- Computed from actions (`conventions.realised` gives what an indicator sums: beneficiaries, QPV
-  beneficiaries, hours, employees or the number of actions): over the actions of the year in the scope whose
-  action type belongs to the family and suggests the indicator (a stage de 3e counts for pupils hosted, not for
-  business creation). Indicators no action measures (places offered, euros...) are never computed.
-- Actions, beneficiaries, of whom QPV residents, and their share: the actions of the year started in the scope
-  (département and région: where the action took place; club: the action's club; convention: the actions
-  implementing it; company and QPV: every action it took part in or that concerned it, fully for each).
-  On an indicator row: the actions counted in the computed value.
-- Companies expected: distinct companies of the expected conventions of the scope; on a family row those with
-  a commitment in the family; on an indicator row those with a target of the year for it. Companies reporting:
-  distinct companies whose declaration of the year is transmitted (submitted or validated) with a non-empty
-  value (of the family, of the indicator).
-- Ratio indicators (PART_BENEFICIAIRES_QPV), in the indicator's unit (%): declared = 100 x sum(declared
-  numerator) / sum(declared denominator); computed = 100 x the same ratio of the terms' measures over all the
-  scope's actions of the family (a ratio's two terms must be measured on the same actions). Never an average
-  of ratios.
-- N-1: the same figures for the previous year, computed in the same run from the same data, so that a row
-  present in only one of the two years still shows both sides and a late correction of N-1 shows up.
+- Rows: per scope (national, région, département, club, convention, company, QPV) x family x indicator, family
+  and indicator each optionally empty (all families / not about one indicator), with the same figures for N-1
+  computed in the same statement. Conventions, companies and QPV have no "all families x indicator" rows (their
+  family rows add up). A row exists when the scope has, in N or N-1, an action, a counted declared value, a
+  target or an expected company for it; a convention or a company has indicator rows (ratio rows included) only
+  for what it committed to (a counted declared value or a target, N or N-1): its other actions count on its
+  family rows, and a national run writes about 0.5 million rows instead of 2.
+- Expected conventions are `Campaign.objects.expected_conventions(year)`, used as a subquery (§3: campaign
+  coverage included); only their transmitted or validated declarations are read. A scope no campaign of the
+  year covers gets NULL companies (shown "—"): a territory when a campaign covers it (the national scope when
+  the year has a campaign, a région when one of its départements is), a club, convention or company when a
+  campaign covers one of its conventions. Declared and target values need no such test: without an expected
+  convention there are none.
+- Empty sums stay NULL: nothing validated gives no attainment rate, even with a target.
+- Ratio rows (PART_BENEFICIAIRES_QPV) are written by the same statement, in the indicator's unit (%), from the
+  terms paired on each declaration line (declared, validated) and from the family's actions (computed); they
+  carry no sums, targets nor companies.
 
 Units of work: `dep:<code>` (the département, its conventions, its QPV and the companies whose commune is in
-it), `autres` (national conventions, companies without commune, clubs), `club:<id>` (one club), then the
-roll-ups `regions` (national and région runs) and `national` (national runs), which run in parallel once every
-other unit is done. Each unit deletes then writes its own rows of the run in one transaction, so that running
-it twice gives the same rows.
+it), `autres` (national conventions, companies without commune, clubs), then the roll-ups `regions` and
+`national`, which run in parallel once every other unit is done. Each unit deletes then writes its own rows of
+the run in one transaction, so that running it twice gives the same rows. Every run compiles the whole year
+(§10, `runs.start_run`).
+
+Roll-ups: each unit reads the source tables itself (the roll-ups do not add up the départements' rows), so a
+région's additive figures equal the sum of its départements' and the national ones the sum of the régions' plus
+the national conventions' exactly when the data does not change while the run computes (a declaration validated
+between the `dep:34` unit and the `regions` unit shows in the région, not in the département, until the next
+run). The nightly compile runs when nobody declares; tests check the equality within one run.
 """
 
 import datetime
@@ -54,7 +46,7 @@ from conventions import realised
 from conventions.models import Action, Commitment, Convention, Target
 from entreprises.models import Company
 
-from ..models import AnnualResult, Declaration, DeclarationValue, EvaluationRun, ScopeType
+from ..models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun, ScopeType
 
 # What each measure of `conventions.realised` sums, as a column of the per-action-type aggregate below.
 MEASURE_COLUMNS = {
@@ -64,12 +56,21 @@ MEASURE_COLUMNS = {
     realised.EMPLOYEES: "emp",
     realised.ACTIONS: "n",
 }
-# The same measures as stored on the rows without indicator (used for ratios).
-MEASURE_RESULT_COLUMNS = {
-    realised.BENEFICIARIES: "beneficiaries",
-    realised.BENEFICIARIES_QPV: "beneficiaries_qpv",
-    realised.ACTIONS: "actions_count",
-}
+# The measures a ratio's terms can have, as columns of the per-family facts (`actf`).
+RATIO_TERM_COLUMNS = {realised.BENEFICIARIES: "ben", realised.BENEFICIARIES_QPV: "bqpv", realised.ACTIONS: "n"}
+# Indicators measured on every action of the family, whatever its type (methodology §6).
+GENERIC_INDICATORS = ("BENEFICIAIRES", "BENEFICIAIRES_QPV")
+
+NUM, INT = "CAST(NULL AS NUMERIC)", "CAST(NULL AS BIGINT)"
+# The columns of the facts every source contributes to (empty where a source has nothing to say): comp
+# (computed), n, ben, bqpv (actions), dval, dvalid (declared, validated), dvr (validated, the attainment's
+# numerator), tg (target), pn, pd, pnv, pdv (a ratio's paired terms, declared and validated), ne, nr
+# (companies expected, reporting), mk (1: a declared value or a target, what makes an indicator row of a
+# convention or a company).
+FACTS = (
+    ("comp", NUM), ("n", INT), ("ben", INT), ("bqpv", INT), ("dval", NUM), ("dvalid", NUM), ("dvr", NUM),
+    ("tg", NUM), ("pn", NUM), ("pd", NUM), ("pnv", NUM), ("pdv", NUM), ("ne", INT), ("nr", INT), ("mk", INT),
+)  # fmt: skip
 
 ENTITY_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY, ScopeType.QPV)
 # Scopes whose indicator rows are the indicators they committed to (a target or a declared value, N or N-1).
@@ -97,24 +98,43 @@ def _text(expression):
 
 
 @dataclass(frozen=True)
+class Ratio:
+    id: int
+    numerator: int
+    denominator: int
+    measured: tuple | None  # the facts columns of its two terms' measures on actions, or None
+
+
+@dataclass(frozen=True)
 class Catalogue:
     measurable: dict  # indicator id -> measure name
+    generic: tuple  # measurable indicators measured on every action of the family (methodology §6)
+    specific: tuple  # the other measurable indicators: measured on the action types suggesting them
     offered: tuple
     realised: tuple
-    ratios: tuple  # (indicator id, numerator id, denominator id)
+    ratios: tuple  # Ratio
     codes: dict  # indicator id -> code
 
     @classmethod
     def load(cls):
         rows = list(Indicator.objects.values_list("pk", "code", "nature", "aggregation", "numerator_id", "denominator_id"))
         measurable = {pk: realised.measure_for(code) for pk, code, *_ in rows if realised.measure_for(code)}
+        codes = {r[0]: r[1] for r in rows}
+        generic = tuple(pk for pk in measurable if codes[pk] in GENERIC_INDICATORS)
         summed = [r for r in rows if r[3] == Indicator.Aggregation.SUM]
+
+        def measured(numerator, denominator):
+            columns = [RATIO_TERM_COLUMNS.get(realised.measure_for(codes[pk])) for pk in (numerator, denominator)]
+            return tuple(columns) if all(columns) else None
+
         return cls(
             measurable=measurable,
+            generic=generic,
+            specific=tuple(pk for pk in measurable if pk not in generic),
             offered=tuple(r[0] for r in summed if r[2] == Indicator.Nature.OFFERED),
             realised=tuple(r[0] for r in summed if r[2] != Indicator.Nature.OFFERED),
-            ratios=tuple((r[0], r[4], r[5]) for r in rows if r[3] == Indicator.Aggregation.RATIO),
-            codes={r[0]: r[1] for r in rows},
+            ratios=tuple(Ratio(r[0], r[4], r[5], measured(r[4], r[5])) for r in rows if r[3] == Indicator.Aggregation.RATIO),
+            codes=codes,
         )
 
 
@@ -131,7 +151,7 @@ class Sql:
 
 def _expected_sql(year):
     """Conventions expected to report for `year`: the campaigns' own rule, as an SQL subquery."""
-    return Convention.objects.expected_to_report(year).order_by().values("id").query.sql_with_params()
+    return Campaign.objects.expected_conventions(year).order_by().values("id").query.sql_with_params()
 
 
 # --- scopes: which key each source of facts is grouped by ---------------------------------------------------
@@ -159,6 +179,8 @@ def _tables():
             company=_table(Company),
             commune=_table(Commune),
             result=_table(AnnualResult),
+            campaign=_table(Campaign),
+            campaign_departements=_table(Campaign.departements.through),
         )
     return T
 
@@ -243,7 +265,8 @@ def _where(source, entity_filter):
 
 def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     """One INSERT ... SELECT: every row of `scope_type` restricted by `entity_filter` (an SQL condition on the
-    scope's entity id, such as "= 12" or "IN (SELECT ...)"), for years N and N-1. Returns the rows written."""
+    scope's entity id, such as "= 12" or "IN (SELECT ...)"), for years N and N-1, ratio rows included.
+    Returns the rows written."""
     t = _tables()
     year, prev = run.year, run.year - 1
     sql = Sql()
@@ -253,12 +276,12 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     # Levels of rows: family x indicator, family, all; territories and clubs also get all families x indicator
     # (a company or a convention rarely spans families for one indicator: its family rows add up).
     indicator_levels = 1 if scope_type in ENTITY_SCOPES else 2
-    NUM, INT = "CAST(NULL AS NUMERIC)", "CAST(NULL AS BIGINT)"
+    indicator_families = ("fam", INT)[:indicator_levels]
 
-    def branch(select, table, committed=False):
-        # facts columns: sk, fam, ind, yr, comp, n, ben, bqpv, dval, dvalid, tg, ne (expected), nr (reporting),
-        # mk (1: a declared value or a target, what makes an indicator row of a convention or a company)
-        branches.append(f"SELECT sk, {select}, {INT} AS ne, {INT} AS nr, {'1' if committed else INT} AS mk FROM {table}")
+    def branch(table, fam, ind, where="", **columns):
+        """One source of facts: the columns it carries (the others are empty), at one level (fam, ind)."""
+        values = ", ".join(f"{columns.get(name, empty)} AS {name}" for name, empty in FACTS)
+        branches.append(f"SELECT sk, {fam} AS fam, {ind} AS ind, yr, {values} FROM {table}{' WHERE ' + where if where else ''}")
 
     act = _source(sources, "act")
     if act:
@@ -280,44 +303,34 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
                 SELECT act.sk, aty.family_id AS fam, act.yr, act.n, act.ben, act.bqpv
                 FROM act JOIN {t["action_type"]} aty ON aty.id = act.tid)"""
         )
+        # Which action types measure which indicator: the generic ones (beneficiaries, QPV residents) every type
+        # of the family (methodology §6: they are the family row's figures), the others the types suggesting them.
+        measured_by = [
+            f"""SELECT ti.actiontype_id AS tid, ti.indicator_id AS ind FROM {t["type_indicators"]} ti
+                WHERE ti.indicator_id IN {_ids(catalogue.specific)}"""
+        ]
+        measured_by += [f"SELECT aty.id AS tid, {int(pk)} AS ind FROM {t['action_type']} aty" for pk in catalogue.generic]
+        ctes.append(f"tind AS ({' UNION ALL '.join(measured_by)})")
         ctes.append(
             f"""acti AS (
-                SELECT act.sk, aty.family_id AS fam, ti.indicator_id AS ind, act.yr,
-                       CASE ti.indicator_id {measure_case} END AS comp, act.n, act.ben, act.bqpv
-                FROM act JOIN {t["action_type"]} aty ON aty.id = act.tid
-                JOIN {t["type_indicators"]} ti ON ti.actiontype_id = act.tid
-                WHERE ti.indicator_id IN {_ids(catalogue.measurable)})"""
+                SELECT act.sk, aty.family_id AS fam, tind.ind, act.yr,
+                       CASE tind.ind {measure_case} END AS comp, act.n, act.ben, act.bqpv
+                FROM act JOIN {t["action_type"]} aty ON aty.id = act.tid JOIN tind ON tind.tid = act.tid)"""
         )
-        for fam, ind in (("fam", "ind"), (INT, "ind"))[:indicator_levels]:
-            branch(f"{fam} AS fam, {ind} AS ind, yr, comp, n, ben, bqpv, {NUM} AS dval, {NUM} AS dvalid, {NUM} AS tg", "acti")
+        for fam in indicator_families:
+            branch("acti", fam, "ind", comp="comp", n="n", ben="ben", bqpv="bqpv")
         for fam in ("fam", INT):
-            branch(f"{fam}, {INT}, yr, {NUM}, n, ben, bqpv, {NUM}, {NUM}, {NUM}", "actf")
+            branch("actf", fam, INT, n="n", ben="ben", bqpv="bqpv")
+        # A ratio's computed value: its two terms measured on the same actions, every action of the family.
+        for ratio in catalogue.ratios:
+            if ratio.measured:
+                for fam in indicator_families:
+                    branch("actf", fam, str(ratio.id), ben="ben", bqpv="bqpv", n="n")
 
     decl, tgt, exp = _source(sources, "decl"), _source(sources, "tgt"), _source(sources, "exp")
     if decl:
-        values_from = f"""FROM {t["value"]} dv JOIN {t["declaration"]} d ON d.id = dv.declaration_id
-                JOIN {t["commitment"]} cm ON cm.id = dv.commitment_id JOIN {t["convention"]} v ON v.id = d.convention_id
-                {decl.joins}"""
-        # The unit's declared values, read once for the sums and for the companies reporting.
-        ctes.append(
-            f"""dvs AS (
-                SELECT {decl.key} AS sk, cm.family_id AS fam, dv.indicator_id AS ind, d.year AS yr, dv.value AS val,
-                       d.status AS st, d.company_id AS co
-                {values_from}
-                WHERE d.year IN ({prev}, {year}) AND {_where(decl, entity_filter)})"""
-        )
-        ctes.append(
-            f"""decl AS (
-                SELECT sk, fam, ind, yr, SUM(val) AS dval,
-                       SUM(CASE WHEN st = '{Declaration.Status.VALIDATED}' THEN val END) AS dvalid
-                FROM dvs GROUP BY 1, 2, 3, 4)"""
-        )
-        transmitted = f"'{Declaration.Status.SUBMITTED}', '{Declaration.Status.VALIDATED}'"
-        ctes.append(
-            f"""rep AS (
-                SELECT DISTINCT sk, fam, ind, yr, co FROM dvs WHERE st IN ({transmitted}) AND val IS NOT NULL)"""
-        )
-        # The conventions expected to report each year, listed once for the statement, among the unit's.
+        # The conventions expected to report each year (the campaigns' rule, campaign coverage included),
+        # listed once for the statement, among the unit's.
         units_conventions = f"""SELECT v.id FROM {t["convention"]} v
             LEFT JOIN {t["convention_companies"]} vc ON vc.convention_id = v.id {exp.joins}
             WHERE {_where(exp, entity_filter)}"""
@@ -326,13 +339,70 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
             query, params = _expected_sql(y)
             expected.append(sql.sub(f"SELECT e.id, {y} AS yr FROM ({query}) e WHERE e.id IN ({units_conventions})", params))
         ctes.append(f"expected AS ({' UNION ALL '.join(expected)})")
+
+        # The declared lines that count (methodology §2-§4): transmitted or validated declarations of a convention
+        # expected that year. Drafts, returned declarations and those of conventions not expected count nowhere.
+        transmitted = f"'{Declaration.Status.SUBMITTED}', '{Declaration.Status.VALIDATED}'"
+        validated = f"'{Declaration.Status.VALIDATED}'"
+        ctes.append(
+            f"""dvs AS (
+                SELECT {decl.key} AS sk, cm.family_id AS fam, dv.indicator_id AS ind, d.year AS yr, dv.value AS val,
+                       d.status AS st, d.company_id AS co, d.convention_id AS cv, d.id AS did, dv.commitment_id AS cmi,
+                       v.kind AS kd
+                FROM {t["value"]} dv JOIN {t["declaration"]} d ON d.id = dv.declaration_id
+                JOIN {t["commitment"]} cm ON cm.id = dv.commitment_id JOIN {t["convention"]} v ON v.id = d.convention_id
+                JOIN expected ON expected.id = d.convention_id AND expected.yr = d.year
+                {decl.joins}
+                WHERE d.year IN ({prev}, {year}) AND d.status IN ({transmitted}) AND {_where(decl, entity_filter)})"""
+        )
+        # A company's attainment leaves out what it declared under a collective convention: the collective target
+        # is not its own (methodology §4); on every other scope the validated value is the rate's numerator.
+        rated = f" AND kd <> '{Convention.Kind.COLLECTIVE}'" if scope_type == ScopeType.COMPANY else ""
+        ctes.append(
+            f"""decl AS (
+                SELECT sk, fam, ind, yr, SUM(val) AS dval,
+                       SUM(CASE WHEN st = {validated} THEN val END) AS dvalid,
+                       SUM(CASE WHEN st = {validated}{rated} THEN val END) AS dvr
+                FROM dvs GROUP BY 1, 2, 3, 4)"""
+        )
+        # Declared shares: numerator and denominator summed over the same lines (declaration x commitment) where
+        # both are filled in, never two totals taken apart (methodology §7).
+        pairs = [
+            f"""SELECT p.sk, p.fam, {int(ratio.id)} AS ind, p.yr, SUM(p.val) AS pn, SUM(q.val) AS pd,
+                       SUM(CASE WHEN p.st = {validated} THEN p.val END) AS pnv,
+                       SUM(CASE WHEN p.st = {validated} THEN q.val END) AS pdv
+                FROM dvs p JOIN dvs q ON q.did = p.did AND q.cmi = p.cmi AND q.ind = {int(ratio.denominator)}
+                WHERE p.ind = {int(ratio.numerator)} AND p.val IS NOT NULL AND q.val IS NOT NULL
+                GROUP BY p.sk, p.fam, p.yr"""
+            for ratio in catalogue.ratios
+        ]
+        if pairs:
+            ctes.append(f"pairs AS ({' UNION ALL '.join(pairs)})")
+        # Companies reporting, among the expected companies of the same row (methodology §3): the company is party
+        # to the convention of its declaration; on an indicator row, that convention has a target for it.
+        ctes.append(
+            f"""repl AS (
+                SELECT dvs.sk, dvs.fam, dvs.ind, dvs.yr, dvs.co, dvs.cv FROM dvs
+                JOIN {t["convention_companies"]} rvc ON rvc.convention_id = dvs.cv AND rvc.company_id = dvs.co
+                WHERE dvs.val IS NOT NULL)"""
+        )
+        ctes.append("repf AS (SELECT DISTINCT sk, fam, yr, co FROM repl)")
+        ctes.append(
+            f"""repi AS (
+                SELECT DISTINCT sk, fam, ind, yr, co FROM repl
+                WHERE EXISTS (SELECT 1 FROM {t["target"]} rt JOIN {t["commitment"]} rcm ON rcm.id = rt.commitment_id
+                              WHERE rcm.convention_id = repl.cv AND rcm.family_id = repl.fam
+                                AND rt.indicator_id = repl.ind AND rt.year = repl.yr))"""
+        )
+        # A company's own targets: those of its individual conventions, not a collective one's (methodology §4).
+        individual = f" AND v.kind <> '{Convention.Kind.COLLECTIVE}'" if scope_type == ScopeType.COMPANY else ""
         ctes.append(
             f"""tgt AS (
                 SELECT {tgt.key} AS sk, cm.family_id AS fam, t.indicator_id AS ind, t.year AS yr, SUM(t.value) AS tg
                 FROM {t["target"]} t JOIN {t["commitment"]} cm ON cm.id = t.commitment_id
                 JOIN {t["convention"]} v ON v.id = cm.convention_id
                 JOIN expected ON expected.id = v.id AND expected.yr = t.year {tgt.joins}
-                WHERE t.year IN ({prev}, {year}) AND {_where(tgt, entity_filter)}
+                WHERE t.year IN ({prev}, {year}) AND {_where(tgt, entity_filter)}{individual}
                 GROUP BY 1, 2, 3, 4)"""
         )
         # Expected companies, per year: of the convention (all), of a commitment (family), of a target (indicator).
@@ -354,18 +424,28 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
                     {exp.joins}
                     WHERE {_where(exp, entity_filter)})"""
             )
+        ctes.append(_coverage_cte(scope_type, entity_filter, exp, units_conventions, year, prev))
 
         for fam, ind in (("fam", "ind"), ("fam", INT), (INT, INT), (INT, "ind"))[: 2 + indicator_levels]:
-            branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, dval, dvalid, {NUM}", "decl", committed=True)
-            branch(f"{fam}, {ind}, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, tg", "tgt", committed=True)
+            branch("decl", fam, ind, dval="dval", dvalid="dvalid", dvr="dvr", mk="1")
+            branch("tgt", fam, ind, tg="tg", mk="1")
+        for ratio in catalogue.ratios:
+            terms = f"ind IN ({int(ratio.numerator)}, {int(ratio.denominator)})"
+            for fam in indicator_families:
+                if pairs:
+                    branch("pairs", fam, "ind", where=f"ind = {int(ratio.id)}", pn="pn", pd="pd", pnv="pnv", pdv="pdv")
+                # A convention or a company committed to one of the terms has the ratio row too.
+                branch("decl", fam, str(ratio.id), where=terms, mk="1")
+                branch("tgt", fam, str(ratio.id), where=terms, mk="1")
         # A company counts once per row, counted here per row so that the final aggregate adds a few counts
-        # instead of carrying every (company, row) pair (a million at national level). rep, expt, expc and expv
-        # are distinct at their own level: counted as they are there, with COUNT(DISTINCT) on coarser levels.
+        # instead of carrying every (company, row) pair (a million at national level). Each table is distinct at
+        # its own level: counted as it is there, with COUNT(DISTINCT) on coarser levels.
         levels = (("fam", "ind"), ("fam",), (), ("ind",))[: 2 + indicator_levels]
         expected_tables = ("expt", "expc", "expv", "expt")  # the expected companies of each level
-        own_level = {"expt": ("fam", "ind"), "expc": ("fam",), "expv": (), "rep": ("fam", "ind")}
+        reporting_tables = ("repi", "repf", "repf", "repi")  # the reporting companies of each level
+        own_level = {"expt": ("fam", "ind"), "expc": ("fam",), "expv": (), "repi": ("fam", "ind"), "repf": ("fam",)}
         counted = [(expected_tables[i], level, "ne") for i, level in enumerate(levels)]
-        counted += [("rep", level, "nr") for level in levels]
+        counted += [(reporting_tables[i], level, "nr") for i, level in enumerate(levels)]
         counts = []
         for table, level, column in counted:
             count = "COUNT(*)" if level == own_level[table] else "COUNT(DISTINCT co)"
@@ -376,35 +456,46 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
                 f"GROUP BY {', '.join(('sk', *level, 'yr'))}"
             )
         ctes.append("ncompanies AS (" + "\nUNION ALL ".join(counts) + ")")
-        branches.append(
-            f"""SELECT sk, fam, ind, yr, {NUM}, {INT}, {INT}, {INT}, {NUM}, {NUM}, {NUM}, ne, nr, {INT} FROM ncompanies"""
-        )
+        branch("ncompanies", "fam", "ind", ne="ne", nr="nr")
 
     if not branches:
         return 0
     ctes.append("facts AS (" + "\nUNION ALL ".join(branches) + ")")
 
     measurable = _ids(catalogue.measurable)
+    # Ratio rows carry their own figures (shares): none of the sums, targets or companies of the other rows.
+    not_ratio = f"ind NOT IN {_ids(ratio.id for ratio in catalogue.ratios)}" if catalogue.ratios else "1 = 1"
 
     def figures(y):
         def s(column):
             return f"SUM(CASE WHEN yr = {y} THEN {column} END)"
 
-        on_indicator = "ind IS NOT NULL"
+        def share(numerator, denominator):
+            return f"100.0 * {s(numerator)} / NULLIF({s(denominator)}, 0)"
+
+        on_indicator = f"ind IS NOT NULL AND {not_ratio}"
         action_row = f"(ind IS NULL OR ind IN {measurable})"
-        declared, target = s("dval"), s("tg")
-        companies = (
-            f"COALESCE({s('ne')}, 0)",
-            f"COALESCE({s('nr')}, 0)",
+        target = s("tg")
+        declared = " ".join(f"WHEN ind = {int(r.id)} THEN {share('pn', 'pd')}" for r in catalogue.ratios)
+        validated = " ".join(f"WHEN ind = {int(r.id)} THEN {share('pnv', 'pdv')}" for r in catalogue.ratios)
+        computed = " ".join(
+            f"WHEN ind = {int(r.id)} THEN {share(r.measured[0], r.measured[1])}" for r in catalogue.ratios if r.measured
         )
-        if not decl:
+        if decl:
+            # No campaign covering the scope that year: nobody was expected; "—", not 0 (methodology §3).
+            covered = f"MAX({'cvn' if y == year else 'cvp'}) = 1 AND (ind IS NULL OR {not_ratio})"
+            companies = (
+                f"CASE WHEN {covered} THEN COALESCE({s('ne')}, 0) END",
+                f"CASE WHEN {covered} THEN COALESCE({s('nr')}, 0) END",
+            )
+        else:
             companies = ("NULL", "NULL")
         return {
-            "declared_value": f"CASE WHEN {on_indicator} THEN {declared} END",
-            "declared_validated_value": f"CASE WHEN {on_indicator} THEN {s('dvalid')} END",
-            "computed_value": f"CASE WHEN ind IN {measurable} THEN COALESCE({s('comp')}, 0) END",
+            "declared_value": f"CASE {declared} WHEN {on_indicator} THEN {s('dval')} END",
+            "declared_validated_value": f"CASE {validated} WHEN {on_indicator} THEN {s('dvalid')} END",
+            "computed_value": f"CASE {computed} WHEN ind IN {measurable} THEN COALESCE({s('comp')}, 0) END",
             "target_value": f"CASE WHEN {on_indicator} THEN {target} END",
-            "attainment_rate": f"CASE WHEN {on_indicator} AND {target} > 0 THEN 1.0 * {declared} / {target} END",
+            "attainment_rate": f"CASE WHEN {on_indicator} AND {target} > 0 THEN 1.0 * COALESCE({s('dvr')}, 0) / {target} END",
             "companies_expected": companies[0],
             "companies_reporting": companies[1],
             "actions_count": f"CASE WHEN {action_row} THEN COALESCE({s('n')}, 0) END",
@@ -423,89 +514,78 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     # A convention or a company gets indicator rows for what it committed to, not for every indicator its
     # actions happen to measure: its family rows already carry those actions (and a national run stays small).
     committed_only = " HAVING ind IS NULL OR MAX(mk) IS NOT NULL" if scope_type in COMMITTED_SCOPES else ""
+    coverage = " LEFT JOIN cov ON cov.sk = f.sk" if decl else ""
     insert = f"""INSERT INTO {t["result"]} (run_id, unit, year, scope_type, scope_key, family_id, indicator_id,
             {", ".join(columns)})
-        SELECT {int(run.pk)}, %s, {year}, '{scope_type}', sk, fam, ind, {", ".join(columns.values())}
-        FROM facts GROUP BY sk, fam, ind{committed_only}"""
+        SELECT {int(run.pk)}, %s, {year}, '{scope_type}', f.sk, fam, ind, {", ".join(columns.values())}
+        FROM facts f{coverage} GROUP BY f.sk, fam, ind{committed_only}"""
     text = "WITH " + ",\n".join(ctes) + "\n" + sql.sub(insert, [unit])
     with connection.cursor() as cursor:
         cursor.execute(text, sql.params)
         return cursor.rowcount
 
 
-def _ratio(numerator, denominator):
-    return f"100.0 * {numerator} / NULLIF({denominator}, 0)"
+def _coverage_cte(scope_type, entity_filter, exp, units_conventions, year, prev):
+    """`cov (sk, cvn, cvp)`: whether a campaign of year N (cvn), of N-1 (cvp) covers the scope (methodology §3).
 
-
-def _ratio_columns(catalogue, numerator_id, denominator_id):
-    """The figures of a ratio row from the unit's rows of one scope x family: declared ones from the two terms'
-    indicator rows, computed ones from the terms' measures on the row without indicator (same actions)."""
-    num_measure = realised.measure_for(catalogue.codes[numerator_id])
-    den_measure = realised.measure_for(catalogue.codes[denominator_id])
-    measured = num_measure in MEASURE_RESULT_COLUMNS and den_measure in MEASURE_RESULT_COLUMNS
-
-    def declared(column):
-        return _ratio(
-            f"SUM(CASE WHEN indicator_id = {int(numerator_id)} THEN {column} END)",
-            f"SUM(CASE WHEN indicator_id = {int(denominator_id)} THEN {column} END)",
-        )
-
-    def computed(prefix):
-        if not measured:
-            return "NULL"
-        return _ratio(
-            f"SUM(CASE WHEN indicator_id IS NULL THEN {prefix}{MEASURE_RESULT_COLUMNS[num_measure]} END)",
-            f"SUM(CASE WHEN indicator_id IS NULL THEN {prefix}{MEASURE_RESULT_COLUMNS[den_measure]} END)",
-        )
-
-    return {
-        "declared_value": declared("declared_value"),
-        "declared_validated_value": declared("declared_validated_value"),
-        "computed_value": computed(""),
-        "prev_declared_value": declared("prev_declared_value"),
-        "prev_declared_validated_value": declared("prev_declared_validated_value"),
-        "prev_computed_value": computed("prev_"),
-    }
-
-
-def _insert_ratios(run, unit, catalogue):
-    """Ratio indicators of the unit's rows: sum(numerator) / sum(denominator), in %, for every scope x family
-    (all families included) that has rows."""
+    A national campaign covers everything; a préfecture's campaign its départements. A territory is covered when
+    a campaign covers it (the national scope: when the year has any campaign; a région: one of its départements);
+    a club, a convention or a company when a campaign covers one of its conventions (a national convention: a
+    national campaign only)."""
     t = _tables()
-    written = 0
-    entity_scopes = ", ".join(f"'{scope}'" for scope in ENTITY_SCOPES)
-    committed_scopes = ", ".join(f"'{scope}'" for scope in COMMITTED_SCOPES)
-    for ratio_id, numerator_id, denominator_id in catalogue.ratios:
-        columns = _ratio_columns(catalogue, numerator_id, denominator_id)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""INSERT INTO {t["result"]} (run_id, unit, year, scope_type, scope_key, family_id, indicator_id,
-                        {", ".join(columns)})
-                    SELECT run_id, unit, year, scope_type, scope_key, family_id, {int(ratio_id)}, {", ".join(columns.values())}
-                    FROM {t["result"]}
-                    WHERE run_id = %s AND unit = %s
-                      AND (indicator_id IS NULL OR indicator_id IN ({int(numerator_id)}, {int(denominator_id)}))
-                      AND (family_id IS NOT NULL OR scope_type NOT IN ({entity_scopes}))
-                    GROUP BY run_id, unit, year, scope_type, scope_key, family_id
-                    HAVING scope_type NOT IN ({committed_scopes}) OR COUNT(indicator_id) > 0""",
-                [run.pk, unit],
-            )
-            written += cursor.rowcount
-    return written
+
+    def national_campaign(y):
+        return f"""EXISTS (SELECT 1 FROM {t["campaign"]} c WHERE c.year = {y}
+                   AND NOT EXISTS (SELECT 1 FROM {t["campaign_departements"]} cd WHERE cd.campaign_id = c.id))"""
+
+    def covered_departements(y):
+        return f"""SELECT cd.departement_id FROM {t["campaign_departements"]} cd
+                   JOIN {t["campaign"]} c ON c.id = cd.campaign_id WHERE c.year = {y}"""
+
+    def flags(column):
+        return f"MAX(CASE WHEN {column} = {year} THEN 1 END) AS cvn, MAX(CASE WHEN {column} = {prev} THEN 1 END) AS cvp"
+
+    if scope_type == ScopeType.NATIONAL:
+        return f"""cov AS (SELECT '' AS sk, {flags("c.year")} FROM {t["campaign"]} c WHERE c.year IN ({prev}, {year}))"""
+    if scope_type in (ScopeType.DEPARTEMENT, ScopeType.REGION):
+        covered = " UNION ALL ".join(
+            f"""SELECT d.id AS dep, {y} AS yr FROM {t["departement"]} d
+                WHERE {national_campaign(y)} OR d.id IN ({covered_departements(y)})"""
+            for y in (prev, year)
+        )
+        if scope_type == ScopeType.DEPARTEMENT:
+            key, joins, entity = "sdep.code", "", "sdep.id"
+        else:
+            key, joins, entity = "sreg.code", f"JOIN {t['region']} sreg ON sreg.id = sdep.region_id", "sdep.region_id"
+        where = f"{entity} {entity_filter}" if entity_filter else "1 = 1"
+        return f"""cov AS (
+            SELECT {key} AS sk, {flags("covdep.yr")}
+            FROM ({covered}) covdep JOIN {t["departement"]} sdep ON sdep.id = covdep.dep {joins}
+            WHERE {where} GROUP BY 1)"""
+    covered = " UNION ALL ".join(
+        f"""SELECT cv.id, {y} AS yr FROM {t["convention"]} cv
+            WHERE cv.id IN ({units_conventions})
+              AND ({national_campaign(y)} OR cv.departement_id IN ({covered_departements(y)}))"""
+        for y in (prev, year)
+    )
+    return f"""cov AS (
+        SELECT {exp.key} AS sk, {flags("covconv.yr")}
+        FROM ({covered}) covconv JOIN {t["convention"]} v ON v.id = covconv.id
+        LEFT JOIN {t["convention_companies"]} vc ON vc.convention_id = v.id {exp.joins}
+        WHERE {_where(exp, entity_filter)} GROUP BY 1)"""
 
 
 # --- units of work ---------------------------------------------------------------------------------------
 
 
-def units_for(scope_type, scope_key=""):
-    """The units of work of a run, the roll-ups last. `autres` comes first: holding every club, it is the longest
-    unit of a national run, and the workers take units in this order."""
+def units_for(scope_type=ScopeType.NATIONAL, scope_key=""):
+    """The units of work of a run, the roll-ups last. A run always compiles the whole year (methodology §10):
+    `autres` first (holding every club, it is the longest unit, and the workers take units in this order), one
+    unit per département, then the roll-ups. A département or a club alone is a unit of its own, compiled only
+    to measure it (`benchmark_evaluation`): such a run is never published."""
     if scope_type == ScopeType.NATIONAL:
         codes = Departement.objects.order_by("code").values_list("code", flat=True)
         return [OTHERS] + [f"dep:{code}" for code in codes] + [REGIONS, NATIONAL]
-    if scope_type == ScopeType.REGION:
-        codes = Departement.objects.filter(region__code=scope_key).order_by("code").values_list("code", flat=True)
-        return [f"dep:{code}" for code in codes] + [REGIONS]
     if scope_type == ScopeType.DEPARTEMENT:
         return [f"dep:{scope_key}"]
     if scope_type == ScopeType.CLUB:
@@ -538,9 +618,6 @@ def _unit_plan(run, unit):
     if unit.startswith("club:"):
         return [(ScopeType.CLUB, f"= {int(unit[5:])}")]
     if unit == REGIONS:
-        if run.scope_type == ScopeType.REGION:
-            region_id = Region.objects.values_list("pk", flat=True).get(code=run.scope_key)
-            return [(ScopeType.REGION, f"= {int(region_id)}")]
         return [(ScopeType.REGION, "")]
     if unit == NATIONAL:
         return [(ScopeType.NATIONAL, "")]
@@ -570,7 +647,6 @@ def compile_unit(run_id, unit):
         AnnualResult.objects.filter(run_id=run.pk, unit=unit).delete()
         for scope_type, entity_filter in _unit_plan(run, unit):
             _insert_scope(run, unit, scope_type, entity_filter, catalogue)
-        _insert_ratios(run, unit, catalogue)
         # Counted rather than added up from the cursors: SQLite reports no row count for WITH ... INSERT.
         return AnnualResult.objects.filter(run_id=run.pk, unit=unit).count()
 

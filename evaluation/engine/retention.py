@@ -1,8 +1,9 @@
 """How long the rows of old compile runs stay.
 
 The nightly national compile writes about a million rows at the scale of France, 97 % of them for conventions,
-companies and QPV: kept forever, superseded runs would fill the database. Once a run is superseded (a later run
-of the same year and scope succeeded: it compiled the same scopes from fresher data) and finished more than
+companies and QPV: kept forever, superseded runs would fill the database. Once a run is superseded (it is not
+the published run of its year: a later national run succeeded, or it is a département, région or club run of an
+older version of the portal, never published) and finished more than
 `EVALUATION_RESULTS_RETENTION_DAYS` ago, its convention, company and QPV rows go; its territorial rows
 (national, régions, départements, clubs: what a préfet or a club was shown, ~30,000 rows) stay for audit, with
 the run itself (who asked, when, status, error, and the date its detail went). A failed run's partial rows are

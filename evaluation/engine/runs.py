@@ -6,6 +6,11 @@ succeeded runs are).
 
 Each step may run twice (acks_late, retries): a unit replaces its own rows of the run in one transaction and
 counts itself done once, so a second attempt neither duplicates rows nor progress.
+
+Every run compiles the whole year, for every territory at once (docs/methodologie.md §10): a préfecture or a
+club asking to recompile its territory starts (or joins) the national run of the year, so that a région or the
+national total never mixes figures read at different times. The published set of a year is its latest
+succeeded national run (`EvaluationRun.objects.published()`).
 """
 
 import datetime
@@ -13,14 +18,14 @@ import uuid
 
 import celery
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from charte.celery import app
 from charte.comptes.models import Organisation, OrganisationKind
 from charte.territoires.models import Departement, Region
 
-from ..models import RUN_SCOPE_TYPES, EvaluationRun, ScopeType
+from ..models import RUN_SCOPE_TYPES, AnnualResult, EvaluationRun, ScopeType
 from . import compile as engine
 
 try:
@@ -69,22 +74,25 @@ def _check_scope(year, scope_type, scope_key):
 
 
 def start_run(year, scope_type=ScopeType.NATIONAL, scope_key="", requested_by=None, trigger=Trigger.COMMAND, *, sync=False):
-    """Create the run and, once the transaction commits, enqueue its tasks (`sync`: compute it here instead).
+    """Start the national run of the year (or join it) and return it; once the transaction commits, its tasks
+    are enqueued (`sync`: compute it here instead).
 
-    A run of the same year and scope still going (and not lost) is returned instead of starting a second one."""
-    key = _check_scope(year, scope_type, scope_key)
+    Whatever scope is asked for (a département or a club report's button, the command's --departement), the run
+    covers the whole year: the scope is checked (an unknown one is refused in French) and nothing more. A national
+    run of the year still going (and not lost) is returned instead of starting a second one."""
+    _check_scope(year, scope_type, scope_key)
     going = (
         EvaluationRun.objects.active()
-        .filter(year=year, scope_type=scope_type, scope_key=key, created_at__gte=timezone.now() - STALE_AFTER)
+        .filter(year=year, scope_type=ScopeType.NATIONAL, created_at__gte=timezone.now() - STALE_AFTER)
         .first()
     )
     if going is not None and not sync:
         return going
-    units = engine.units_for(scope_type, key)
+    units = engine.units_for(ScopeType.NATIONAL)
     run = EvaluationRun.objects.create(
         year=year,
-        scope_type=scope_type,
-        scope_key=key,
+        scope_type=ScopeType.NATIONAL,
+        scope_key="",
         requested_by=requested_by,
         trigger=trigger,
         units=units,
@@ -145,8 +153,21 @@ def send_rollups(run_id, finish_id):
     return celery.chord(rollups)(publication) if rollups else publication.delay()
 
 
+def analyze_results():
+    """Refresh the planner's statistics of the results table (PostgreSQL): a compile has just written up to a
+    million rows the autovacuum has not seen yet, and with estimates near zero the first reports and API calls
+    would be planned as if the table were empty. ANALYZE samples the table: about a second at national scale."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(AnnualResult._meta.db_table)}")
+
+
 def finish(run_id):
-    """Every unit is done (or this raises): the run is published."""
+    """Every unit is done (or this raises): the statistics of the results table are refreshed, then the run is
+    published."""
+    run = EvaluationRun.objects.get(pk=run_id)
+    if run.status != Status.SUCCEEDED and not [unit for unit in run.units if unit not in run.done_units]:
+        analyze_results()
     with transaction.atomic():
         run = EvaluationRun.objects.select_for_update().get(pk=run_id)
         missing = [unit for unit in run.units if unit not in run.done_units]

@@ -1,7 +1,7 @@
 """A report: the published compiled figures of one scope and year, assembled for the pages and the exports.
 
-Everything is read through the scoping policy (`scoping.annual_results`, `scoping.declarations`,
-`scoping.evaluation_runs`): a report never shows a row its reader could not see elsewhere. A fixed number of
+Everything is read through the models' `visible_to(scope)` (`AnnualResult`, `Declaration`,
+`EvaluationRun`): a report never shows a row its reader could not see elsewhere. A fixed number of
 queries whatever the number of rows: the rows of the scope in one query, the companies that have not reported
 in one, the run in progress in one.
 """
@@ -15,7 +15,7 @@ from django.utils import timezone
 from charte.territoires.models import Departement
 from evaluation.models import AnnualResult, EvaluationRun
 
-from ..models import RUN_SCOPE_TYPES, Campaign, Declaration, ScopeType
+from ..models import Campaign, Declaration, ScopeType
 
 REPORTED = (Declaration.Status.SUBMITTED, Declaration.Status.VALIDATED)
 
@@ -63,13 +63,6 @@ def default_year():
     """The latest campaign year, the year before the current one without campaign."""
     latest = Campaign.objects.aggregate(year=Max("year"))["year"]
     return latest or timezone.localdate().year - 1
-
-
-def _run_scope(scope_type, scope_key):
-    """The run a reader starts from this report: only national, département and club reports have one."""
-    if scope_type in RUN_SCOPE_TYPES:
-        return scope_type, scope_key
-    return None
 
 
 def can_start_run(scope, scope_type, scope_key):
@@ -123,8 +116,7 @@ def build(scope, scope_type, scope_key, year, title):
     blocks = {}
     by_family = defaultdict(list)
     for row in rows:
-        if report.run is None or row.run_id > report.run.pk:
-            report.run = row.run
+        report.run = row.run  # one published run per year: every row comes from it
         if row.family_id is None:
             if row.indicator_id is None:
                 report.total = row
@@ -138,14 +130,12 @@ def build(scope, scope_type, scope_key, year, title):
         block.indicators = by_family[family_id]
     report.families = list(blocks.values())
 
-    run_scope = _run_scope(scope_type, scope_key)
-    covering = Q(scope_type=ScopeType.NATIONAL)
-    if run_scope and scope_type != ScopeType.NATIONAL:
-        covering |= Q(scope_type=scope_type, scope_key=scope_key)
-    report.active_run = EvaluationRun.objects.visible_to(scope).active().filter(covering, year=year).order_by("-pk").first()
+    # Every run compiles the whole year (methodology §10): the one computing is the year's national run, and the
+    # figures shown come from the year's published run, also when this scope has no row in it.
+    runs = EvaluationRun.objects.visible_to(scope).filter(year=year, scope_type=ScopeType.NATIONAL)
+    report.active_run = runs.active().order_by("-pk").first()
     if report.run is None:
-        # A succeeded run that found nothing in this scope still computed it: zero rows, not "never computed".
-        report.run = EvaluationRun.objects.visible_to(scope).succeeded().filter(covering, year=year).order_by("-pk").first()
+        report.run = runs.published().first()
     report.missing_companies = missing_companies(scope, scope_type, scope_key, year)
     report.can_start_run = can_start_run(scope, scope_type, scope_key)
     return report

@@ -26,6 +26,7 @@ from . import exports, opendata, reports
 from .charts import report_charts
 
 NATIONAL_KEY = "france"
+WHOLE_YEAR = "La compilation porte sur toute l'année, pour tous les territoires, afin que les totaux restent cohérents."
 KINDS = {
     "national": ScopeType.NATIONAL,
     "departement": ScopeType.DEPARTEMENT,
@@ -131,7 +132,8 @@ def start(request, kind, key):
             "La compilation n'a pas pu être lancée : le service de calcul est injoignable. Réessayez dans quelques minutes.",
         )
     else:
-        messages.success(request, f"Compilation {year} demandée pour {title}.")
+        # Whatever report the button is on, the whole year is compiled: say so, the préfet asked for one territory.
+        messages.success(request, f"Compilation {year} demandée depuis « {title} ». {WHOLE_YEAR}")
     return redirect(reverse("rapports:report", args=[kind, key]) + f"?annee={year}")
 
 

@@ -100,9 +100,7 @@ def test_qpv_of_another_departement_is_refused(client, world):
     user, _ = act_as(OrganisationKind.PREFECTURE, "34", "30")
     client.force_login(user)
 
-    response = _refused(
-        client, action_data(companies=[world["engie"].pk], qpvs=[world["mosson"].pk, world["pissevin"].pk])
-    )
+    response = _refused(client, action_data(companies=[world["engie"].pk], qpvs=[world["mosson"].pk, world["pissevin"].pk]))
 
     errors = response.context["form"].errors
     assert list(errors) == ["qpvs"]
@@ -153,9 +151,7 @@ def test_end_before_start_is_refused(client, world):
 
     response = _refused(client, action_data(companies=[world["engie"].pk], end_date="2017-03-01"))
 
-    assert response.context["form"].errors["end_date"] == [
-        "La date de fin doit être postérieure ou égale à la date de début."
-    ]
+    assert response.context["form"].errors["end_date"] == ["La date de fin doit être postérieure ou égale à la date de début."]
 
 
 @pytest.mark.parametrize(

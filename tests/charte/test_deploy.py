@@ -15,9 +15,7 @@ def manage(*args, **env_overrides):
     # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright: a production process never has it.
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, cwd=settings.BASE_DIR
-    )
+    return subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, cwd=settings.BASE_DIR)
 
 
 PRODUCTION_ENV = {

@@ -29,9 +29,17 @@ def test_embedded_default_runs_tasks_in_process(monkeypatch):
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
     env.update(DEBUG="1", SECRET_KEY="x" * 60)
     out = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='charte.settings'; "
-         "django.setup(); from django.conf import settings as s; "
-         "print(s.CELERY_TASK_ALWAYS_EAGER, s.DATABASES['default']['ENGINE'])"],
-        env=env, capture_output=True, text=True, check=True, cwd=settings.BASE_DIR,
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='charte.settings'; "
+            "django.setup(); from django.conf import settings as s; "
+            "print(s.CELERY_TASK_ALWAYS_EAGER, s.DATABASES['default']['ENGINE'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.BASE_DIR,
     )
     assert out.stdout.split() == ["True", "django.db.backends.sqlite3"]

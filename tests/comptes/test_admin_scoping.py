@@ -128,7 +128,15 @@ def test_evaluation_admin_lists_follow_the_scoping_policy(client, rows):
         Notification.objects.create(
             key=f"test-{code}", event="returned", declaration=declaration, recipients="a@example.org", subject=f"Objet {code}"
         )
-    dep_runs = {code: runs.start_run(2016, "departement", code, sync=True) for code in ("34", "11")}
+    # Runs of one département (an older version of the portal started them; compiles now cover the whole year).
+    dep_runs = {
+        code: EvaluationRun.objects.create(
+            year=2016, scope_type="departement", scope_key=code, units=[f"dep:{code}"], units_total=1
+        )
+        for code in ("34", "11")
+    }
+    for run in dep_runs.values():
+        runs.execute_sync(run.pk)
 
     user = staff(OrganisationFactory(name="Préfecture de l'Hérault", departements=[departement("34")]))
     models = (Declaration, Notification, EvaluationRun, AnnualResult)

@@ -56,13 +56,20 @@ def test_a_unit_run_twice_writes_its_rows_once_and_counts_once(db):
     assert run.status == Status.RUNNING and run.done_units == [unit] and run.units_done == 1 and run.percent == 1
 
 
-def test_published_results_come_from_the_latest_succeeded_run_never_a_failed_one(db):
+def test_published_results_come_from_the_latest_succeeded_national_run_never_a_failed_one(db):
     build_territory(3)
     first = runs.start_run(YEAR, sync=True)
     before = national(first).actions_count
 
     add_action("13")
-    with mock.patch.object(engine, "_insert_ratios", side_effect=OperationalError("connexion perdue")):
+    original = engine._insert_scope
+
+    def failing(run, unit, *args):
+        if unit == "autres":
+            raise OperationalError("connexion perdue")
+        return original(run, unit, *args)
+
+    with mock.patch.object(engine, "_insert_scope", failing):
         with pytest.raises(OperationalError):
             runs.start_run(YEAR, sync=True)
     failed = EvaluationRun.objects.get(status=Status.FAILED)
@@ -74,31 +81,94 @@ def test_published_results_come_from_the_latest_succeeded_run_never_a_failed_one
     assert published.get(scope_type="national", family=None, indicator=None).actions_count == before
     assert list(EvaluationRun.objects.published()) == [first]
 
-    # The préfecture recompiles the Bouches-du-Rhône: its rows are published from that run, national ones stay.
-    bdr = runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", sync=True)
-    dep = AnnualResult.objects.for_scope(YEAR, "departement", "13").get(family=None, indicator=None)
-    previous = AnnualResult.objects.get(run=first, scope_type="departement", scope_key="13", family=None, indicator=None)
-    assert dep.run == bdr and dep.actions_count == previous.actions_count + 1
-    assert AnnualResult.objects.for_scope(YEAR, "national").get(family=None, indicator=None).run == first
-    assert set(EvaluationRun.objects.published()) == {first, bdr}
+    # The préfecture recompiles the Bouches-du-Rhône: the whole year is compiled again, its département, région
+    # and national rows come from that one run (methodology §10).
+    again = runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", sync=True)
+    assert (again.scope_type, again.scope_key, len(again.units)) == ("national", "", 104)
+    for scope_type, key in (("departement", "13"), ("region", "93"), ("national", "")):
+        total = AnnualResult.objects.for_scope(YEAR, scope_type, key).get(family=None, indicator=None)
+        previous = AnnualResult.objects.get(run=first, scope_type=scope_type, scope_key=key, family=None, indicator=None)
+        assert total.run == again and total.actions_count == previous.actions_count + 1, scope_type
+    assert list(EvaluationRun.objects.published()) == [again]
 
 
-def test_a_departement_run_compiles_the_same_rows_as_the_national_run(db):
+def test_a_territorial_run_of_an_older_version_is_never_published(db):
+    """Runs of one département, started before every run covered the year, stay for audit but are never shown:
+    a later département run would otherwise make its région and national rows stale."""
+    build_territory(3)
+    whole = runs.start_run(YEAR, sync=True)
+    alone = EvaluationRun.objects.create(
+        year=YEAR, scope_type=ScopeType.DEPARTEMENT, scope_key="13", units=["dep:13"], units_total=1
+    )
+    runs.execute_sync(alone.pk)
+    alone.refresh_from_db()
+    assert alone.status == Status.SUCCEEDED and AnnualResult.objects.filter(run=alone).exists()
+    assert list(EvaluationRun.objects.published()) == [whole]
+    assert set(AnnualResult.objects.published().values_list("run_id", flat=True)) == {whole.pk}
+    assert AnnualResult.objects.for_scope(YEAR, "departement", "13").get(family=None, indicator=None).run == whole
+    # Another year has its own published run.
+    other = runs.start_run(YEAR - 1, sync=True)
+    assert set(EvaluationRun.objects.published()) == {whole, other}
+
+
+def test_published_rows_are_read_by_run_id_without_an_anti_join_over_the_results():
+    sql = str(AnnualResult.objects.for_scope(YEAR, "departement", "13").query)
+    assert sql.count("evaluation_annualresult") == sql.count('"evaluation_annualresult".') + 1  # only its own FROM
+    assert "NOT" not in sql.upper().replace("NOT NULL", "") and "evaluation_evaluationrun" in sql
+
+
+def test_asking_for_a_departement_or_a_club_joins_the_year_s_national_run(db, django_capture_on_commit_callbacks):
     build_territory(4)
-    whole = runs.start_run(YEAR, sync=True)
-    alone = runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", sync=True)
-    assert alone.units == ["dep:13"] and alone.status == Status.SUCCEEDED
-    assert unit_rows(alone, "dep:13") == unit_rows(whole, "dep:13")
-    assert not AnnualResult.objects.filter(run=alone, scope_type__in=["national", "region"]).exists()
+    club = OrganisationFactory(kind=OrganisationKind.CLUB, name="Club rejoint")
+    with django_capture_on_commit_callbacks(execute=False):
+        going = runs.start_run(YEAR, trigger=EvaluationRun.Trigger.PORTAL)
+        assert runs.start_run(YEAR, ScopeType.DEPARTEMENT, "13", trigger=EvaluationRun.Trigger.PORTAL) == going
+        assert runs.start_run(YEAR, ScopeType.CLUB, str(club.pk), trigger=EvaluationRun.Trigger.PORTAL) == going
+        assert runs.start_run(YEAR, ScopeType.REGION, "93") == going
+        other_year = runs.start_run(YEAR - 1, ScopeType.DEPARTEMENT, "13")
+    assert other_year != going and (other_year.scope_type, other_year.year) == ("national", YEAR - 1)
+    assert EvaluationRun.objects.filter(scope_type="national").count() == 2 == EvaluationRun.objects.count()
 
 
-def test_a_region_run_rolls_up_its_departements(db):
-    build_territory(5)
-    whole = runs.start_run(YEAR, sync=True)
-    paca = runs.start_run(YEAR, ScopeType.REGION, "93", sync=True)
-    assert "dep:13" in paca.units and "dep:34" not in paca.units and paca.units[-1] == "regions"
-    region = {k: v for k, v in compiled(paca).items() if k[0] == "region"}
-    assert region and region == {k: v for k, v in compiled(whole).items() if k[:2] == ("region", "93")}
+def additive_rollups_agree(run):
+    """Within one run: région = Σ of its départements, national = Σ régions + national conventions (§9)."""
+    from collections import defaultdict
+
+    from charte.territoires.models import Departement
+    from conventions.models import Convention
+
+    region_of = dict(Departement.objects.values_list("code", "region__code"))
+    national_conventions = {str(pk) for pk in Convention.objects.filter(departement__isnull=True).values_list("pk", flat=True)}
+    rows = compiled(run)
+    sums = defaultdict(lambda: defaultdict(int))
+    additive = ("actions_count", "beneficiaries", "beneficiaries_qpv", "declared_value", "declared_validated_value",
+                "target_value", "computed_value")  # fmt: skip
+    ratio = set(AnnualResult.objects.filter(indicator__aggregation="ratio").values_list("indicator_id", flat=True))
+    for (scope_type, key, family, ind), values in rows.items():
+        if ind in ratio:
+            continue
+        if scope_type == "departement":
+            for name in additive:
+                sums[("region", region_of[key], family, ind)][name] += values[name] or 0
+        if scope_type == "region" or (scope_type == "convention" and key in national_conventions and family is not None):
+            for name in additive:
+                if scope_type == "convention" and name not in ("declared_value", "declared_validated_value", "target_value"):
+                    continue
+                sums[("national", "", family, ind)][name] += values[name] or 0
+    checked = 0
+    for (scope_type, key, family, ind), expected in sums.items():
+        if scope_type == "national" and family is None:
+            continue  # national conventions have no "all families" rows: checked on the family rows
+        actual = rows.get((scope_type, key, family, ind))
+        for name, value in expected.items():
+            assert ((actual or {}).get(name) or 0) == value, (scope_type, key, family, ind, name, actual and actual[name], value)
+            checked += 1
+    return checked
+
+
+def test_rollups_agree_with_their_parts_within_one_run(db):
+    build_territory(7)
+    assert additive_rollups_agree(runs.start_run(YEAR, sync=True)) > 100
 
 
 def test_unknown_scopes_are_refused_in_french(db):
@@ -149,7 +219,8 @@ def test_compile_command(db, capsys):
     build_territory(2)
     call_command("compile_evaluation", "--year", str(YEAR), "--departement", "13", "--sync")
     out = capsys.readouterr().out
-    assert "Compilation 2017 — Département 13 (terminée)" in out and "lignes de résultats" in out
+    assert "La compilation porte sur toute l'année, pour tous les territoires" in out
+    assert "Compilation 2017 — National (terminée)" in out and "lignes de résultats, 104 unités" in out
     with pytest.raises(CommandError, match="Département inconnu"):
         call_command("compile_evaluation", "--year", str(YEAR), "--departement", "99", "--sync")
 

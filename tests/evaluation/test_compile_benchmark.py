@@ -24,6 +24,7 @@ def test_the_generator_writes_a_consistent_dataset_the_engine_compiles(db):
     # Targets fall inside their convention's years (the database triggers would have refused them otherwise).
     assert Target.objects.filter(year__in=[2017, 2018]).count() == Target.objects.count() > 0
 
+    # Asked for one département, the run compiles the whole year (methodology §10).
     run = runs.start_run(benchmark.COMPILED_YEAR, ScopeType.DEPARTEMENT, "34", sync=True)
     row = AnnualResult.objects.get(run=run, scope_type="departement", scope_key="34", family=None, indicator=None)
     in_year = Action.objects.filter(departement__code="34", start_date__year=benchmark.COMPILED_YEAR)
@@ -42,7 +43,9 @@ def test_the_generator_writes_a_consistent_dataset_the_engine_compiles(db):
     }
     engine = {
         (r.family_id, r.indicator_id): (r.computed_value, r.declared_value, r.target_value)
-        for r in AnnualResult.objects.filter(run=run, scope_type="departement", indicator__aggregation="sum").exclude(family=None)
+        for r in AnnualResult.objects.filter(
+            run=run, scope_type="departement", scope_key="34", indicator__aggregation="sum"
+        ).exclude(family=None)
     }
     assert floor
     for key, (computed, declared, target) in floor.items():

@@ -114,17 +114,18 @@ def test_a_real_worker_compiles_the_demo_year_like_a_compile_in_process(demo, wo
 @pytest.mark.django_db(transaction=True)
 def test_a_task_failing_mid_run_is_retried_and_the_run_ends_with_the_same_results(demo, worker):
     reference = compiled(runs.start_run(YEAR, sync=True))
-    original = engine._insert_ratios
+    original = engine._insert_scope
     failures = []
 
-    def flaky(run, unit, catalogue):
-        # After the unit's rows were inserted, in its transaction: the connection drops, once.
-        if unit == "dep:34" and not failures:
+    def flaky(run, unit, scope_type, *args):
+        written = original(run, unit, scope_type, *args)
+        # After the unit's last rows were inserted, in its transaction: the connection drops, once.
+        if unit == "dep:34" and scope_type == "company" and not failures:
             failures.append(AnnualResult.objects.filter(run=run, unit=unit).count())
             raise OperationalError("le serveur a fermé la connexion de manière inattendue")
-        return original(run, unit, catalogue)
+        return written
 
-    with mock.patch.object(engine, "_insert_ratios", flaky):
+    with mock.patch.object(engine, "_insert_scope", flaky):
         run = runs.start_run(YEAR, trigger=EvaluationRun.Trigger.PORTAL)
         wait_for(worker, run)
 

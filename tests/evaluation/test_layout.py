@@ -76,8 +76,7 @@ def test_the_evaluation_modules_have_no_import_cycle():
     """The graph of imports between the modules of `evaluation` (function-level imports included) is acyclic."""
     modules = {_module_name(path): path for path in sorted((ROOT / "evaluation").rglob("*.py")) if "migrations" not in path.parts}
     graph = {
-        name: {module for module, _ in _imported(path) if module in modules and module != name}
-        for name, path in modules.items()
+        name: {module for module, _ in _imported(path) if module in modules and module != name} for name, path in modules.items()
     }
     # A package's __init__ is imported before its modules: not an edge of a cycle by itself.
     for name in graph:

@@ -97,9 +97,11 @@ def test_national_convention_and_company_reports(client, territory):
     total = AnnualResult.objects.for_scope(YEAR, "national").get(family=None, indicator=None)
     assert f'id="chiffre-actions">{total.actions_count}<' in national
 
-    company_row = AnnualResult.objects.for_scope(YEAR, "company", "").model.objects.filter(
-        run=territory, scope_type="company", family__isnull=False
-    ).first()
+    company_row = (
+        AnnualResult.objects.for_scope(YEAR, "company", "")
+        .model.objects.filter(run=territory, scope_type="company", family__isnull=False)
+        .first()
+    )
     response = page(client, f"/rapports/entreprise/{company_row.scope_key}/")
     assert response.status_code == 200 and "Chiffres calculés le" in text(response)
     assert "Lancer la compilation" not in text(response)  # runs are national, départemental or per club
@@ -140,14 +142,15 @@ def test_starting_a_run_from_the_portal(client, db, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post("/rapports/departement/34/lancer/", {"annee": YEAR})
     assert response.status_code == 302 and response["Location"] == "/rapports/departement/34/?annee=2017"
+    # The whole year is compiled, and the page says why (methodology §10).
     run = EvaluationRun.objects.get()
-    assert (run.year, run.scope_type, run.scope_key) == (YEAR, "departement", "34")
+    assert (run.year, run.scope_type, run.scope_key) == (YEAR, "national", "")
+    assert "pour tous les territoires, afin que les totaux restent cohérents" in text(page(client, "/rapports/departement/34/"))
     assert (run.trigger, run.status) == ("portal", Status.PENDING)
     assert run.requested_by.memberships.get().organisation == prefecture
 
-    # While it runs, the page shows a labelled progress bar and refreshes itself (as a run of two units
-    # would, half-way: a département run has one unit).
-    assert run.units == ["dep:34"]
+    # While it runs, the page shows a labelled progress bar and refreshes itself (half-way here).
+    assert len(run.units) == 104
     EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_total=2, units_done=1)
     html = text(page(client, "/rapports/departement/34/"))
     assert '<progress id="progression-compilation" max="100" value="50">' in html
@@ -181,12 +184,12 @@ def test_a_broker_out_of_reach_is_told_in_french_when_starting_from_the_portal(c
 def test_run_start_permissions(client, db, django_capture_on_commit_callbacks):
     club = OrganisationFactory(kind=OrganisationKind.CLUB, departements=[departement("34")])
     login(client, club)
-    with django_capture_on_commit_callbacks(execute=False):
+    with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/rapports/club/{club.pk}/lancer/", {"annee": YEAR}).status_code == 302
         # A club reads its département but does not compile it.
         refused = client.post("/rapports/departement/34/lancer/", {"annee": YEAR})
     assert refused.status_code == 403 and "ne peut pas lancer" in refused.content.decode()
-    assert list(EvaluationRun.objects.values_list("scope_type", "scope_key")) == [("club", str(club.pk))]
+    assert list(EvaluationRun.objects.values_list("scope_type", "scope_key")) == [("national", "")]
 
     client.logout()
     login(client, national_org())

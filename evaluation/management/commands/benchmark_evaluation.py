@@ -151,11 +151,17 @@ class Command(BaseCommand):
         return min(timings)
 
     def timed_sync_departement(self, year, departement):
+        from evaluation.engine import compile as engine
         from evaluation.engine import runs
-        from evaluation.models import ScopeType
+        from evaluation.models import EvaluationRun, ScopeType
 
+        # The département's unit alone, in a run of its own: measured, never published (only national runs are).
+        units = engine.units_for(ScopeType.DEPARTEMENT, departement)
         started = time.monotonic()
-        run = runs.start_run(year, ScopeType.DEPARTEMENT, departement, sync=True)
+        run = EvaluationRun.objects.create(
+            year=year, scope_type=ScopeType.DEPARTEMENT, scope_key=departement, units=units, units_total=len(units)
+        )
+        runs.execute_sync(run.pk)
         elapsed = time.monotonic() - started
         self.log(f"Département {departement} dans ce processus : {elapsed:.2f} s ({run.results.count()} lignes)")
         return elapsed
@@ -167,7 +173,17 @@ class Command(BaseCommand):
         # A run left pending by an interrupted benchmark would be returned instead of a new one.
         EvaluationRun.objects.active().update(status=EvaluationRun.Status.FAILED, error="Abandonnée par le banc d'essai.")
         started = time.monotonic()
-        run = runs.start_run(year, scope_type, key, trigger=EvaluationRun.Trigger.COMMAND)
+        if scope_type == "national":
+            run = runs.start_run(year, trigger=EvaluationRun.Trigger.COMMAND)
+        else:
+            # One département's unit through the workers, in a run of its own: measured, never published.
+            from evaluation.engine import compile as engine
+
+            units = engine.units_for(scope_type, key)
+            run = EvaluationRun.objects.create(
+                year=year, scope_type=scope_type, scope_key=key, units=units, units_total=len(units)
+            )
+            runs.enqueue(run.pk)
         while True:
             status = EvaluationRun.objects.values_list("status", flat=True).get(pk=run.pk)
             if status in (EvaluationRun.Status.SUCCEEDED, EvaluationRun.Status.FAILED):

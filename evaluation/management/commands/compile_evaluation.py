@@ -9,8 +9,9 @@ from evaluation.models import EvaluationRun, ScopeType
 
 class Command(BaseCommand):
     help = (
-        "Compile l'évaluation d'une année (national par défaut, ou un département, une région, un club) : "
-        "par les workers Celery, ou dans ce processus avec --sync."
+        "Compile l'évaluation d'une année, pour tous les territoires : par les workers Celery, ou dans ce processus "
+        "avec --sync. --departement, --region ou --club sont vérifiés puis compilés avec toute l'année, afin que "
+        "les totaux restent cohérents."
     )
 
     def add_arguments(self, parser):
@@ -30,6 +31,10 @@ class Command(BaseCommand):
             scope_type, key = ScopeType.CLUB, club
         else:
             scope_type, key = ScopeType.NATIONAL, ""
+        if scope_type != ScopeType.NATIONAL:
+            self.stdout.write(
+                "La compilation porte sur toute l'année, pour tous les territoires, afin que les totaux restent cohérents."
+            )
         started = time.monotonic()
         try:
             run = runs.start_run(year, scope_type, key, trigger=EvaluationRun.Trigger.COMMAND, sync=sync)
