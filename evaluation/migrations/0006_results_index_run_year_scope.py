@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalogue', '0002_load_standard_catalogue'),
-        ('evaluation', '0004_run_results_purged_at'),
+        ('evaluation', '0005_input_bounds'),
     ]
 
     operations = [
