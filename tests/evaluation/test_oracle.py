@@ -408,7 +408,8 @@ def oracle():
             row[prefix + "computed_value"] = cell.computed if indicator in measurable else None
             row[prefix + "target_value"] = target
             row[prefix + "attainment_rate"] = (
-                float(cell.rated / target) if on_indicator and cell.rated is not None and target else None
+                # Methodology §4: 0 % while nothing is validated against a positive target.
+                float((cell.rated or 0) / target) if on_indicator and target else None
             )
             has_companies = scope_type != "qpv" and covered(scope_type, scope_key, year)
             row[prefix + "companies_expected"] = len(cell.expected) if has_companies else None
