@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from charte.celery import app
 from charte.comptes.models import Organisation, OrganisationKind
 from charte.territoires.models import Departement, Region
 
@@ -50,8 +49,9 @@ FINISH_RUN = "evaluation.finish_run"
 
 
 def _task(name, *args):
-    """The immutable signature of a task of the engine (like `task.si(*args)`)."""
-    return app.signature(name, args=args, immutable=True)
+    """The immutable signature of a task of the engine (like `task.si(*args)`), bound like a `shared_task` to the
+    current app: the one whose broker and queue the caller set up (a test's worker app, or the project's)."""
+    return celery.current_app.signature(name, args=args, immutable=True)
 
 
 def _check_scope(year, scope_type, scope_key):

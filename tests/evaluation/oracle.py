@@ -418,18 +418,26 @@ def figures(year):
 
 
 def committed(facts, years):
-    """(scope type, scope key, family, indicator) of conventions and companies with a declared value or a target in
-    one of the years, whatever its status: the indicator rows the engine writes for them (its row rule)."""
+    """(scope type, scope key, family, indicator) of conventions and companies with a counted declared value or a
+    target in one of the years: the indicator rows the engine writes for them (its row rule, compile.py). Counted:
+    a non-empty value of a transmitted declaration of an expected convention (§2, §3); a target of an expected
+    convention, and for a company only of its individual conventions (§4: a collective target is the convention's)."""
     keys = set()
     for target in facts.targets:
-        if target.year in years:
-            commitment = facts.commitments[target.commitment_id]
-            convention = facts.conventions[commitment.convention_id]
-            for scope in [("convention", str(convention.pk))] + [("company", str(c)) for c in facts.companies_of[convention.pk]]:
+        commitment = facts.commitments[target.commitment_id]
+        convention = facts.conventions[commitment.convention_id]
+        # §4: the targets counted are those of conventions expected that year.
+        if target.year in years and facts.expected(convention, target.year):
+            companies = [] if convention.kind == "collective" else facts.companies_of[convention.pk]
+            for scope in [("convention", str(convention.pk))] + [("company", str(c)) for c in companies]:
                 keys.add((*scope, commitment.family_id, target.indicator_id))
     for declaration in facts.declarations:
-        if declaration.year in years:
+        convention = facts.conventions[declaration.convention_id]
+        counted = declaration.status in TRANSMITTED and facts.expected(convention, declaration.year)
+        if declaration.year in years and counted:
             for value in declaration.values.all():
+                if value.value is None:
+                    continue
                 family = facts.commitments[value.commitment_id].family_id
                 for scope in (("convention", str(declaration.convention_id)), ("company", str(declaration.company_id))):
                     keys.add((*scope, family, value.indicator_id))
