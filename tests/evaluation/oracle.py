@@ -325,11 +325,15 @@ def accumulate(facts, years):
     return cells, transmitted
 
 
-def _reporting(cell, transmitted, year, family, indicator):
-    """§3: the expected companies of the row whose declaration for that convention carries a value of the row."""
+def _reporting(cell, transmitted, year, family, indicator, targeted):
+    """§3: the expected companies of the row whose declaration for that convention carries a value of the row. On
+    an indicator row, a value the company was expected for: of the indicator, in a family where the convention has
+    a target of the year for it (the same family as the row's on a family row)."""
     companies = set()
     for convention, company in cell.expected:
         for value_family, value_indicator in transmitted.get((convention, company, year), ()):
+            if indicator is not None and (convention, year, value_family, indicator) not in targeted:
+                continue
             if family in (None, value_family) and indicator in (None, value_indicator):
                 companies.add(company)
                 break
@@ -352,6 +356,11 @@ class Figures(dict):
     def __init__(self, facts, cells, transmitted, year):
         super().__init__()
         self.facts, self.cells, self.transmitted = facts, cells, transmitted
+        commitments = facts.commitments
+        self.targeted = {
+            (commitments[t.commitment_id].convention_id, t.year, commitments[t.commitment_id].family_id, t.indicator_id)
+            for t in facts.targets
+        }
         self.years = ((year, ""), (year - 1, "prev_"))
         indicators = facts.indicators.items()
         self.offered = {pk for pk, i in indicators if i.aggregation == "sum" and i.nature == "offered"}
@@ -398,7 +407,7 @@ class Figures(dict):
                 )
                 row[prefix + "computed_value"] = cell.computed if indicator in facts.measurable else None
             expected = {company for _, company in cell.expected}
-            reporting = _reporting(cell, self.transmitted, y, family, indicator)
+            reporting = _reporting(cell, self.transmitted, y, family, indicator, self.targeted)
             row[prefix + "companies_expected"] = _companies(facts, scope_type, scope_key, y, len(expected))
             row[prefix + "companies_reporting"] = _companies(facts, scope_type, scope_key, y, len(reporting))
         if indicator is None or indicator in facts.ratios:
