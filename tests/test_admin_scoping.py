@@ -58,7 +58,11 @@ def world(db):
             recipients="rse@example.org",
             subject=f"Objet {side.code}",
         )
-        runs.start_run(year, "departement", side.code, sync=True)
+        # A run of one département, as an older version of the portal started them (compiles now cover the year).
+        run = EvaluationRun.objects.create(
+            year=year, scope_type="departement", scope_key=side.code, units=[f"dep:{side.code}"], units_total=1
+        )
+        runs.execute_sync(run.pk)
     w.staff = UserFactory(email="agent@aude.example.org", is_staff=True)
     w.staff.user_permissions.set(Permission.objects.all())
     w.membership = MembershipFactory(user=w.staff, organisation=w.aude.prefecture, role=Membership.Role.ADMIN)

@@ -152,10 +152,10 @@ def generate(scale=1.0, log=None):
             cursor,
             "entreprises",
             f"""INSERT INTO {t["company"]} (siren, name, legal_form, size, naf_code, address, postcode, commune_id,
-                    is_national_signatory, created_at, updated_at)
+                    is_national_signatory, version, created_at, updated_at)
                 SELECT '8' || lpad(i::text, 8, '0'), 'Entreprise fictive ' || i, '', 'pme', '', '', '',
                        CASE WHEN i % 50 = 0 THEN NULL ELSE {commune_min} + (i % {ndep}) * {nc} + (i / {ndep}) % {nc} END,
-                       false, now(), now()
+                       false, 1, now(), now()
                 FROM generate_series(0, {s.companies - 1}) i ORDER BY i""",
             log=log,
         )
@@ -166,7 +166,7 @@ def generate(scale=1.0, log=None):
             cursor,
             "conventions",
             f"""INSERT INTO {t["conv"]} (reference, title, kind, status, generation, start_date, end_date, departement_id,
-                    club_id, termination_reason, status_changed_at, created_at, updated_at)
+                    club_id, termination_reason, status_changed_at, version, created_at, updated_at)
                 SELECT '{PREFIX}-' || i, 'Convention fictive ' || i,
                        CASE WHEN i % 100 = 0 THEN 'national' WHEN i % 10 = 1 THEN 'collective' ELSE 'local' END,
                        CASE WHEN r < 0.80 THEN 'active' WHEN r < 0.90 THEN 'expired' WHEN r < 0.95 THEN 'draft'
@@ -175,7 +175,7 @@ def generate(scale=1.0, log=None):
                        CASE WHEN i % 100 = 0 THEN NULL ELSE d.dep_id END,
                        CASE WHEN i % 5 < 3 THEN c.club_id END,
                        CASE WHEN r >= 0.95 THEN 'Cessation d''activité' ELSE '' END,
-                       CASE WHEN r >= 0.95 THEN TIMESTAMPTZ '2018-06-01 00:00+00' END, now(), now()
+                       CASE WHEN r >= 0.95 THEN TIMESTAMPTZ '2018-06-01 00:00+00' END, 1, now(), now()
                 FROM (SELECT i, random() AS r FROM generate_series(0, {s.conventions - 1}) i) g
                 JOIN bench_dep d ON d.idx = g.i % {ndep} LEFT JOIN bench_club c ON c.dep_idx = d.idx
                 ORDER BY i""",
@@ -219,11 +219,11 @@ def generate(scale=1.0, log=None):
             "actions",
             f"""INSERT INTO {t["action"]} (action_type_id, title, description, start_date, departement_id, club_id,
                     convention_id, beneficiaries_total, beneficiaries_women, beneficiaries_under_26, beneficiaries_qpv,
-                    employees_involved, hours, created_at, updated_at)
+                    employees_involved, hours, version, created_at, updated_at)
                 SELECT bt.type_id, 'Action fictive ' || g.i, '', make_date({YEARS[0]} + g.i % {len(YEARS)}, 1, 1) + g.day,
                        d.dep_id, CASE WHEN g.r < 0.5 THEN c.club_id END,
                        CASE WHEN g.r < 0.6 THEN {conv_min} + d.idx + {ndep} * g.conv_rank END,
-                       g.ben, g.ben / 2, g.ben / 3, (g.ben * g.r2)::int, g.i % 5, (g.i % 40) / 2.0, now(), now()
+                       g.ben, g.ben / 2, g.ben / 3, (g.ben * g.r2)::int, g.i % 5, (g.i % 40) / 2.0, 1, now(), now()
                 FROM (SELECT i, random() AS r, random() AS r2, (random() * 364)::int AS day, (random() * 30)::int AS ben,
                              (random() * {ntypes - 1})::int AS type_idx, (random() * {per_dep_conventions - 1})::int AS conv_rank
                       FROM generate_series(0, {s.actions - 1}) i) g
