@@ -7,8 +7,10 @@ of their own) the national compile and the recompile of one département through
 """
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -110,9 +112,10 @@ class Command(BaseCommand):
         figures["dep_sync"] = self.timed_sync_departement(year, departement)
 
         for count in [int(n) for n in workers.split(",") if n.strip()]:
-            with self.workers(count, database_url, redis_url):
+            with self.workers(count, database_url, redis_url) as workers_:
                 figures[f"national_{count}"], rows = self.timed_celery_run(year, "national", "")
                 self.log(f"  {count} worker(s) : compilation nationale {figures[f'national_{count}']:.2f} s ({rows} lignes)")
+                self.log_unit_timings(workers_.log_dir)
                 figures[f"dep_{count}"], _ = self.timed_celery_run(year, "departement", departement)
                 self.log(f"  {count} worker(s) : recompilation du département {departement} {figures[f'dep_{count}']:.2f} s")
         self.summary(figures, workers, departement)
@@ -197,6 +200,16 @@ class Command(BaseCommand):
             raise CommandError(run.error)
         return elapsed, run.results.count()
 
+    def log_unit_timings(self, log_dir):
+        """Where the workers spent the national run: the total and the slowest units, from their INFO lines."""
+        timings = unit_timings(log_dir)
+        if not timings:
+            return
+        self.log(
+            f"    temps des unités : {sum(t for t, _ in timings):.1f} s au total sur {len(timings)} unités ; "
+            "les plus longues : " + ", ".join(f"{unit} {t:.1f} s" for t, unit in sorted(timings, reverse=True)[:6])
+        )
+
     def workers(self, count, database_url, redis_url):
         command = self
 
@@ -214,16 +227,19 @@ class Command(BaseCommand):
                     "CELERY_RESULT_BACKEND": redis_url,
                 }
                 self.processes = []
+                # A folder of this run's own: two benchmarks at once (or another user's) never write the same logs.
+                self.log_dir = tempfile.mkdtemp(prefix="charte-bench-")
                 for n in range(count):
-                    log = open(f"/tmp/charte-bench-worker-{n}.log", "w")  # noqa: SIM115 - closed with the process
+                    log = open(os.path.join(self.log_dir, f"worker-{n}.log"), "w")  # noqa: SIM115 - closed with the process
                     argv = [sys.executable, "-m", "celery", "-A", "charte", "worker", "-c", "1", "-P", "prefork"]
-                    argv += ["-n", f"bench{n}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"]
+                    # INFO: each task's "succeeded in N s" line, read back for the slowest units (`unit_timings`).
+                    argv += ["-n", f"bench{n}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
                     self.processes.append((subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT), log))
                 deadline = time.monotonic() + 90
                 while len(app.control.ping(timeout=0.5) or []) < count:
                     if time.monotonic() > deadline:
-                        raise CommandError("Les workers Celery ne répondent pas (voir /tmp/charte-bench-worker-*.log).")
-                command.log(f"{count} worker(s) Celery prêts.")
+                        raise CommandError(f"Les workers Celery ne répondent pas (voir {self.log_dir}).")
+                command.log(f"{count} worker(s) Celery prêts (journaux : {self.log_dir}).")
                 return self
 
             def __exit__(self, *exc):
@@ -254,3 +270,17 @@ class Command(BaseCommand):
                 f"{national / floor_n1:.1f} x le plancher N et N-1 ; département {departement} {figures[f'dep_{count}']:.2f} s"
             )
         self.log(f"  département {departement} sans Celery : {figures['dep_sync']:.2f} s")
+
+
+SUCCEEDED = re.compile(r"evaluation\.compile_unit\[[^\]]+\] succeeded in ([0-9.]+)s: .*'unit': '([^']+)'")
+
+
+def unit_timings(log_dir):
+    """[(seconds, unit)] of every compile task the workers logged in `log_dir`."""
+    timings = []
+    for path in sorted(Path(log_dir).glob("worker-*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            match = SUCCEEDED.search(line)
+            if match:
+                timings.append((float(match.group(1)), match.group(2)))
+    return timings
