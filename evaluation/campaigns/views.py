@@ -24,7 +24,7 @@ from charte.web import add_service_error, csv_response
 from conventions.models import Convention
 
 from ..models import Campaign, Declaration, Evidence
-from . import history, permissions, services
+from . import history, notifications, permissions, services
 from .filters import AllDeclarationsFilter, CampaignFilter, DeclarationFilter
 from .forms import CampaignForm, CompletenessFilterForm, DeclarationForm, EvidenceForm, ReopenForm, ReturnForm, show_number
 
@@ -416,7 +416,10 @@ def _save_declaration(request, declaration):
         saved = "Vos valeurs sont enregistrées en brouillon, mais la" if changed else "La"
         messages.error(request, f"{saved} déclaration n'a pas été transmise : {' '.join(error.messages)}")
     else:
-        messages.success(request, "Déclaration transmise : le club animateur ou la préfecture va la vérifier.")
+        messages.success(
+            request,
+            "Déclaration transmise : le club animateur ou la préfecture va la vérifier. " + _who_is_told(declaration, "submitted"),
+        )
     return redirect("evaluation:declaration", pk=declaration.pk)
 
 
@@ -473,6 +476,12 @@ def evidence_delete(request, pk):
 
 # --- validation -------------------------------------------------------------------------------------------
 
+def _who_is_told(declaration, event):
+    """The truth about the notification just recorded: who receives an e-mail, who only the in-portal
+    notification, or that nobody could be told (the same recipients as the notification itself)."""
+    return notifications.describe(notifications.declaration_event_recipients(declaration, event), event)
+
+
 NOT_VALIDATOR = (
     "Seuls le club animateur de la convention, la préfecture du département de la convention et le niveau "
     "national peuvent valider ou renvoyer une déclaration."
@@ -491,7 +500,7 @@ def declaration_validate(request, pk):
     except ValidationError as error:
         messages.error(request, "La déclaration n'a pas été validée : " + " ".join(error.messages))
     else:
-        messages.success(request, "Déclaration validée : l'entreprise en est informée par courriel.")
+        messages.success(request, "Déclaration validée. " + _who_is_told(declaration, "validated"))
     return redirect("evaluation:declaration", pk=declaration.pk)
 
 
@@ -510,7 +519,7 @@ def declaration_return(request, pk):
             add_service_error(form, error)
         else:
             messages.success(
-                request, "Déclaration renvoyée à l'entreprise avec votre commentaire ; elle en est informée par courriel."
+                request, "Déclaration renvoyée à l'entreprise avec votre commentaire. " + _who_is_told(declaration, "returned")
             )
             return redirect("evaluation:declaration", pk=declaration.pk)
     declaration.refresh_from_db()
