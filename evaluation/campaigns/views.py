@@ -416,10 +416,7 @@ def _save_declaration(request, declaration):
         saved = "Vos valeurs sont enregistrées en brouillon, mais la" if changed else "La"
         messages.error(request, f"{saved} déclaration n'a pas été transmise : {' '.join(error.messages)}")
     else:
-        messages.success(
-            request,
-            "Déclaration transmise : le club animateur ou la préfecture va la vérifier. " + _who_is_told(declaration, "submitted"),
-        )
+        _tell(request, "Déclaration transmise : le club animateur ou la préfecture va la vérifier. ", declaration, "submitted")
     return redirect("evaluation:declaration", pk=declaration.pk)
 
 
@@ -476,10 +473,13 @@ def evidence_delete(request, pk):
 
 # --- validation -------------------------------------------------------------------------------------------
 
-def _who_is_told(declaration, event):
+
+def _tell(request, done, declaration, event):
     """The truth about the notification just recorded: who receives an e-mail, who only the in-portal
-    notification, or that nobody could be told (the same recipients as the notification itself)."""
-    return notifications.describe(notifications.declaration_event_recipients(declaration, event), event)
+    notification, or (a warning) that nobody could be told; the same recipients as the notification itself."""
+    recipients = notifications.declaration_event_recipients(declaration, event)
+    level = messages.success if recipients else messages.warning
+    level(request, done + notifications.describe(recipients, event))
 
 
 NOT_VALIDATOR = (
@@ -500,7 +500,7 @@ def declaration_validate(request, pk):
     except ValidationError as error:
         messages.error(request, "La déclaration n'a pas été validée : " + " ".join(error.messages))
     else:
-        messages.success(request, "Déclaration validée. " + _who_is_told(declaration, "validated"))
+        _tell(request, "Déclaration validée. ", declaration, "validated")
     return redirect("evaluation:declaration", pk=declaration.pk)
 
 
@@ -518,9 +518,7 @@ def declaration_return(request, pk):
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(
-                request, "Déclaration renvoyée à l'entreprise avec votre commentaire. " + _who_is_told(declaration, "returned")
-            )
+            _tell(request, "Déclaration renvoyée à l'entreprise avec votre commentaire. ", declaration, "returned")
             return redirect("evaluation:declaration", pk=declaration.pk)
     declaration.refresh_from_db()
     return _render_declaration(request, declaration, return_form=form)
