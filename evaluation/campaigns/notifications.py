@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import celery
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
@@ -246,10 +247,12 @@ def notify(key, event, recipients, subject, body, html_body="", url="", *, decla
     return notification
 
 
-def _enqueue_delivery(notification_id):
-    from .tasks import deliver_notification  # the tasks module imports this one
+DELIVER_TASK = "evaluation.deliver_notification"
 
-    deliver_notification.delay(notification_id)
+
+def _enqueue_delivery(notification_id):
+    # By name on the current app, like a shared task (evaluation/campaigns/tasks.py imports this module).
+    celery.current_app.signature(DELIVER_TASK, args=(notification_id,)).delay()
 
 
 # --- sending -------------------------------------------------------------------------------------------

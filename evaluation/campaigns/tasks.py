@@ -56,7 +56,7 @@ def deliver_pending_notifications(self):
     return {"redelivered": notifications.deliver_pending(), **_delivery(self.request)}
 
 
-@shared_task(bind=True, name="evaluation.deliver_notification", **DELIVERY_RETRY)
+@shared_task(bind=True, name=notifications.DELIVER_TASK, **DELIVERY_RETRY)
 def deliver_notification(self, notification_id):
     """Enqueued after commit for each notification recorded: its e-mails, one per recipient."""
     return {"sent": notifications.deliver(notification_id), **_delivery(self.request)}
