@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dsfr.context_processors.site_config",
                 "charte.comptes.context_processors.current_organisation",
+                "evaluation.campaigns.inbox.unread_notifications",
             ],
         },
     },
@@ -180,9 +181,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conventions.expire_due_conventions",
         "schedule": crontab(hour=1, minute=5),
     },
+    # Campaign e-mails to the companies still pending: opening, reminder, last reminder (J-3), overdue.
     "rappels-campagnes": {
         "task": "evaluation.send_campaign_reminders",
         "schedule": crontab(hour=8, minute=30),
+    },
+    # Active conventions ending within RENEWAL_NOTICE_DAYS whose renewal is not signed: their club and companies.
+    "conventions-a-renouveler": {
+        "task": "evaluation.send_convention_renewal_notices",
+        "schedule": crontab(hour=8, minute=45),
+    },
+    # E-mails whose retries ran out (mail server down for long): sent again.
+    "notifications-en-attente": {
+        "task": "evaluation.deliver_pending_notifications",
+        "schedule": crontab(minute=20),
     },
     # The national compile of the current year (N-1 figures included), published when every unit succeeded.
     "compilation-evaluation": {
@@ -238,8 +250,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
 
-# Absolute links in e-mails (declaration returned, validated, reminders): the portal's public address.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Absolute links in e-mails (notifications, docs/notifications.md): the portal's public address. The loopback
+# default is only right for `make run`: `check --deploy` warns (charte.W001) when DEBUG is off and it is still set.
+SITE_URL_DEFAULT = "http://127.0.0.1:8000"
+SITE_URL = env.str("SITE_URL", default=SITE_URL_DEFAULT)
+# Active conventions ending within this many days, renewal not signed: their club and companies are told.
+RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=90)
 
 # API throttling counters must be shared by every gunicorn process: production sets CACHE_URL to Redis
 # (e.g. redis://127.0.0.1:6379/1); the per-process memory cache is only right for a single process.
@@ -284,7 +300,7 @@ SPECTACULAR_SETTINGS = {
         "et des entreprises. Authentification : session du portail ou clé d'API de l'organisation "
         "(en-tête `Authorization: Api-Key <préfixe>.<secret>`, créée par l'administrateur de l'organisation "
         "dans le portail). Chaque requête ne voit que le périmètre de l'organisation : une ressource hors "
-        "périmètre répond 404. Erreurs : `{\"erreur\": {\"code\", \"message\", \"details\"}}`, en français."
+        'périmètre répond 404. Erreurs : `{"erreur": {"code", "message", "details"}}`, en français.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -11,6 +11,7 @@ admin.site.index_title = "Administration du portail"
 urlpatterns = [
     path("", views.home, name="home"),
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
+    path("compte/notifications/", include("evaluation.campaigns.inbox")),
     path("compte/", include("charte.comptes.urls")),
     path("entreprises/", include("entreprises.urls")),
     path("conventions/", include("conventions.urls")),

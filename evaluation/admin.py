@@ -82,7 +82,34 @@ class NotificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["subject", "event", "created_at", "sent_at"]
     list_filter = ["event"]
     search_fields = ["key", "subject", "recipients"]
-    readonly_fields = ["key", "event", "declaration", "company", "recipients", "subject", "body", "created_at", "sent_at"]
+    readonly_fields = [
+        "key",
+        "event",
+        "declaration",
+        "company",
+        "convention",
+        "recipients",
+        "delivered_to",
+        "subject",
+        "body",
+        "url",
+        "created_at",
+        "sent_at",
+    ]
+    exclude = ["html_body"]
+
+    @admin.display(description="destinataires (canal, envoi, lecture)")
+    def delivered_to(self, obj):
+        lines = []
+        for d in obj.deliveries.order_by("pk"):
+            if not d.by_email:
+                channel = "portail seulement"
+            elif d.sent_at:
+                channel = f"courriel parti le {d.sent_at:%d/%m/%Y %H:%M}"
+            else:
+                channel = "courriel en attente"
+            lines.append(f"{d.email} — {d.get_reason_display()} {d.organisation_name} — {channel}{' — lue' if d.read_at else ''}")
+        return "\n".join(lines) or "—"
 
     def has_add_permission(self, request):
         return False

@@ -9,4 +9,4 @@ class EvaluationConfig(AppConfig):
     def ready(self):
         # The engine sends its tasks by name (`evaluation.engine.runs`): register them in every process, not
         # only in workers (autodiscovery), so that eager mode (no broker) finds them too.
-        from . import tasks  # noqa: F401
+        from . import checks, tasks  # noqa: F401

@@ -291,8 +291,9 @@ class Evidence(models.Model):
 
 class NotificationQuerySet(models.QuerySet):
     def visible_to(self, scope):
-        """E-mails the portal sent about declarations (the admin's list): those of the declarations in scope, and
-        the reminders to companies in scope. National: all; partner: none."""
+        """Notifications the portal recorded (the admin's list): those of the declarations in scope, the
+        campaign reminders to companies in scope and the renewals of conventions in scope. National: all;
+        partner: none."""
         if scope.is_national:
             return self.all()
         if scope.kind is None or scope.is_partner:
@@ -300,31 +301,67 @@ class NotificationQuerySet(models.QuerySet):
         return self.filter(
             Q(declaration__in=Declaration.objects.visible_to(scope).values("pk"))
             | Q(declaration__isnull=True, company__in=Company.objects.visible_to(scope).values("pk"))
+            | Q(
+                declaration__isnull=True,
+                company__isnull=True,
+                convention__in=Convention.objects.visible_to(scope).values("pk"),
+            )
         )
 
 
 class Notification(models.Model):
-    """One e-mail sent for one event. The unique key makes a second run of a job send nothing."""
+    """One event told to the people concerned (docs/notifications.md). The unique key makes a second run of a
+    job record nothing; each recipient has a `NotificationDelivery` row (the in-portal notification, and the
+    e-mail when that person receives this family of e-mails)."""
 
     class Event(models.TextChoices):
+        OPENED = "opened", "Campagne ouverte"
         REMINDER = "reminder", "Relance avant clôture"
+        LAST_REMINDER = "last_reminder", "Dernière relance avant clôture"
+        OVERDUE = "overdue", "Relance après clôture"
+        SUBMITTED = "submitted", "Déclaration transmise"
         RETURNED = "returned", "Déclaration renvoyée"
         VALIDATED = "validated", "Déclaration validée"
+        RENEWAL = "renewal", "Convention à renouveler"
+
+    class Family(models.TextChoices):
+        """What a person opts in or out of, by e-mail (the in-portal notification is always kept)."""
+
+        CAMPAIGNS = "campaigns", "Campagnes : ouverture et relances"
+        DECLARATIONS = "declarations", "Déclarations : transmission, renvoi, validation"
+        CONVENTIONS = "conventions", "Conventions : échéances et renouvellements"
+
+    FAMILY_OF = {
+        Event.OPENED: Family.CAMPAIGNS,
+        Event.REMINDER: Family.CAMPAIGNS,
+        Event.LAST_REMINDER: Family.CAMPAIGNS,
+        Event.OVERDUE: Family.CAMPAIGNS,
+        Event.SUBMITTED: Family.DECLARATIONS,
+        Event.RETURNED: Family.DECLARATIONS,
+        Event.VALIDATED: Family.DECLARATIONS,
+        Event.RENEWAL: Family.CONVENTIONS,
+    }
 
     key = models.CharField("clé", max_length=200, unique=True)
-    event = models.CharField("événement", max_length=10, choices=Event.choices)
+    event = models.CharField("événement", max_length=20, choices=Event.choices)
     declaration = models.ForeignKey(
         Declaration, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name="déclaration"
     )
     company = models.ForeignKey(
         Company, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name="entreprise"
     )
-    recipients = models.TextField("destinataires", help_text="Une adresse par ligne.")
+    convention = models.ForeignKey(
+        Convention, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name="convention"
+    )
+    recipients = models.TextField("destinataires", blank=True, help_text="Les adresses écrites, une par ligne.")
     subject = models.CharField("objet", max_length=250)
-    # Kept so that an e-mail that could not leave is sent again with the text of its event.
+    # Kept so that an e-mail that could not leave is sent again with the text of its event, and so that the
+    # in-portal page shows what the e-mail said.
     body = models.TextField("texte")
+    html_body = models.TextField("texte HTML", blank=True)
+    url = models.CharField("lien", max_length=500, blank=True, help_text="Adresse absolue de la page concernée.")
     created_at = models.DateTimeField("créée le", auto_now_add=True)
-    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+    sent_at = models.DateTimeField("courriels partis le", null=True, blank=True, help_text="Quand le dernier est parti.")
 
     objects = NotificationQuerySet.as_manager()
 
@@ -338,6 +375,77 @@ class Notification(models.Model):
     @property
     def recipient_list(self):
         return [line for line in self.recipients.splitlines() if line]
+
+    @property
+    def family(self):
+        return self.FAMILY_OF.get(self.event)
+
+
+class NotificationDeliveryQuerySet(models.QuerySet):
+    def addressed_to(self, user):
+        """A person's own notifications (their inbox): what was addressed to their account, whatever
+        organisation they act for. Nobody else's, ever."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class NotificationDelivery(models.Model):
+    """One recipient of one notification: the in-portal copy for an account, the e-mail when it is wanted."""
+
+    class Reason(models.TextChoices):
+        MEMBER = "member", "membre de l'organisation"
+        CONTACT = "contact", "contact déclaré de l'entreprise"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name="notification"
+    )
+    email = models.EmailField("adresse")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notification_deliveries",
+        verbose_name="compte",
+    )
+    reason = models.CharField("à quel titre", max_length=10, choices=Reason.choices)
+    organisation_name = models.CharField("organisation ou entreprise", max_length=200, blank=True)
+    by_email = models.BooleanField("par courriel", default=True, help_text="Faux : la personne a refusé ces courriels.")
+    sent_at = models.DateTimeField("courriel parti le", null=True, blank=True)
+    read_at = models.DateTimeField("lue le", null=True, blank=True)
+
+    objects = NotificationDeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-notification__created_at", "pk"]
+        verbose_name = "destinataire d'une notification"
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "email"], name="unique_delivery_per_address"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="delivery_user_unread")]
+
+    def __str__(self):
+        return f"{self.notification} → {self.email}"
+
+
+class EmailOptOut(models.Model):
+    """A family of e-mails a person chose not to receive; the in-portal notification stays."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_opt_outs", verbose_name="compte"
+    )
+    family = models.CharField("famille", max_length=20, choices=Notification.Family.choices)
+
+    class Meta:
+        verbose_name = "courriels refusés"
+        constraints = [models.UniqueConstraint(fields=["user", "family"], name="unique_opt_out_per_family")]
+
+    def __str__(self):
+        return f"{self.user} : {self.get_family_display()}"
 
 
 # --- the evaluation engine (issue 5) ---------------------------------------------------------------------

@@ -180,6 +180,16 @@ def _api_key(world, role, variant):
     return {"pk": key.pk}
 
 
+def _delivery(world, role, variant):
+    """A notification addressed to the person walking ("ici"), or to somebody else ("aude"): never theirs."""
+    Notification = apps.get_model("evaluation", "Notification")
+    NotificationDelivery = apps.get_model("evaluation", "NotificationDelivery")
+    owner = world.users[role] if variant == "ici" else world.users["national" if role != "national" else "prefecture"]
+    notification = Notification.objects.create(key=f"walk-{role}-{variant}", event="validated", subject="Objet", body="…")
+    delivery = NotificationDelivery.objects.create(notification=notification, email=owner.email, user=owner, reason="member")
+    return {"pk": delivery.pk}
+
+
 TARGETS = {
     "company": Target(_pk("company_a", "company_b")),
     "company_of_page": Target(_pk("company_a", "company_b", key="company_pk")),
@@ -202,6 +212,7 @@ TARGETS = {
     "report_club": Target(lambda world, role, variant: {"kind": "club", "key": side_of(world, variant).club.pk}, ("ici", "aude")),
     "report_convention": Target(_report("convention", "signed", "signed_b")),
     "report_company": Target(_report("entreprise", "company_a", "company_b")),
+    "delivery": Target(_delivery, ("ici", "aude")),
     "reset_link": Target(lambda world, role, variant: {"uidb64": "MQ", "token": "lien-perime"}, ("ici",)),
 }
 
@@ -254,6 +265,12 @@ RULES = {
     "comptes:api_key_create": Rule(ORG_ADMINS),
     "comptes:api_key_created": Rule(by_role(302, 302, 302, 302, 302, 403)),  # nothing just created: back to the list
     "comptes:api_key_revoke": Rule(ORG_ADMINS, "api_key", foreign=by_role(404, 404, 404, 404, 404, 403)),
+    # A person's own notifications and e-mail choices, whatever their organisation (even none).
+    "notifications:list": Rule(same(200)),
+    "notifications:preferences": Rule(same(200)),
+    "notifications:mark_all_read": Rule(same(405)),  # POST only
+    # Opening one's notification leads to its page (302); somebody else's is not found.
+    "notifications:open": Rule(same(302), "delivery", foreign=same(404)),
     "entreprises:list": Rule(same(200), rows="companies"),
     "entreprises:export": Rule(same(200), rows="companies"),
     "entreprises:create": Rule(by_role(200, 200, 200, 403, 403, 403)),

@@ -376,7 +376,9 @@ def submit(declaration, by, *, scope=None, expected_version=None, today=None):
     locked.status = Status.SUBMITTED
     locked.submitted_at = timezone.now()
     locked.submitted_by = by
-    return _save(locked, declaration, by, ["status", "submitted_at", "submitted_by"])
+    _save(locked, declaration, by, ["status", "submitted_at", "submitted_by"])
+    _enqueue(locked.pk, "submitted")
+    return locked
 
 
 def _enqueue(declaration_id, event):

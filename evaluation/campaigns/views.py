@@ -24,7 +24,7 @@ from charte.web import add_service_error, csv_response
 from conventions.models import Convention
 
 from ..models import Campaign, Declaration, Evidence
-from . import history, permissions, services
+from . import history, notifications, permissions, services
 from .filters import AllDeclarationsFilter, CampaignFilter, DeclarationFilter
 from .forms import CampaignForm, CompletenessFilterForm, DeclarationForm, EvidenceForm, ReopenForm, ReturnForm, show_number
 
@@ -416,7 +416,7 @@ def _save_declaration(request, declaration):
         saved = "Vos valeurs sont enregistrées en brouillon, mais la" if changed else "La"
         messages.error(request, f"{saved} déclaration n'a pas été transmise : {' '.join(error.messages)}")
     else:
-        messages.success(request, "Déclaration transmise : le club animateur ou la préfecture va la vérifier.")
+        _tell(request, "Déclaration transmise : le club animateur ou la préfecture va la vérifier. ", declaration, "submitted")
     return redirect("evaluation:declaration", pk=declaration.pk)
 
 
@@ -473,6 +473,15 @@ def evidence_delete(request, pk):
 
 # --- validation -------------------------------------------------------------------------------------------
 
+
+def _tell(request, done, declaration, event):
+    """The truth about the notification just recorded: who receives an e-mail, who only the in-portal
+    notification, or (a warning) that nobody could be told; the same recipients as the notification itself."""
+    recipients = notifications.declaration_event_recipients(declaration, event)
+    level = messages.success if recipients else messages.warning
+    level(request, done + notifications.describe(recipients, event))
+
+
 NOT_VALIDATOR = (
     "Seuls le club animateur de la convention, la préfecture du département de la convention et le niveau "
     "national peuvent valider ou renvoyer une déclaration."
@@ -491,7 +500,7 @@ def declaration_validate(request, pk):
     except ValidationError as error:
         messages.error(request, "La déclaration n'a pas été validée : " + " ".join(error.messages))
     else:
-        messages.success(request, "Déclaration validée : l'entreprise en est informée par courriel.")
+        _tell(request, "Déclaration validée. ", declaration, "validated")
     return redirect("evaluation:declaration", pk=declaration.pk)
 
 
@@ -509,9 +518,7 @@ def declaration_return(request, pk):
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(
-                request, "Déclaration renvoyée à l'entreprise avec votre commentaire ; elle en est informée par courriel."
-            )
+            _tell(request, "Déclaration renvoyée à l'entreprise avec votre commentaire. ", declaration, "returned")
             return redirect("evaluation:declaration", pk=declaration.pk)
     declaration.refresh_from_db()
     return _render_declaration(request, declaration, return_form=form)

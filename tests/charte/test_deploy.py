@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "k8#Zq2!vR9pW4mX7nB1cT6yH3jL5sD0fG8aE2uI4oP6rQ9wZ1xC3vB5nM7kJ0hG",
     "ALLOWED_HOSTS": "charte.example.gouv.fr",
+    "SITE_URL": "https://charte.example.gouv.fr",
 }
 
 
@@ -46,6 +47,15 @@ def test_check_deploy_is_clean_behind_an_https_proxy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_e_mail_links_would_point_at_the_loopback_default():
+    result = manage("check", "--deploy", **{**PRODUCTION_ENV, "SITE_URL": "http://127.0.0.1:8000"})
+    output = result.stdout + result.stderr
+    assert "(charte.W001)" in output and "SITE_URL" in output, output
+    # The same in development is fine: `make run` serves on the loopback.
+    dev = manage("check", "--deploy", **{**PRODUCTION_ENV, "DEBUG": "1", "SITE_URL": "http://localhost:8000"})
+    assert "charte.W001" not in dev.stdout + dev.stderr
 
 
 def test_production_refuses_to_start_without_secret_key():

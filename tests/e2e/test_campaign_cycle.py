@@ -74,7 +74,7 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     page.get_by_role("link", name="Campagne nationale 2017").click()
     page.get_by_role("link", name="BRL").click()
     page.get_by_role("button", name="Valider").click()
-    expect(page.get_by_text("Déclaration validée : l'entreprise en est informée")).to_be_visible()
+    expect(page.get_by_text("Déclaration validée. Un courriel part vers")).to_be_visible()
     assert page.locator("#declaration-status").text_content().strip() == "Validée"
     page.locator("#historique").scroll_into_view_if_needed()
     expect(page.locator("#historique").get_by_text("8,00 → 11,00")).to_be_visible()

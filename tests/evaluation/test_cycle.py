@@ -34,8 +34,12 @@ def test_whole_cycle_fill_submit_return_correct_resubmit_validate(world, django_
         services.return_declaration(d, w.animator, w.club_scope, "Le nombre d'élèves semble bas : vérifiez.", today=DURING)
     d.refresh_from_db()
     assert (d.status, d.returned_by, d.return_comment) == (S.RETURNED, w.animator, "Le nombre d'élèves semble bas : vérifiez.")
-    assert [m.to for m in mailoutbox] == [["claire@brl.example", "paul@brl.example"]]
-    assert "Le nombre d'élèves semble bas" in mailoutbox[0].body
+    # Submitted: the club and the préfecture; returned: the company's members, one e-mail each.
+    submitted = [m.to for m in mailoutbox if "à vérifier" in m.subject]
+    returned = [m for m in mailoutbox if "renvoyée" in m.subject]
+    assert sorted(submitted) == [["agent@herault.gouv.fr"], ["animatrice@face-herault.org"]]
+    assert sorted(m.to for m in returned) == [["claire@brl.example"], ["paul@brl.example"]]
+    assert "Le nombre d'élèves semble bas" in returned[0].body
 
     with django_capture_on_commit_callbacks(execute=True):
         fill(w, "11", "Trois élèves de plus, oubliés")
@@ -44,7 +48,9 @@ def test_whole_cycle_fill_submit_return_correct_resubmit_validate(world, django_
     d.refresh_from_db()
     assert (d.status, d.validated_by) == (S.VALIDATED, w.prefecture_user)
     assert DeclarationValue.objects.get(declaration=d).value == Decimal("11.00")
-    assert len(mailoutbox) == 2 and "validée" in mailoutbox[1].subject
+    validated = [m.to for m in mailoutbox if "validée" in m.subject]
+    assert sorted(validated) == [["claire@brl.example"], ["paul@brl.example"]]
+    assert len(mailoutbox) == 8  # 2 + 2 submitted, 2 returned, 2 validated
 
 
 def test_a_value_must_be_a_non_negative_number_with_two_decimals(world):
