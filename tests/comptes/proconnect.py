@@ -49,11 +49,13 @@ def proconnect_on(issuer="", **values):
         "content_security_policy": settings.CONTENT_SECURITY_POLICY,
         **values,
     }
-    cache.clear()
+    # The discovery document is cached per issuer: each block reads its provider afresh.
+    discovery_key = f"proconnect-discovery:{issuer.rstrip('/')}"
+    cache.delete(discovery_key)
     try:
         with override_settings(**proconnect_settings(**arguments)):
             reload_urls()
             yield
     finally:
-        cache.clear()
+        cache.delete(discovery_key)
         reload_urls()
