@@ -11,6 +11,8 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
+from charte.comptes.proconnect_settings import proconnect_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -320,6 +322,31 @@ SPECTACULAR_SETTINGS = {
         "GenerationConventionEnum": "conventions.models.Convention.Generation",
     },
 }
+
+# ProConnect (the State's OpenID Connect identity federation for agents and professionals), beside the
+# e-mail and password: on only when the client id, its secret and the provider are configured; otherwise
+# no button and no URL. The settings are derived in charte/comptes/proconnect_settings.py (README « ProConnect »).
+vars().update(
+    proconnect_settings(
+        client_id=env.str("PROCONNECT_CLIENT_ID", default=""),
+        client_secret=env.str("PROCONNECT_CLIENT_SECRET", default=""),
+        issuer=env.str("PROCONNECT_ISSUER", default=""),
+        authorization_endpoint=env.str("PROCONNECT_AUTHORIZATION_ENDPOINT", default=""),
+        token_endpoint=env.str("PROCONNECT_TOKEN_ENDPOINT", default=""),
+        userinfo_endpoint=env.str("PROCONNECT_USERINFO_ENDPOINT", default=""),
+        jwks_endpoint=env.str("PROCONNECT_JWKS_ENDPOINT", default=""),
+        end_session_endpoint=env.str("PROCONNECT_END_SESSION_ENDPOINT", default=""),
+        scopes=env.str("PROCONNECT_SCOPES", default="openid email given_name usual_name"),
+        sign_algo=env.str("PROCONNECT_SIGN_ALGO", default="RS256"),
+        use_pkce=env.bool("PROCONNECT_USE_PKCE", default=False),
+        timeout=env.float("PROCONNECT_TIMEOUT", default=10.0),
+        authentication_backends=AUTHENTICATION_BACKENDS,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+    )
+)
+# The hook where an unknown e-mail with a pending invitation becomes an account: a dotted path to a function
+# (email, claims) -> User or None, called by charte.comptes.oidc.resolve_user. Empty: unknown e-mails are refused.
+PROCONNECT_INVITATION_HANDLER = ""
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.comptes.proconnect import proconnect_on
 from tests.factories import MembershipFactory
 from tests.walk_fixtures import ROLES, SIDES, build_world
 
@@ -330,6 +331,21 @@ RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in 
 for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf"):
     RULES[_name] = tuple(Rule(REPORT_READERS[target], target) for target in ("report_departement", "report_company"))
 
+# ProConnect's addresses exist only when it is configured (charte/comptes/proconnect_settings.py), so they are
+# walked with it on, by `test_proconnect_urls_walk`: every role is redirected, to the provider (the button),
+# back to the login page (a callback when no sign-in was started) or to the home page (back from the logout).
+PROCONNECT_RULES = {
+    "comptes:proconnect_login": (same(302), "https://proconnect.example.gouv.fr/api/v2/authorize?"),
+    "comptes:proconnect_callback": (same(302), "/compte/connexion/"),
+    "comptes:proconnect_logged_out": (same(302), "/"),
+}
+PROCONNECT_ENDPOINTS = {
+    "authorization_endpoint": "https://proconnect.example.gouv.fr/api/v2/authorize",
+    "token_endpoint": "https://proconnect.example.gouv.fr/api/v2/token",
+    "userinfo_endpoint": "https://proconnect.example.gouv.fr/api/v2/userinfo",
+    "jwks_endpoint": "https://proconnect.example.gouv.fr/api/v2/jwks",
+}
+
 
 def rules_of(name):
     rules = RULES.get(name)
@@ -393,6 +409,23 @@ def test_every_portal_url_has_a_walk_rule():
     assert not RULES.keys() - names, f"Règles pour des adresses qui n'existent plus : {sorted(RULES.keys() - names)}"
     # The enumeration really goes through the includes.
     assert {"entreprises:detail", "conventions:sign", "actions:edit", "territoires:qpv"} <= names
+    assert not names & PROCONNECT_RULES.keys(), "ProConnect n'est pas configuré : ses adresses ne doivent pas exister"
+
+
+def test_proconnect_urls_walk(client, rolled_back, world):
+    with proconnect_on(**PROCONNECT_ENDPOINTS):
+        names = {name for _route, name in portal_url_patterns() if name}
+        assert names - RULES.keys() == PROCONNECT_RULES.keys()
+        for role in ROLES:
+            client.force_login(world.users[role])
+            for name, (expected, location) in PROCONNECT_RULES.items():
+                response = client.get(reverse(name))
+                assert response.status_code == expected[role], f"{role} GET {name} : {response.status_code}"
+                if location.endswith("?"):
+                    assert response["Location"].startswith(location), response["Location"]
+                else:
+                    assert response["Location"] == location
+            client.logout()
 
 
 @pytest.mark.parametrize("role, name, target, variant", walk_cases())

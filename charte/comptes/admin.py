@@ -164,6 +164,7 @@ class UserAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, auth_admin.User
         ("Informations personnelles", {"fields": ("first_name", "last_name")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates importantes", {"fields": ("last_login", "date_joined")}),
+        ("ProConnect", {"fields": ("proconnect_sub",)}),
     )
     add_fieldsets = (
         (
@@ -178,7 +179,9 @@ class UserAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, auth_admin.User
     list_filter = ("is_active", "is_staff", "is_superuser", "memberships__organisation__kind", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
-    readonly_fields = ("last_login", "date_joined")
+    # The ProConnect link is written by the sign-in only: editing it would let an administrator sign in as
+    # another person with their own ProConnect identity.
+    readonly_fields = ("last_login", "date_joined", "proconnect_sub")
     inlines = [UserMembershipInline]
 
     def get_inlines(self, request, obj):

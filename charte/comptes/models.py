@@ -60,6 +60,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField("actif", default=True)
     date_joined = models.DateTimeField("inscrit le", default=timezone.now)
+    # ProConnect's stable identifier of the person (`sub`), recorded at the first ProConnect sign-in, which
+    # matched the account by e-mail: later sign-ins find the account by it even if the e-mail changes.
+    proconnect_sub = models.CharField(
+        "identifiant ProConnect", max_length=255, null=True, blank=True, unique=True, editable=False
+    )
 
     objects = UserManager()
 

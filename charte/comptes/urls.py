@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from . import api_keys_views, views
@@ -17,3 +19,14 @@ urlpatterns = [
     path("cles-api/nouvelle/cle/", api_keys_views.api_key_created, name="api_key_created"),
     path("cles-api/<int:pk>/revoquer/", api_keys_views.api_key_revoke, name="api_key_revoke"),
 ]
+
+if settings.PROCONNECT_ENABLED:
+    # Registered only when ProConnect is configured: otherwise these addresses answer 404 like any other.
+    from . import oidc
+
+    urlpatterns += [
+        path("proconnect/connexion/", login_not_required(oidc.ProConnectLoginView.as_view()), name="proconnect_login"),
+        # The redirect_uri and post_logout_redirect_uri registered with ProConnect (README « ProConnect »).
+        path("proconnect/retour/", login_not_required(oidc.ProConnectCallbackView.as_view()), name="proconnect_callback"),
+        path("proconnect/deconnecte/", login_not_required(oidc.logged_out), name="proconnect_logged_out"),
+    ]
