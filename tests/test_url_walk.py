@@ -190,6 +190,7 @@ TARGETS = {
     "action": Target(_pk("action_a", "action_b")),
     "departement": Target(lambda world, role, variant: {"code": side_of(world, variant).code}, ("ici", "aude")),
     "qpv": Target(lambda world, role, variant: {"code": side_of(world, variant).qpvs[0].code}, ("ici", "aude")),
+    "epci": Target(lambda world, role, variant: {"siren": side_of(world, variant).epci.siren}, ("ici", "aude")),
     "api_key": Target(_api_key, ("ici", "aude")),
     "campaign": Target(lambda world, role, variant: {"pk": side_of(world, variant).campaign.pk}, ("ici", "aude")),
     "declaration": Target(_pk("declaration_a", "declaration_b")),
@@ -200,6 +201,9 @@ TARGETS = {
         lambda world, role, variant: {"kind": "departement", "key": side_of(world, variant).code}, ("ici", "aude")
     ),
     "report_club": Target(lambda world, role, variant: {"kind": "club", "key": side_of(world, variant).club.pk}, ("ici", "aude")),
+    "report_qpv": Target(
+        lambda world, role, variant: {"kind": "qpv", "key": side_of(world, variant).qpvs[0].code}, ("ici", "aude")
+    ),
     "report_convention": Target(_report("convention", "signed", "signed_b")),
     "report_company": Target(_report("entreprise", "company_a", "company_b")),
     "reset_link": Target(lambda world, role, variant: {"uidb64": "MQ", "token": "lien-perime"}, ("ici",)),
@@ -236,6 +240,8 @@ REPORT_READERS = {
     "report_national": by_role(200, 404, 404, 404, 404, 404),
     "report_departement": by_role(200, 200, 200, 404, 200, 404),
     "report_club": by_role(200, 200, 200, 404, 404, 404),
+    # A QPV's figures: its territory's readers (a partner attached to an EPCI reads its territory this way).
+    "report_qpv": by_role(200, 200, 200, 404, 200, 404),
     "report_convention": READERS,
     "report_company": READERS,
 }
@@ -283,6 +289,8 @@ RULES = {
     "actions:delete": Rule(PORTAL_WRITERS, "action"),
     "territoires:list": Rule(same(200), rows="departements"),
     "territoires:departement": Rule(by_role(200, 200, 200, 200, 200, 404), "departement", never=TERRITORY_NEVER),
+    # An EPCI's aggregates: figures only, whoever reads them.
+    "territoires:epci": Rule(by_role(200, 200, 200, 200, 200, 404), "epci", never=TERRITORY_NEVER),
     "territoires:qpv": Rule(by_role(200, 200, 200, 200, 200, 404), "qpv", rows="mosson_actions", never=TERRITORY_NEVER),
     "evaluation:campaign_list": Rule(READERS, rows="campaigns"),
     "evaluation:campaign_create": Rule(by_role(200, 200, 403, 403, 404, 404)),

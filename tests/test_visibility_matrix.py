@@ -36,9 +36,9 @@ class Served:
 SERVED = {
     Region: Served(api=("region",)),
     Departement: Served(portal=("territoires:list", "territoires:departement", "rapports:report"), api=("departement",)),
-    EPCI: Served(api=("epci",)),
+    EPCI: Served(portal=("territoires:epci",), api=("epci",)),
     Commune: Served(api=("commune",)),
-    QPV: Served(portal=("territoires:qpv",), api=("qpv", "qpv-correspondance")),
+    QPV: Served(portal=("territoires:qpv", "territoires:epci", "rapports:report"), api=("qpv", "qpv-correspondance")),
     # The clubs a person may pick (clubs_visible_to) are the club reports' readers; accounts are admin pages.
     Organisation: Served(portal=("rapports:report",)),
     User: Served(),
