@@ -72,6 +72,7 @@ ALL = {
     # Both actions of the Hérault reach Mosson (QP034005).
     "mosson_actions": [H["action_a"], H["action_b"]],
     "campaigns": [H["campaign"], A["campaign"]],
+    "clubs": [H["club"], A["club"]],
     # A declaration row names its company and its convention.
     "declarations": [H["signed"][0], H["signed_b"][0], A["signed"][0], A["signed_b"][0]],
 }
@@ -107,6 +108,15 @@ VISIBLE = {
         "club": ['href="/territoires/34/"'],
         "company": ['href="/territoires/34/"'],
         "partner": ['href="/territoires/34/"'],
+        "nobody": [],
+    },
+    # Clubs whose member lists one reads: not a partner's nor a company's business.
+    "clubs": {
+        "national": ALL["clubs"],
+        "prefecture": [H["club"]],
+        "club": [H["club"]],
+        "company": [],
+        "partner": [],
         "nobody": [],
     },
     "campaigns": {
@@ -184,6 +194,10 @@ TARGETS = {
     "company": Target(_pk("company_a", "company_b")),
     "company_of_page": Target(_pk("company_a", "company_b", key="company_pk")),
     "diagnostic": Target(_pk("diagnostic_a", "diagnostic_b")),
+    "club": Target(lambda world, role, variant: {"pk": side_of(world, variant).club.pk}, ("ici", "aude")),
+    "club_membership": Target(
+        lambda world, role, variant: {"pk": side_of(world, variant).company_a.club_memberships.get().pk}, ("ici", "aude")
+    ),
     # Draft and negotiation: the statuses in which a convention may still be edited.
     "convention": Target(_pk("draft", "other")),
     "document": Target(_pk("signed_document", "other_document")),
@@ -235,6 +249,7 @@ COMPANY_WRITERS = by_role(200, 200, 200, 200, 404, 404)
 PORTAL_WRITERS = by_role(200, 200, 200, 403, 404, 404)  # visible to the company, changed by others
 CONCLUDERS = by_role(200, 200, 403, 403, 404, 404)  # sign, activate, terminate, renew
 ORG_ADMINS = by_role(200, 200, 200, 200, 200, 403)  # API keys: administrators of the current organisation
+CLUB_MANAGERS = by_role(200, 200, 200, 404, 404, 404)
 VALIDATORS = by_role(200, 200, 200, 403, 404, 404)  # completeness of a campaign: not for the companies
 REPORT_READERS = {
     "report_national": by_role(200, 404, 404, 404, 404, 404),
@@ -268,6 +283,11 @@ RULES = {
     "entreprises:diagnostic_create": Rule(PORTAL_WRITERS, "company_of_page"),
     "entreprises:diagnostic_detail": Rule(READERS, "diagnostic"),
     "entreprises:diagnostic_edit": Rule(PORTAL_WRITERS, "diagnostic"),
+    "entreprises:clubs": Rule(same(200), rows="clubs"),
+    # A club's member list and its changes: the club (its administrator here), its préfecture, the national level.
+    "entreprises:club_members": Rule(CLUB_MANAGERS, "club"),
+    "entreprises:club_member_add": Rule(CLUB_MANAGERS, "club"),
+    "entreprises:club_member_end": Rule(CLUB_MANAGERS, "club_membership"),
     "conventions:list": Rule(same(200), rows="conventions"),
     "conventions:export": Rule(same(200), rows="conventions"),
     "conventions:create": Rule(PORTAL_WRITERS),
