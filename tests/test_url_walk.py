@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from charte.catalogue.models import ActionType, Family, Indicator
 from tests.factories import MembershipFactory
 from tests.walk_fixtures import ROLES, SIDES, build_world
 
@@ -220,6 +221,10 @@ TARGETS = {
     ),
     "report_convention": Target(_report("convention", "signed", "signed_b")),
     "report_company": Target(_report("entreprise", "company_a", "company_b")),
+    # The catalogue is one national referential: no territory, no twin in the Aude.
+    "family": Target(lambda world, role, variant: {"pk": Family.objects.get(code="EDU").pk}, ("ici",)),
+    "action_type": Target(lambda world, role, variant: {"pk": ActionType.objects.get(code="STAGE_3E").pk}, ("ici",)),
+    "indicator": Target(lambda world, role, variant: {"pk": Indicator.objects.get(code="BENEFICIAIRES").pk}, ("ici",)),
     "reset_link": Target(lambda world, role, variant: {"uidb64": "MQ", "token": "lien-perime"}, ("ici",)),
 }
 
@@ -249,6 +254,7 @@ COMPANY_WRITERS = by_role(200, 200, 200, 200, 404, 404)
 PORTAL_WRITERS = by_role(200, 200, 200, 403, 404, 404)  # visible to the company, changed by others
 CONCLUDERS = by_role(200, 200, 403, 403, 404, 404)  # sign, activate, terminate, renew
 ORG_ADMINS = by_role(200, 200, 200, 200, 200, 403)  # API keys: administrators of the current organisation
+CATALOGUE_EDITORS = by_role(200, 403, 403, 403, 403, 403)  # the national level edits, the others read
 CLUB_MANAGERS = by_role(200, 200, 200, 404, 404, 404)
 VALIDATORS = by_role(200, 200, 200, 403, 404, 404)  # completeness of a campaign: not for the companies
 REPORT_READERS = {
@@ -283,6 +289,14 @@ RULES = {
     "entreprises:diagnostic_create": Rule(PORTAL_WRITERS, "company_of_page"),
     "entreprises:diagnostic_detail": Rule(READERS, "diagnostic"),
     "entreprises:diagnostic_edit": Rule(PORTAL_WRITERS, "diagnostic"),
+    "catalogue:index": Rule(same(200)),
+    "catalogue:history": Rule(CATALOGUE_EDITORS),
+    "catalogue:family_create": Rule(CATALOGUE_EDITORS),
+    "catalogue:family_edit": Rule(CATALOGUE_EDITORS, "family"),
+    "catalogue:action_type_create": Rule(CATALOGUE_EDITORS),
+    "catalogue:action_type_edit": Rule(CATALOGUE_EDITORS, "action_type"),
+    "catalogue:indicator_create": Rule(CATALOGUE_EDITORS),
+    "catalogue:indicator_edit": Rule(CATALOGUE_EDITORS, "indicator"),
     "entreprises:clubs": Rule(same(200), rows="clubs"),
     # A club's member list and its changes: the club (its administrator here), its préfecture, the national level.
     "entreprises:club_members": Rule(CLUB_MANAGERS, "club"),
