@@ -18,7 +18,7 @@ class Family(models.Model):
     is_active = models.BooleanField("active", default=True)
 
     # Who changed what, when: the catalogue is edited in the portal by the national level (issue 11).
-    history = HistoricalRecords()
+    history = HistoricalRecords(app="evaluation")
 
     class Meta:
         ordering = ["position", "code"]
@@ -67,7 +67,7 @@ class Indicator(models.Model):
     )
     is_active = models.BooleanField("actif", default=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(app="evaluation")
 
     class Meta:
         ordering = ["code"]
@@ -100,7 +100,7 @@ class ActionType(models.Model):
     indicators = models.ManyToManyField(Indicator, blank=True, related_name="action_types", verbose_name="indicateurs suggérés")
     is_active = models.BooleanField("actif", default=True)
 
-    history = HistoricalRecords(m2m_fields=[indicators])
+    history = HistoricalRecords(app="evaluation", m2m_fields=[indicators])
 
     class Meta:
         ordering = ["family__position", "label"]
