@@ -48,7 +48,13 @@ def action_base(scope):
     """The actions the figures are computed on: the scoped rows, or for a partner its territory's actions
     (only ever aggregated, never listed)."""
     if scope.is_partner:
-        return _model("conventions.Action").objects.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
+        Action_ = _model("conventions.Action")
+        if scope.below_departement:
+            # An EPCI's actions are those reaching one of its QPV: an action is logged per département, not commune.
+            QPV = _model("territoires.QPV")
+            reaching = Action_.qpvs.through.objects.filter(qpv__in=QPV.objects.visible_to(scope).values("pk"))
+            return Action_.objects.filter(pk__in=reaching.values("action_id"))
+        return Action_.objects.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
     return Action.objects.visible_to(scope)
 
 
@@ -193,7 +199,10 @@ def territory(scope):
         qpv_2024=Count("pk", filter=Q(generation=QPV.Generation.G2024)),
         population_2015=Sum("population", filter=Q(generation=QPV.Generation.G2015), default=0),
     )
-    return {"departements": list(Departement.objects.visible_to(scope)), **qpv_figures}
+    EPCI = _model("territoires.EPCI")
+    epcis = list(EPCI.objects.filter(pk__in=scope.epci_ids)) if scope.below_departement else []
+    communes = list(_model("territoires.Commune").objects.filter(pk__in=scope.commune_ids)) if scope.below_departement else []
+    return {"departements": list(Departement.objects.visible_to(scope)), "epcis": epcis, "communes": communes, **qpv_figures}
 
 
 def company_conventions(scope, limit=10):

@@ -17,6 +17,7 @@ urlpatterns = [
     path("conventions/", include("conventions.urls")),
     path("actions/", include("conventions.action_urls")),
     path("territoires/", include("charte.territoires.urls")),
+    path("catalogue/", include("charte.catalogue.urls")),
     path("campagnes/", include("evaluation.campaigns.urls")),
     path("rapports/", include("evaluation.reports.urls")),
     path("methodologie/", methodology.page, name="methodologie"),

@@ -737,6 +737,9 @@ class DemoBuilder:
             self.epcis[key] = epci
             # Only fill a missing link: an imported referential knows better than the demo.
             Commune.objects.filter(code__in=communes, epci__isnull=True).update(epci=epci)
+            # The QPV file names no EPCI: a QPV lying wholly in the EPCI's communes belongs to it.
+            outside = QPV.communes.through.objects.exclude(commune__code__in=communes).values("qpv_id")
+            QPV.objects.filter(epci__isnull=True, communes__code__in=communes).exclude(pk__in=outside).update(epci=epci)
 
     # Organisations and accounts ------------------------------------------------------------------------
 
@@ -762,6 +765,8 @@ class DemoBuilder:
                 partner_category=PartnerCategory.COLLECTIVITE,
                 epci=self.epcis[key],
             )
+            # A demo seeded before partners were scoped to their EPCI gets the link too (never replaced).
+            Organisation.objects.filter(pk=self.orgs[key].pk, epci__isnull=True).update(epci=self.epcis[key])
         occitanie = Departement.objects.filter(region__code="76")
         self.organisation(
             "region", OrganisationKind.PARTNER, REGION_NAME, list(occitanie), partner_category=PartnerCategory.REGION

@@ -3,16 +3,17 @@
 from django import forms
 from django.db.models import Q
 from django.forms import BaseInlineFormSet, inlineformset_factory
+from dsfr.forms import DsfrBaseForm
 from dsfr.utils import dsfr_input_class_attr
 from dsfr.widgets import InlineRadioSelect
 
 from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.territoires.models import Commune, Departement
-from charte.web import DsfrModelForm
+from charte.web import DsfrModelForm, bound_inputs
 
 from . import permissions
-from .models import Company, Contact, Diagnostic, DiagnosticItem, Establishment
+from .models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
 from .validators import normalize_identifier, validate_siren, validate_siret
 
 COMMUNES_DATALIST_ID = "communes-du-perimetre"
@@ -289,3 +290,108 @@ def catalogue_for(diagnostic=None):
     if diagnostic is not None and diagnostic.pk:
         return qs.filter(active | Q(pk__in=diagnostic.items.values("action_type_id")))
     return qs.filter(active)
+
+
+# --- club members -----------------------------------------------------------------------------------------
+
+
+class _DsfrForm(DsfrBaseForm):
+    """A plain form with the DSFR field groups and the portal's date bounds (charte.web.bound_inputs)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            bound_inputs(field)
+
+
+def _date_field(label, required=True, help_text=""):
+    return forms.DateField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Indiquez la date.", "invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+
+
+def siren_candidates(scope, club):
+    """Companies a SIREN typed on the club's page may designate: those the person sees and, for the club
+    itself, any company with its head office or an establishment in the club's départements (a company the
+    club recruits is not yet its member, so not yet visible to it)."""
+    visible = Company.objects.visible_to(scope)
+    if not scope.is_club:
+        return visible
+    local = Company.objects.in_departements(club.departements.values("pk"))
+    return Company.objects.filter(Q(pk__in=visible.values("pk")) | Q(pk__in=local.values("pk")))
+
+
+class ClubMemberAddForm(_DsfrForm):
+    company = forms.ModelChoiceField(
+        label="Entreprise",
+        queryset=Company.objects.none(),
+        required=False,
+        empty_label="Choisir une entreprise",
+        help_text="Les entreprises de votre périmètre qui ne sont pas membres du club aujourd'hui.",
+    )
+    siren = forms.CharField(
+        label="Ou son SIREN",
+        required=False,
+        max_length=15,
+        help_text="9 chiffres, pour une entreprise de l'un des départements du club qui n'est pas dans la liste.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    start_date = _date_field("Adhésion le")
+    end_date = _date_field("Fin le", required=False, help_text="Facultatif : laissez vide pour une adhésion en cours.")
+
+    def __init__(self, *args, scope, club, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope, self.club = scope, club
+        current = ClubMembership.objects.current().filter(club=club).values("company_id")
+        self.fields["company"].queryset = (
+            Company.objects.visible_to(scope).exclude(pk__in=current).only("pk", "name", "siren").order_by("name")
+        )
+        self.fields["company"].label_from_instance = lambda company: f"{company.name} ({company.siren})"
+
+    def clean_siren(self):
+        value = normalize_identifier(self.cleaned_data.get("siren") or "")
+        if value and (len(value) != 9 or not value.isdigit()):
+            raise forms.ValidationError("Un SIREN compte 9 chiffres.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        company, siren = cleaned.get("company"), cleaned.get("siren")
+        if "siren" in self.errors or "company" in self.errors:
+            return cleaned
+        if company and siren and company.siren != siren:
+            self.add_error("siren", "Choisissez l'entreprise dans la liste ou saisissez son SIREN, pas les deux.")
+        elif not company and not siren:
+            self.add_error("company", "Choisissez l'entreprise qui adhère au club, ou saisissez son SIREN.")
+        elif siren and not company:
+            found = siren_candidates(self.scope, self.club).filter(siren=siren).first()
+            if found is None:
+                self.add_error(
+                    "siren",
+                    "Aucune entreprise de ce SIREN dans les départements du club : créez-la d'abord "
+                    "(« Ajouter une entreprise ») ou demandez-le à la préfecture.",
+                )
+            else:
+                cleaned["company"] = found
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", "La fin de l'adhésion doit suivre son début.")
+        return cleaned
+
+
+class ClubMemberEndForm(_DsfrForm):
+    end_date = _date_field("Fin de l'adhésion le", help_text="Le dernier jour où l'entreprise est membre du club.")
+
+    def __init__(self, *args, membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+
+    def clean_end_date(self):
+        end = self.cleaned_data["end_date"]
+        if end < self.membership.start_date:
+            raise forms.ValidationError(f"La fin de l'adhésion doit suivre son début ({self.membership.start_date:%d/%m/%Y}).")
+        return end

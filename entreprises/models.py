@@ -185,6 +185,21 @@ class ClubMembershipQuerySet(OfVisibleCompanyQuerySet):
         on = on or timezone.localdate()
         return self.filter(Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on))
 
+    def visible_to(self, scope):
+        """The memberships of the companies a scope sees; a club also sees its own past members' rows (its history
+        of who joined and left stays readable, never deleted)."""
+        visible = super().visible_to(scope)
+        if scope.is_club:
+            return self.filter(Q(pk__in=visible.values("pk")) | Q(club_id=scope.organisation_id))
+        return visible
+
+    def overlapping(self, company, club, start, end, exclude_pk=None):
+        """Memberships of the company in the club whose period meets [start, end] (end None: open-ended)."""
+        qs = self.filter(company=company, club=club).filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+        if end is not None:
+            qs = qs.filter(start_date__lte=end)
+        return qs.exclude(pk=exclude_pk) if exclude_pk else qs
+
     def member_company_ids(self, club_id):
         """The club's members today: a company that left the club is no longer its business (what the club did
         with it stays visible through the conventions it animates and the actions it logged)."""
@@ -202,6 +217,25 @@ class ClubMembership(models.Model):
     )
     start_date = models.DateField("adhésion le")
     end_date = models.DateField("fin le", null=True, blank=True)
+    # Who recorded the membership and who ended it in the portal (rows loaded by imports have neither).
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="enregistrée par",
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="terminée par",
+    )
 
     objects = ClubMembershipQuerySet.as_manager()
 

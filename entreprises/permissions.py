@@ -70,3 +70,24 @@ def can_prepare_convention(scope, company):
     """Who may start a convention for this company from a diagnostic: the same people who diagnose it
     (the convention pages check the rest: kinds of convention, départements)."""
     return can_create_diagnostic(scope, company)
+
+
+# --- club members -----------------------------------------------------------------------------------------
+
+_CLUB_READERS = (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB)
+
+
+def can_read_club_members(scope, club):
+    """The list of a club's member companies names companies: its own people, the préfecture of its
+    départements and the national level. Callers pass a club from `clubs_visible_to(scope)`."""
+    if scope.kind not in _CLUB_READERS:
+        return False
+    return not scope.is_club or scope.organisation_id == club.pk
+
+
+def can_manage_club_members(scope, club):
+    """Who adds and ends memberships: the club's administrators, the préfecture of one of its départements
+    (callers pass a visible club, so a préfecture's club shares a département with it) and the national level."""
+    if scope.is_national or scope.is_prefecture:
+        return True
+    return scope.is_club and scope.organisation_id == club.pk and scope.is_org_admin

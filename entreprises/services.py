@@ -69,3 +69,48 @@ def save_diagnostic(*, company, date, club_id, comment, author, answers, diagnos
     DiagnosticItem.objects.bulk_update(to_update, ["status", "comment"])
     DiagnosticItem.objects.bulk_create(to_create)
     return diagnostic
+
+
+class ClubMembershipError(ValueError):
+    """A membership that would contradict the club's history; the message is French, for the form."""
+
+
+def _check_no_overlap(company, club, start, end, exclude_pk=None):
+    clash = ClubMembership.objects.overlapping(company, club, start, end, exclude_pk=exclude_pk).order_by("start_date").first()
+    if clash is not None:
+        until = f"au {clash.end_date:%d/%m/%Y}" if clash.end_date else "sans date de fin"
+        raise ClubMembershipError(
+            f"{company.name} est déjà membre de {club.name} sur cette période (adhésion du {clash.start_date:%d/%m/%Y} {until})."
+        )
+
+
+@transaction.atomic
+def add_club_member(*, club, company, start_date, end_date=None, by=None):
+    """Record a company's membership of a club. Two memberships of one company in one club never overlap."""
+    if end_date is not None and end_date < start_date:
+        raise ClubMembershipError("La fin de l'adhésion doit suivre son début.")
+    # Serialise the writes about this company: two people adding it at once cannot both pass the check.
+    type(company).objects.select_for_update().filter(pk=company.pk).first()
+    _check_no_overlap(company, club, start_date, end_date)
+    return ClubMembership.objects.create(
+        company=company, club=club, start_date=start_date, end_date=end_date, recorded_by=_person(by)
+    )
+
+
+@transaction.atomic
+def end_club_membership(membership, *, end_date, by=None):
+    """A company leaves a club: the membership gets an end date, the row stays (the club's history)."""
+    membership = ClubMembership.objects.select_for_update().select_related("company", "club").get(pk=membership.pk)
+    if membership.end_date is not None and membership.end_date < timezone.localdate():
+        raise ClubMembershipError("Cette adhésion est déjà terminée.")
+    if end_date < membership.start_date:
+        raise ClubMembershipError(f"La fin de l'adhésion doit suivre son début ({membership.start_date:%d/%m/%Y}).")
+    _check_no_overlap(membership.company, membership.club, membership.start_date, end_date, exclude_pk=membership.pk)
+    membership.end_date = end_date
+    membership.ended_by = _person(by)
+    membership.save(update_fields=["end_date", "ended_by"])
+    return membership
+
+
+def _person(user):
+    return user if user is not None and getattr(user, "is_authenticated", False) else None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import club_views, views
 
 app_name = "entreprises"
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:company_pk>/diagnostics/nouveau/", views.diagnostic_create, name="diagnostic_create"),
     path("diagnostics/<int:pk>/", views.diagnostic_detail, name="diagnostic_detail"),
     path("diagnostics/<int:pk>/modifier/", views.diagnostic_edit, name="diagnostic_edit"),
+    path("clubs/", club_views.club_list, name="clubs"),
+    path("clubs/<int:pk>/membres/", club_views.club_members, name="club_members"),
+    path("clubs/<int:pk>/membres/ajouter/", club_views.club_member_add, name="club_member_add"),
+    path("clubs/adhesions/<int:pk>/terminer/", club_views.club_member_end, name="club_member_end"),
 ]

@@ -9,4 +9,11 @@ class EvaluationConfig(AppConfig):
     def ready(self):
         # The engine sends its tasks by name (`evaluation.engine.runs`): register them in every process, not
         # only in workers (autodiscovery), so that eager mode (no broker) finds them too.
+        # The generic indicators are measured on every action of a family (methodology §6): the catalogue pages
+        # must keep them as they are (charte.catalogue.engine_needs).
+        from charte.catalogue import engine_needs
+
         from . import checks, tasks  # noqa: F401
+        from .engine.compile import GENERIC_INDICATORS
+
+        engine_needs.register("le moteur le mesure sur toutes les actions de chaque famille", GENERIC_INDICATORS)

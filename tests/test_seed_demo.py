@@ -115,6 +115,24 @@ def test_each_demo_account_logs_in_with_an_active_membership_of_the_right_kind()
     assert admin.is_staff and admin.is_superuser and admin.check_password(DEMO_PASSWORD)
 
 
+def test_the_demo_metropole_is_scoped_to_its_epci():
+    """Issue 11, point 5: the partner Montpellier Méditerranée Métropole reads its EPCI (Montpellier's QPV), not the
+    rest of the Hérault (Béziers, Sète) nor the département."""
+    from charte.comptes.scoping import Scope
+    from charte.territoires.models import Departement
+
+    seed()
+
+    partner = User.objects.get(email="partenaire@demo.charte.fr").memberships.get().organisation
+    assert partner.epci.siren == "243400017"
+    scope = Scope.for_organisation(partner)
+    qpvs = set(QPV.objects.visible_to(scope).values_list("code", flat=True))
+    assert "QP034005" in qpvs and len(qpvs) == 12  # Mosson and the eleven other QPV of Montpellier
+    assert not qpvs & {"QP034001", "QP034017"}  # Béziers, Sète
+    assert QPV.objects.get(code="QP034005").epci == partner.epci
+    assert not Departement.objects.visible_to(scope).exists()
+
+
 def test_demo_data_respects_the_domain_rules():
     seed()
 

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from charte.catalogue.models import ActionType, Family, Indicator
 from tests.comptes.proconnect import proconnect_on
 from tests.factories import MembershipFactory
 from tests.walk_fixtures import ROLES, SIDES, build_world
@@ -73,6 +74,7 @@ ALL = {
     # Both actions of the Hérault reach Mosson (QP034005).
     "mosson_actions": [H["action_a"], H["action_b"]],
     "campaigns": [H["campaign"], A["campaign"]],
+    "clubs": [H["club"], A["club"]],
     # A declaration row names its company and its convention.
     "declarations": [H["signed"][0], H["signed_b"][0], A["signed"][0], A["signed_b"][0]],
 }
@@ -108,6 +110,15 @@ VISIBLE = {
         "club": ['href="/territoires/34/"'],
         "company": ['href="/territoires/34/"'],
         "partner": ['href="/territoires/34/"'],
+        "nobody": [],
+    },
+    # Clubs whose member lists one reads: not a partner's nor a company's business.
+    "clubs": {
+        "national": ALL["clubs"],
+        "prefecture": [H["club"]],
+        "club": [H["club"]],
+        "company": [],
+        "partner": [],
         "nobody": [],
     },
     "campaigns": {
@@ -195,12 +206,17 @@ TARGETS = {
     "company": Target(_pk("company_a", "company_b")),
     "company_of_page": Target(_pk("company_a", "company_b", key="company_pk")),
     "diagnostic": Target(_pk("diagnostic_a", "diagnostic_b")),
+    "club": Target(lambda world, role, variant: {"pk": side_of(world, variant).club.pk}, ("ici", "aude")),
+    "club_membership": Target(
+        lambda world, role, variant: {"pk": side_of(world, variant).company_a.club_memberships.get().pk}, ("ici", "aude")
+    ),
     # Draft and negotiation: the statuses in which a convention may still be edited.
     "convention": Target(_pk("draft", "other")),
     "document": Target(_pk("signed_document", "other_document")),
     "action": Target(_pk("action_a", "action_b")),
     "departement": Target(lambda world, role, variant: {"code": side_of(world, variant).code}, ("ici", "aude")),
     "qpv": Target(lambda world, role, variant: {"code": side_of(world, variant).qpvs[0].code}, ("ici", "aude")),
+    "epci": Target(lambda world, role, variant: {"siren": side_of(world, variant).epci.siren}, ("ici", "aude")),
     "api_key": Target(_api_key, ("ici", "aude")),
     "campaign": Target(lambda world, role, variant: {"pk": side_of(world, variant).campaign.pk}, ("ici", "aude")),
     "declaration": Target(_pk("declaration_a", "declaration_b")),
@@ -211,9 +227,16 @@ TARGETS = {
         lambda world, role, variant: {"kind": "departement", "key": side_of(world, variant).code}, ("ici", "aude")
     ),
     "report_club": Target(lambda world, role, variant: {"kind": "club", "key": side_of(world, variant).club.pk}, ("ici", "aude")),
+    "report_qpv": Target(
+        lambda world, role, variant: {"kind": "qpv", "key": side_of(world, variant).qpvs[0].code}, ("ici", "aude")
+    ),
     "report_convention": Target(_report("convention", "signed", "signed_b")),
     "report_company": Target(_report("entreprise", "company_a", "company_b")),
     "delivery": Target(_delivery, ("ici", "aude")),
+    # The catalogue is one national referential: no territory, no twin in the Aude.
+    "family": Target(lambda world, role, variant: {"pk": Family.objects.get(code="EDU").pk}, ("ici",)),
+    "action_type": Target(lambda world, role, variant: {"pk": ActionType.objects.get(code="STAGE_3E").pk}, ("ici",)),
+    "indicator": Target(lambda world, role, variant: {"pk": Indicator.objects.get(code="BENEFICIAIRES").pk}, ("ici",)),
     "reset_link": Target(lambda world, role, variant: {"uidb64": "MQ", "token": "lien-perime"}, ("ici",)),
 }
 
@@ -243,11 +266,15 @@ COMPANY_WRITERS = by_role(200, 200, 200, 200, 404, 404)
 PORTAL_WRITERS = by_role(200, 200, 200, 403, 404, 404)  # visible to the company, changed by others
 CONCLUDERS = by_role(200, 200, 403, 403, 404, 404)  # sign, activate, terminate, renew
 ORG_ADMINS = by_role(200, 200, 200, 200, 200, 403)  # API keys: administrators of the current organisation
+CATALOGUE_EDITORS = by_role(200, 403, 403, 403, 403, 403)  # the national level edits, the others read
+CLUB_MANAGERS = by_role(200, 200, 200, 404, 404, 404)
 VALIDATORS = by_role(200, 200, 200, 403, 404, 404)  # completeness of a campaign: not for the companies
 REPORT_READERS = {
     "report_national": by_role(200, 404, 404, 404, 404, 404),
     "report_departement": by_role(200, 200, 200, 404, 200, 404),
     "report_club": by_role(200, 200, 200, 404, 404, 404),
+    # A QPV's figures: its territory's readers (a partner attached to an EPCI reads its territory this way).
+    "report_qpv": by_role(200, 200, 200, 404, 200, 404),
     "report_convention": READERS,
     "report_company": READERS,
 }
@@ -280,6 +307,19 @@ RULES = {
     "entreprises:diagnostic_create": Rule(PORTAL_WRITERS, "company_of_page"),
     "entreprises:diagnostic_detail": Rule(READERS, "diagnostic"),
     "entreprises:diagnostic_edit": Rule(PORTAL_WRITERS, "diagnostic"),
+    "catalogue:index": Rule(same(200)),
+    "catalogue:history": Rule(CATALOGUE_EDITORS),
+    "catalogue:family_create": Rule(CATALOGUE_EDITORS),
+    "catalogue:family_edit": Rule(CATALOGUE_EDITORS, "family"),
+    "catalogue:action_type_create": Rule(CATALOGUE_EDITORS),
+    "catalogue:action_type_edit": Rule(CATALOGUE_EDITORS, "action_type"),
+    "catalogue:indicator_create": Rule(CATALOGUE_EDITORS),
+    "catalogue:indicator_edit": Rule(CATALOGUE_EDITORS, "indicator"),
+    "entreprises:clubs": Rule(same(200), rows="clubs"),
+    # A club's member list and its changes: the club (its administrator here), its préfecture, the national level.
+    "entreprises:club_members": Rule(CLUB_MANAGERS, "club"),
+    "entreprises:club_member_add": Rule(CLUB_MANAGERS, "club"),
+    "entreprises:club_member_end": Rule(CLUB_MANAGERS, "club_membership"),
     "conventions:list": Rule(same(200), rows="conventions"),
     "conventions:export": Rule(same(200), rows="conventions"),
     "conventions:create": Rule(PORTAL_WRITERS),
@@ -301,6 +341,8 @@ RULES = {
     "actions:delete": Rule(PORTAL_WRITERS, "action"),
     "territoires:list": Rule(same(200), rows="departements"),
     "territoires:departement": Rule(by_role(200, 200, 200, 200, 200, 404), "departement", never=TERRITORY_NEVER),
+    # An EPCI's aggregates: figures only, whoever reads them.
+    "territoires:epci": Rule(by_role(200, 200, 200, 200, 200, 404), "epci", never=TERRITORY_NEVER),
     "territoires:qpv": Rule(by_role(200, 200, 200, 200, 200, 404), "qpv", rows="mosson_actions", never=TERRITORY_NEVER),
     "evaluation:campaign_list": Rule(READERS, rows="campaigns"),
     "evaluation:campaign_create": Rule(by_role(200, 200, 403, 403, 404, 404)),

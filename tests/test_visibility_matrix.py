@@ -36,17 +36,17 @@ class Served:
 SERVED = {
     Region: Served(api=("region",)),
     Departement: Served(portal=("territoires:list", "territoires:departement", "rapports:report"), api=("departement",)),
-    EPCI: Served(api=("epci",)),
+    EPCI: Served(portal=("territoires:epci",), api=("epci",)),
     Commune: Served(api=("commune",)),
-    QPV: Served(portal=("territoires:qpv",), api=("qpv", "qpv-correspondance")),
+    QPV: Served(portal=("territoires:qpv", "territoires:epci", "rapports:report"), api=("qpv", "qpv-correspondance")),
     # The clubs a person may pick (clubs_visible_to) are the club reports' readers; accounts are admin pages.
-    Organisation: Served(portal=("rapports:report",)),
+    Organisation: Served(portal=("rapports:report", "entreprises:clubs", "entreprises:club_members")),
     User: Served(),
     Company: Served(portal=("entreprises:list", "entreprises:export", "entreprises:detail"), api=("entreprise",)),
     # A company's establishments, contacts and club memberships: its page and the admin.
     Establishment: Served(portal=("entreprises:detail",)),
     Contact: Served(),
-    ClubMembership: Served(),
+    ClubMembership: Served(portal=("entreprises:club_members", "entreprises:club_member_end")),
     Diagnostic: Served(portal=("entreprises:diagnostic_detail", "entreprises:diagnostic_edit")),
     Convention: Served(portal=("conventions:list", "conventions:export", "conventions:detail"), api=("convention",)),
     Action: Served(portal=("actions:list", "actions:export", "actions:detail"), api=("action",)),

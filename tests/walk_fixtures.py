@@ -25,6 +25,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from charte.comptes.models import Membership, OrganisationKind
+from charte.territoires.models import EPCI
 from conventions.models import Convention, ConventionDocument
 from entreprises.models import Diagnostic, DiagnosticItem
 from evaluation.campaigns import services as evaluation_services
@@ -53,6 +54,7 @@ SIDES = {
     "34": {
         "departement": "Hérault",
         "commune": ("34172", "Montpellier"),
+        "epci": ("243400017", "Montpellier Méditerranée Métropole"),
         "qpvs": (("QP034005", "Mosson"), ("QP034006", "Petit Bard Pergola")),
         "club": "FACE Hérault",
         "prefecture": "Préfecture de l'Hérault",
@@ -70,6 +72,7 @@ SIDES = {
     "11": {
         "departement": "Aude",
         "commune": ("11069", "Carcassonne"),
+        "epci": ("200035715", "Carcassonne Agglo"),
         "qpvs": (("QP011002", "La Conte"), ("QP011003", "Ozanam")),
         "club": "FACE Aude",
         "prefecture": "Préfecture de l'Aude",
@@ -102,7 +105,8 @@ def _side(code):
     today = timezone.localdate()
     side = SimpleNamespace(code=code, departement=dep, spec=spec)
 
-    side.commune = CommuneFactory(code=spec["commune"][0], name=spec["commune"][1], departement=dep)
+    side.epci = EPCI.objects.create(siren=spec["epci"][0], name=spec["epci"][1])
+    side.commune = CommuneFactory(code=spec["commune"][0], name=spec["commune"][1], departement=dep, epci=side.epci)
     side.qpvs = [QPVFactory(code=qpv_code, name=name, departement=dep) for qpv_code, name in spec["qpvs"]]
     side.club = OrganisationFactory(kind=OrganisationKind.CLUB, name=spec["club"], departements=[dep])
     side.prefecture = OrganisationFactory(kind=OrganisationKind.PREFECTURE, name=spec["prefecture"], departements=[dep])

@@ -7,6 +7,7 @@ app) are set per indicator, and a lower app never imports a higher one.
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 
 class Family(models.Model):
@@ -15,6 +16,9 @@ class Family(models.Model):
     short_label = models.CharField("libellé court", max_length=60)
     position = models.PositiveSmallIntegerField("ordre", default=0)
     is_active = models.BooleanField("active", default=True)
+
+    # Who changed what, when: the catalogue is edited in the portal by the national level (issue 11).
+    history = HistoricalRecords(app="evaluation")
 
     class Meta:
         ordering = ["position", "code"]
@@ -63,6 +67,8 @@ class Indicator(models.Model):
     )
     is_active = models.BooleanField("actif", default=True)
 
+    history = HistoricalRecords(app="evaluation")
+
     class Meta:
         ordering = ["code"]
         verbose_name = "indicateur"
@@ -93,6 +99,8 @@ class ActionType(models.Model):
     paqte_axis = models.CharField("axe PaQte", max_length=20, choices=PaqteAxis.choices, blank=True)
     indicators = models.ManyToManyField(Indicator, blank=True, related_name="action_types", verbose_name="indicateurs suggérés")
     is_active = models.BooleanField("actif", default=True)
+
+    history = HistoricalRecords(app="evaluation", m2m_fields=[indicators])
 
     class Meta:
         ordering = ["family__position", "label"]

@@ -229,7 +229,7 @@ class OrganisationAdmin(ScopedAdminMixin, RecordsMembershipChangesMixin, admin.M
     list_select_related = ("epci",)
     list_filter = ("kind", "network", "partner_category", "is_active", "departements")
     search_fields = ("name", "email")
-    autocomplete_fields = ("departements", "epci")
+    autocomplete_fields = ("departements", "epci", "communes")
     readonly_fields = ("created_at", "updated_at")
     inlines = [OrganisationMembershipInline]
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from charte.territoires.models import EPCI, Departement
+from charte.territoires.models import EPCI, Commune, Departement
 
 
 class UserQuerySet(models.QuerySet):
@@ -188,7 +188,21 @@ class Organisation(models.Model):
     )
     partner_category = models.CharField("catégorie de partenaire", max_length=20, choices=PartnerCategory.choices, blank=True)
     epci = models.ForeignKey(
-        EPCI, on_delete=models.SET_NULL, null=True, blank=True, related_name="organisations", verbose_name="EPCI"
+        EPCI,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name="EPCI",
+        help_text="Pour un partenaire : il ne voit alors que les agrégats de cet EPCI (et des communes ci-dessous), "
+        "et non plus ceux de ses départements.",
+    )
+    communes = models.ManyToManyField(
+        Commune,
+        blank=True,
+        related_name="organisations",
+        verbose_name="communes couvertes",
+        help_text="Pour un partenaire attaché à des communes plutôt qu'à un EPCI ou à des départements.",
     )
     email = models.EmailField("adresse de contact", blank=True)
     is_active = models.BooleanField("active", default=True)
@@ -299,9 +313,7 @@ class ApiKey(models.Model):
 
     PREFIX_LENGTH = 8
 
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="api_keys", verbose_name="organisation"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys", verbose_name="organisation")
     name = models.CharField("nom", max_length=100, help_text="Par exemple : « Outil de suivi du club ».")
     prefix = models.CharField("préfixe", max_length=PREFIX_LENGTH, unique=True)
     hashed_key = models.CharField("empreinte du secret", max_length=64, editable=False)

@@ -11,6 +11,10 @@ every view, form choice list, export, admin list and API endpoint asks it. The r
 | company    | its own company, its conventions and the actions it took part in                  |
 | partner    | the aggregates of its territory (départements and QPV pages), no company-level row |
 
+A partner attached to an EPCI or to communes (a métropole, an agglomération, a town) sees that territory
+only: its scope carries `epci_ids` / `commune_ids` and no département, so that every département-wide row
+(département pages, département and région aggregates) is refused rather than shown for a wider area.
+
 This module reaches no model of a higher app (entreprises, conventions, evaluation), not even through
 `apps.get_model`: tests/comptes/test_scope_layering.py checks it.
 """
@@ -33,6 +37,9 @@ class Scope:
     kind: str | None = None
     organisation_id: int | None = None
     departement_ids: frozenset = field(default_factory=frozenset)
+    # A partner attached below the département: the EPCI and communes it covers (empty for everybody else).
+    epci_ids: frozenset = field(default_factory=frozenset)
+    commune_ids: frozenset = field(default_factory=frozenset)
     company_id: int | None = None
     membership_id: int | None = None
     is_org_admin: bool = False
@@ -65,10 +72,21 @@ class Scope:
                 .values_list("company", flat=True)
                 .first()
             )
+        departement_ids = frozenset(organisation.departements.values_list("pk", flat=True))
+        epci_ids, commune_ids = frozenset(), frozenset()
+        if organisation.kind == PARTNER:
+            epci_ids = frozenset([organisation.epci_id]) if organisation.epci_id else frozenset()
+            commune_ids = frozenset(organisation.communes.values_list("pk", flat=True))
+            if epci_ids or commune_ids:
+                # The EPCI (or the communes) is the whole territory: the départements the organisation also
+                # lists only say where it is, and would open the aggregates of the whole département.
+                departement_ids = frozenset()
         return cls(
             kind=organisation.kind,
             organisation_id=organisation.pk,
-            departement_ids=frozenset(organisation.departements.values_list("pk", flat=True)),
+            departement_ids=departement_ids,
+            epci_ids=epci_ids,
+            commune_ids=commune_ids,
             company_id=company_id,
         )
 
@@ -91,6 +109,11 @@ class Scope:
     @property
     def is_partner(self):
         return self.kind == PARTNER
+
+    @property
+    def below_departement(self):
+        """A partner whose territory is an EPCI or a list of communes rather than départements."""
+        return self.kind == PARTNER and bool(self.epci_ids or self.commune_ids)
 
     @property
     def has_territory(self):

@@ -10,6 +10,16 @@ from django.db.models import Q
 # relations they declare on the referential (communes__companies, conventions...), never by importing them.
 
 
+def _below_departement(scope):
+    """A partner attached to an EPCI or to communes: its territory is those communes, not départements."""
+    return bool(getattr(scope, "below_departement", False))
+
+
+def _local_communes(scope):
+    """The communes of a partner attached below the département: those of its EPCI and those it lists."""
+    return Commune.objects.filter(Q(epci_id__in=scope.epci_ids) | Q(pk__in=scope.commune_ids))
+
+
 class RegionQuerySet(models.QuerySet):
     def visible_to(self, scope):
         """The régions of the départements a scope sees."""
@@ -67,9 +77,11 @@ class Departement(models.Model):
 
 class EPCIQuerySet(models.QuerySet):
     def visible_to(self, scope):
-        """The EPCI of the communes a scope sees."""
+        """The EPCI of the communes a scope sees (and, for a partner, the EPCI it is attached to)."""
         if scope.is_national:
             return self.all()
+        if _below_departement(scope):
+            return self.filter(Q(pk__in=scope.epci_ids) | Q(pk__in=_local_communes(scope).values("epci_id")))
         return self.filter(pk__in=Commune.objects.visible_to(scope).values("epci_id"))
 
 
@@ -90,9 +102,11 @@ class EPCI(models.Model):
 
 class CommuneQuerySet(models.QuerySet):
     def visible_to(self, scope):
-        """The communes of the départements a scope sees."""
+        """The communes of the départements a scope sees; for a partner attached to an EPCI or communes, those."""
         if scope.is_national:
             return self.all()
+        if _below_departement(scope):
+            return self.filter(pk__in=_local_communes(scope).values("pk"))
         return self.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
 
 
@@ -120,11 +134,15 @@ class QPVQuerySet(models.QuerySet):
         return self.filter(departement__in=departements)
 
     def visible_to(self, scope):
-        """The QPV of the départements a scope sees."""
+        """The QPV of the départements a scope sees. A partner attached to an EPCI or communes: the QPV of that
+        EPCI (the referential's link, or one of the QPV's communes in the territory)."""
         if scope.is_national:
             return self.all()
         if scope.kind is None:
             return self.none()
+        if _below_departement(scope):
+            in_communes = QPV.communes.through.objects.filter(commune__in=_local_communes(scope).values("pk"))
+            return self.filter(Q(epci_id__in=scope.epci_ids) | Q(pk__in=in_communes.values("qpv_id")))
         return self.filter(departement__in=Departement.objects.visible_to(scope).values("pk"))
 
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
-from .models import QPV, Departement, Region
+from .models import EPCI, QPV, Departement, Region
 
 
 def _model(label):
@@ -73,10 +73,13 @@ def departement_list(request):
         pk__in=Departement.objects.visible_to(request.scope).values("region")
     )
     page_obj = Paginator(departement_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    # A partner attached to an EPCI has no département: its territory is the EPCI's page.
+    own_epcis = EPCI.objects.filter(pk__in=request.scope.epci_ids).order_by("name") if request.scope.below_departement else []
     return render(
         request,
         "territoires/departement_list.html",
         {
+            "own_epcis": own_epcis,
             "filter": departement_filter,
             "page_obj": page_obj,
             "departements": page_obj.object_list,
@@ -195,6 +198,67 @@ def departement_detail(request, code):
     )
 
 
+# --- one EPCI ----------------------------------------------------------------------------------------
+
+
+def epci_detail(request, siren):
+    """The aggregates of an EPCI: the actions that reached its QPV, year by year, and its QPV. Aggregates only,
+    whoever reads it: the page is the territory of a partner attached to the EPCI (a métropole, an
+    agglomération), whose figures must not name a company nor an action."""
+    scope = request.scope
+    epci = get_object_or_404(EPCI.objects.visible_to(scope), siren=siren)
+    Action = _model("conventions.Action")
+    ActionQPV = Action.qpvs.through
+    in_epci = QPV.objects.visible_to(scope).filter(
+        Q(epci=epci) | Q(pk__in=QPV.communes.through.objects.filter(commune__epci=epci).values("qpv_id"))
+    )
+    reaching = Action.objects.filter(pk__in=ActionQPV.objects.filter(qpv__in=in_epci.values("pk")).values("action_id"))
+
+    years, year = _years(reaching, request.GET.get("annee"))
+    year_actions = reaching.filter(start_date__year=year)
+    totals = year_actions.aggregate(
+        actions=Count("pk"),
+        beneficiaries=Coalesce(Sum("beneficiaries_total"), 0),
+        beneficiaries_qpv=Coalesce(Sum("beneficiaries_qpv"), 0),
+    )
+    by_family = (
+        year_actions.order_by()
+        .values("action_type__family__label", "action_type__family__position")
+        .annotate(actions=Count("pk"), beneficiaries=Sum("beneficiaries_total"), beneficiaries_qpv=Sum("beneficiaries_qpv"))
+        .order_by("action_type__family__position")
+    )
+    reached = ActionQPV.objects.filter(qpv=OuterRef("pk"), action__start_date__year=year)
+    qpvs = (
+        in_epci.annotate(
+            actions_in_year=_count_subquery(reached, "qpv"),
+            beneficiaries_in_year=_sum_subquery(reached, "qpv", "action__beneficiaries_total"),
+        )
+        .select_related("departement")
+        .order_by("-generation", "code")
+    )
+    page_obj = Paginator(qpvs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "territoires/epci_detail.html",
+        {
+            "epci": epci,
+            "communes": _communes_of(epci, scope),
+            "years": years,
+            "year": year,
+            "totals": totals,
+            "by_family": by_family,
+            "page_obj": page_obj,
+            "qpvs": page_obj.object_list,
+            "breadcrumb_data": _crumbs((reverse("territoires:list"), "Territoires"), current=epci.name),
+        },
+    )
+
+
+def _communes_of(epci, scope):
+    """The communes of the EPCI the reader sees, for the page's heading (one query)."""
+    return list(epci.communes.visible_to(scope).order_by("name").only("code", "name"))
+
+
 # --- one QPV ----------------------------------------------------------------------------------------
 
 
@@ -239,6 +303,16 @@ def qpv_detail(request, code):
         page_obj = Paginator(actions, settings.PAGE_SIZE).get_page(request.GET.get("page"))
 
     departement = qpv.departement
+    # A partner attached to an EPCI does not see the département: the way back is its EPCI's page.
+    departement_visible = Departement.objects.visible_to(scope).filter(pk=departement.pk).exists()
+    epci_visible = qpv.epci is not None and EPCI.objects.visible_to(scope).filter(pk=qpv.epci_id).exists()
+    if departement_visible:
+        parent = (reverse("territoires:departement", args=[departement.code]), str(departement))
+    elif epci_visible:
+        parent = (reverse("territoires:epci", args=[qpv.epci.siren]), qpv.epci.name)
+    else:
+        own = EPCI.objects.filter(pk__in=scope.epci_ids).first()
+        parent = (reverse("territoires:epci", args=[own.siren]), own.name) if own else None
     return render(
         request,
         "territoires/qpv_detail.html",
@@ -250,9 +324,11 @@ def qpv_detail(request, code):
             "page_obj": page_obj,
             "actions": page_obj.object_list if page_obj else None,
             "show_action_rows": not scope.is_partner,
+            "departement_visible": departement_visible,
+            "epci_visible": epci_visible,
             "breadcrumb_data": _crumbs(
                 (reverse("territoires:list"), "Territoires"),
-                (reverse("territoires:departement", args=[departement.code]), str(departement)),
+                *([parent] if parent else []),
                 current=f"{qpv.name} ({qpv.code})",
             ),
         },

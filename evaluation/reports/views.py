@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from charte.comptes import scoping
 from charte.comptes.models import Organisation
-from charte.territoires.models import Departement
+from charte.territoires.models import QPV, Departement
 from charte.web import csv_response
 from conventions.models import Convention
 from entreprises.models import Company
@@ -49,6 +49,10 @@ def resolve(scope, kind, key):
     if kind == "departement" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
         departement = get_object_or_404(Departement.objects.visible_to(scope), code=key)
         return ScopeType.DEPARTEMENT, departement.code, f"{departement.name} ({departement.code})"
+    if kind == "qpv" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+        # A partner attached to an EPCI reads its territory through the reports of the EPCI's QPV.
+        qpv = get_object_or_404(QPV.objects.visible_to(scope), code=str(key).upper())
+        return ScopeType.QPV, qpv.code, f"{qpv.name} ({qpv.code})"
     if kind == "club" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB):
         club = get_object_or_404(Organisation.objects.clubs_visible_to(scope), pk=_pk(key))
         return ScopeType.CLUB, str(club.pk), club.name
@@ -86,10 +90,18 @@ def index(request):
         else []
     )
     company = Company.objects.visible_to(scope).first() if scope.is_company else None
+    qpvs = QPV.objects.visible_to(scope).order_by("-generation", "code") if scope.below_departement else []
     return render(
         request,
         "rapports/index.html",
-        {"departements": departements, "clubs": clubs, "company": company, "year": _year(request), "national_key": NATIONAL_KEY},
+        {
+            "departements": departements,
+            "qpvs": qpvs,
+            "clubs": clubs,
+            "company": company,
+            "year": _year(request),
+            "national_key": NATIONAL_KEY,
+        },
     )
 
 
