@@ -240,6 +240,8 @@ PAGE_SIZE = 25
 
 # Absolute links in e-mails (declaration returned, validated, reminders): the portal's public address.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# How long an invitation link stays usable (days); resending it starts a new period.
+INVITATION_VALIDITY_DAYS = env.int("INVITATION_VALIDITY_DAYS", default=7)
 
 # API throttling counters must be shared by every gunicorn process: production sets CACHE_URL to Redis
 # (e.g. redis://127.0.0.1:6379/1); the per-process memory cache is only right for a single process.

@@ -5,7 +5,7 @@ Visibility is not decided here: callers first fetch the object through `charte.c
 object out of scope is already a 404. These predicates only answer "visible, but may this person write?".
 """
 
-from charte.comptes import scoping
+from charte.comptes import people, scoping
 
 from .models import ClubMembership
 
@@ -70,3 +70,14 @@ def can_prepare_convention(scope, company):
     """Who may start a convention for this company from a diagnostic: the same people who diagnose it
     (the convention pages check the rest: kinds of convention, départements)."""
     return can_create_diagnostic(scope, company)
+
+
+def can_invite_people(scope, company):
+    """Who may invite people to become users of a (visible) company's account: those who may invite into its
+    account (charte.comptes.people); when it has none yet, those who would once it is created: the national
+    level's administrators, the préfecture that sees it, the club that counts it among its members today."""
+    if company.organisation_id is not None:
+        return people.can_invite(scope, company.organisation)
+    if scope.is_national:
+        return scope.is_org_admin
+    return scope.is_prefecture or is_current_member(scope, company)

@@ -16,7 +16,7 @@ from .admin_scoping import (
     writes_referential,
 )
 from .api_keys_admin import ApiKeyAdmin
-from .models import ApiKey, Membership, Organisation, User
+from .models import ApiKey, Invitation, Membership, Organisation, User
 
 
 class EmailUniqueMixin:
@@ -291,4 +291,49 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 admin.site.register(ApiKey, ApiKeyAdmin)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Invitations are created, resent and revoked from the portal's members pages (which send the e-mail);
+    the admin only reads them, and may revoke those of the organisations the person may invite into."""
+
+    list_display = ("email", "organisation", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_select_related = ("organisation", "invited_by")
+    list_filter = ("role", "organisation__kind")
+    search_fields = ("email", "organisation__name")
+    readonly_fields = (
+        "organisation",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "sent_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+        "revoked_by",
+    )
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Annuler les invitations sélectionnées", permissions=["change"])
+    def revoke(self, request, queryset):
+        from .people import invitable_organisations
+
+        if not is_unrestricted(request):
+            queryset = queryset.filter(organisation__in=invitable_organisations(request_scope(request)).values("pk"))
+        count = queryset.open().update(revoked_at=timezone.now(), revoked_by=request.user)
+        self.message_user(request, f"{count} invitation(s) annulée(s).", level=messages.SUCCESS)
+
+
 restrict_third_party_admins()
