@@ -156,6 +156,12 @@ class OrganisationQuerySet(models.QuerySet):
             return qs.filter(departements__in=scope.departement_ids).distinct()
         return qs.none()
 
+    def invitable_by(self, scope):
+        """Organisations a person may invite people into (rules in `charte.comptes.people`)."""
+        from .people import invitable_organisations
+
+        return self.filter(pk__in=invitable_organisations(scope).values("pk"))
+
     def managed_by(self, scope):
         """Organisations whose accounts (memberships, API keys) a person may manage: its own organisation, or any
         for the national level. Never wider than the organisation the person acts for."""

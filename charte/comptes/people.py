@@ -150,18 +150,29 @@ def _send_after_commit(invitation_id):
     transaction.on_commit(lambda: send_invitation.delay(invitation_id), robust=True)
 
 
+def normalize_email(email):
+    return User.objects.normalize_email(email or "").strip().lower()
+
+
+def check_invitable(organisation, email):
+    """Refuse (ValidationError at the field) an invitation into an inactive organisation, or of a person who is
+    already one of its active members."""
+    if not organisation.is_active:
+        raise ValidationError("Cette organisation n'est plus active : on ne peut plus y inviter personne.")
+    email = normalize_email(email)
+    if Membership.objects.filter(organisation=organisation, user__email__iexact=email, is_active=True).exists():
+        raise ValidationError({"email": f"{email} est déjà membre de « {organisation} »."})
+
+
 @transaction.atomic
 def invite(organisation, email, role, by, *, first_name="", last_name=""):
     """Create an invitation and send its e-mail after commit. Refused (ValidationError at the field) when the
     person is already an active member, or when an invitation is still pending for that address; an expired
     one is closed and replaced."""
-    email = User.objects.normalize_email(email).strip().lower()
+    email = normalize_email(email)
     if role not in Role.values:
         raise ValidationError({"role": "Rôle inconnu."})
-    if not organisation.is_active:
-        raise ValidationError("Cette organisation n'est plus active : on ne peut plus y inviter personne.")
-    if Membership.objects.filter(organisation=organisation, user__email__iexact=email, is_active=True).exists():
-        raise ValidationError({"email": f"{email} est déjà membre de « {organisation} »."})
+    check_invitable(organisation, email)
     now = timezone.now()
     previous = Invitation.objects.select_for_update().open().filter(organisation=organisation, email=email).first()
     if previous is not None:
