@@ -258,6 +258,8 @@ SITE_URL_DEFAULT = "http://127.0.0.1:8000"
 SITE_URL = env.str("SITE_URL", default=SITE_URL_DEFAULT)
 # Active conventions ending within this many days, renewal not signed: their club and companies are told.
 RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=90)
+# How long an invitation link stays usable (days); resending it starts a new period.
+INVITATION_VALIDITY_DAYS = env.int("INVITATION_VALIDITY_DAYS", default=7)
 
 # API throttling counters must be shared by every gunicorn process: production sets CACHE_URL to Redis
 # (e.g. redis://127.0.0.1:6379/1); the per-process memory cache is only right for a single process.

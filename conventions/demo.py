@@ -362,7 +362,9 @@ DEMO_ACCOUNTS = [
     ("prefecture.aude@demo.charte.fr", "Sophie", "Martinez", "prefecture-11", "admin", "Préfecture de l'Aude"),
     ("animateur.face-herault@demo.charte.fr", "Karim", "Haddad", "club-34", "admin", "Animateur du club FACE Hérault"),
     ("entreprise.brl@demo.charte.fr", "Isabelle", "Vidal", "company-brl", "admin", "Entreprise BRL"),
-    ("partenaire@demo.charte.fr", "Thomas", "Garcia", "montpellier", "member", "Partenaire (Montpellier Méditerranée Métropole)"),
+    # A second BRL account, simple member: its administrator can try a role change or a deactivation.
+    ("collaborateur.brl@demo.charte.fr", "Mehdi", "Benali", "company-brl", "member", "Entreprise BRL (membre)"),
+    ("partenaire@demo.charte.fr", "Thomas", "Garcia", "montpellier", "admin", "Partenaire (Montpellier Méditerranée Métropole)"),
 ]
 
 
@@ -778,6 +780,12 @@ class DemoBuilder:
             user = self.user(email, first_name, last_name)
             Membership.objects.get_or_create(user=user, organisation=self.orgs[org_key], defaults={"role": role})
             self.report.accounts.append((email, label, self.orgs[org_key].name))
+        # Every demo organisation with accounts keeps an active administrator (a demo loaded by an older version
+        # made the partner a simple member), so that its members and invitations pages can be tried.
+        for email, _first, _last, org_key, role, _label in DEMO_ACCOUNTS:
+            organisation = self.orgs[org_key]
+            if role == "admin" and not organisation.memberships.filter(role="admin", is_active=True).exists():
+                Membership.objects.filter(user__email=email, organisation=organisation).update(role="admin", is_active=True)
         email, first_name, last_name, label = ADMIN_ACCOUNT
         self.user(email, first_name, last_name, is_staff=True, is_superuser=True)
         self.report.accounts.append((email, label, "—"))

@@ -5,7 +5,7 @@ Visibility is not decided here: callers first fetch the object through `charte.c
 object out of scope is already a 404. These predicates only answer "visible, but may this person write?".
 """
 
-from charte.comptes import scoping
+from charte.comptes import people, scoping
 
 from .models import ClubMembership
 
@@ -91,3 +91,14 @@ def can_manage_club_members(scope, club):
     if scope.is_national or scope.is_prefecture:
         return True
     return scope.is_club and scope.organisation_id == club.pk and scope.is_org_admin
+
+
+def can_invite_people(scope, company):
+    """Who may invite people to become users of a (visible) company's account: those who may invite into its
+    account (charte.comptes.people); when it has none yet, those who would once it is created: the national
+    level's administrators, the préfecture that sees it, the club that counts it among its members today."""
+    if company.organisation_id is not None:
+        return people.can_invite(scope, company.organisation)
+    if scope.is_national:
+        return scope.is_org_admin
+    return scope.is_prefecture or is_current_member(scope, company)

@@ -3,9 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 
+from charte.comptes import people
+from charte.comptes.models import Organisation, OrganisationKind
 from charte.concurrency import lock_and_check, next_version
 
-from .models import ClubMembership, Diagnostic, DiagnosticItem
+from .models import ClubMembership, Company, Diagnostic, DiagnosticItem, Establishment
 
 
 @transaction.atomic
@@ -114,3 +116,40 @@ def end_club_membership(membership, *, end_date, by=None):
 
 def _person(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _free_account_name(company):
+    """The company's name, made unique among the company accounts (an organisation name is unique per kind)."""
+    taken = Organisation.objects.filter(kind=OrganisationKind.COMPANY)
+    for name in (company.name, f"{company.name} ({company.siren})"):
+        if not taken.filter(name=name).exists():
+            return name
+    return f"{company.name} ({company.siren}, {company.pk})"
+
+
+@transaction.atomic
+def ensure_account(company):
+    """The company's organisation (its account in the portal), created on first need with the départements
+    where the company is present. The company row is locked so that two invitations at once make one account."""
+    locked = Company.objects.select_for_update().get(pk=company.pk)
+    if locked.organisation_id is not None:
+        company.organisation = locked.organisation
+        return locked.organisation
+    organisation = Organisation.objects.create(kind=OrganisationKind.COMPANY, name=_free_account_name(locked))
+    departements = set(
+        Establishment.objects.filter(company=locked, commune__isnull=False).values_list("commune__departement_id", flat=True)
+    )
+    if locked.commune_id:
+        departements.add(locked.commune.departement_id)
+    organisation.departements.set(departements)
+    Company.objects.filter(pk=locked.pk).update(organisation=organisation)
+    company.organisation = organisation
+    return organisation
+
+
+@transaction.atomic
+def invite_to_company(company, email, role, by, *, first_name="", last_name=""):
+    """Invite someone (a declared contact, say) to become a user of the company's account, creating the
+    account if the company has none yet: both or neither."""
+    organisation = ensure_account(company)
+    return people.invite(organisation, email, role, by, first_name=first_name, last_name=last_name)

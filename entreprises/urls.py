@@ -10,6 +10,7 @@ urlpatterns = [
     path("nouvelle/", views.company_create, name="create"),
     path("<int:pk>/", views.company_detail, name="detail"),
     path("<int:pk>/modifier/", views.company_edit, name="edit"),
+    path("<int:pk>/inviter/", views.company_invite, name="invite"),
     path("<int:company_pk>/diagnostics/nouveau/", views.diagnostic_create, name="diagnostic_create"),
     path("diagnostics/<int:pk>/", views.diagnostic_detail, name="diagnostic_detail"),
     path("diagnostics/<int:pk>/modifier/", views.diagnostic_edit, name="diagnostic_edit"),

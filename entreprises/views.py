@@ -9,6 +9,8 @@ higher app this one never imports. It is the page `conventions:company_commitmen
 (`conventions/company_views.py`), linked from the company's detail page.
 """
 
+from types import SimpleNamespace
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,8 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from charte.comptes import people
+from charte.comptes.forms import InvitationForm
 from charte.concurrency import StaleEditError
-from charte.web import csv_response
+from charte.web import add_service_error, csv_response, parse_pk
 from conventions.models import Action, Convention
 
 from . import permissions, services
@@ -127,7 +131,10 @@ def company_export(request):
 def company_detail(request, pk):
     scope = request.scope
     company = get_object_or_404(
-        Company.objects.visible_to(scope).select_related("commune__departement", "parent").prefetch_related("labels"), pk=pk
+        Company.objects.visible_to(scope)
+        .select_related("commune__departement", "parent", "organisation")
+        .prefetch_related("labels"),
+        pk=pk,
     )
     diagnostics = list(
         Diagnostic.objects.visible_to(scope).filter(company=company).select_related("club").order_by("-date", "-pk")
@@ -163,6 +170,9 @@ def company_detail(request, pk):
         "actions_count": actions_qs.count(),
         "can_edit": permissions.can_edit_company(scope, company),
         "can_diagnose": permissions.can_create_diagnostic(scope, company),
+        "can_invite_people": permissions.can_invite_people(scope, company),
+        "can_see_members": company.organisation_id is not None
+        and (people.can_manage_members(scope, company.organisation) or people.can_invite(scope, company.organisation)),
         "breadcrumb_data": _breadcrumb(company.name),
     }
     return render(request, "entreprises/company_detail.html", context)
@@ -182,6 +192,58 @@ def _group_by_family(items):
             groups.append({"family": family, "items": []})
         groups[-1]["items"].append(item)
     return groups
+
+
+# --- inviting people to the company's account ------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def company_invite(request, pk):
+    """Invite a person (one of the declared contacts, or anybody) to become a user of the company's account;
+    the account is created with the invitation when the company has none yet."""
+    scope = request.scope
+    company = get_object_or_404(Company.objects.visible_to(scope).select_related("organisation"), pk=pk)
+    if not permissions.can_invite_people(scope, company):
+        raise PermissionDenied("Vous pouvez consulter cette entreprise, mais pas inviter de personne dans son compte.")
+    contacts = company.contacts.all()
+    contact = None
+    if request.method == "GET":
+        contact = contacts.filter(pk=parse_pk(request.GET.get("contact"))).first()
+    initial = {"role": "admin" if company.organisation_id is None else "member"}
+    if contact is not None:
+        initial.update(email=contact.email, first_name=contact.first_name, last_name=contact.last_name)
+    form = InvitationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitation = services.invite_to_company(
+                company, data["email"], data["role"], request.user, first_name=data["first_name"], last_name=data["last_name"]
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Invitation envoyée à {invitation.email} pour le compte « {invitation.organisation} » : le lien est "
+                f"valable jusqu'au {invitation.expires_at:%d/%m/%Y} et ne sert qu'une fois.",
+            )
+            return redirect("entreprises:detail", pk=company.pk)
+    organisation = company.organisation or SimpleNamespace(name=f"le compte de {company.name}")
+    return render(
+        request,
+        "comptes/invite_form.html",
+        {
+            "form": form,
+            "organisation": organisation,
+            "contact": contact,
+            "company": company,
+            "validity_days": settings.INVITATION_VALIDITY_DAYS,
+            "cancel_url": reverse("entreprises:detail", args=[company.pk]),
+            "breadcrumb_data": _breadcrumb(
+                "Inviter une personne", (reverse("entreprises:detail", args=[company.pk]), company.name)
+            ),
+        },
+    )
 
 
 # --- create and edit ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from charte.catalogue.models import Family
+from charte.comptes import people
 from charte.comptes.models import ApiKey, Membership, OrganisationKind, User
 from charte.territoires.models import EPCI, QPVCorrespondence
 from conventions.models import Action, ActionPartner, Convention, ConventionDocument
@@ -67,6 +68,7 @@ def dataset(db):
     club = OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Hérault", departements=[herault])
     MembershipFactory(organisation=prefecture, user=UserFactory(email="agent@herault.gouv.fr"))
     ApiKey.issue(prefecture, "Outil de suivi", "read")
+    people.invite(club, "animateur@face-herault.example", "admin", None)
 
     company = CompanyFactory(name="BRL", siren="552000697", commune=montpellier)
     company.labels.add(Label.objects.create(name="Lucie"))

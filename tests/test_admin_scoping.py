@@ -19,6 +19,7 @@ from django.forms import ModelChoiceField
 from django.urls import reverse
 from django.utils import formats, translation
 
+from charte.comptes import people
 from charte.comptes.admin_scoping import (
     ReferentialAdminMixin,
     ReferentialInlineMixin,
@@ -26,7 +27,7 @@ from charte.comptes.admin_scoping import (
     ScopedInlineMixin,
     SuperuserOnlyAdminMixin,
 )
-from charte.comptes.models import ApiKey, Membership, Organisation, User
+from charte.comptes.models import ApiKey, Invitation, Membership, Organisation, User
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
@@ -51,6 +52,7 @@ def world(db):
         Contact.objects.create(company=side.company_a, first_name="Claire", last_name=f"Contact {side.code}")
         ActionPartner.objects.create(action=side.action_a, kind=ActionPartner.Kind.COLLEGE, name=f"Collège {side.code}")
         ApiKey.issue(side.prefecture, f"Outil {side.code}", ApiKey.Access.READ)
+        people.invite(side.club, f"animateur@club-{side.code}.example.org", "admin", None)
         Notification.objects.create(
             key=f"test-{side.code}",
             event="returned",
@@ -84,6 +86,7 @@ def foreign_rows(model, w):
         Organisation: lambda: Organisation.objects.exclude(departements__code="11"),
         Membership: lambda: Membership.objects.exclude(organisation__departements__code="11"),
         ApiKey: lambda: ApiKey.objects.exclude(organisation=w.aude.prefecture),
+        Invitation: lambda: Invitation.objects.exclude(organisation__departements__code="11"),
         Departement: lambda: Departement.objects.filter(code="34"),
         Commune: lambda: Commune.objects.filter(departement__code="34"),
         Region: lambda: Region.objects.exclude(departements__code="11"),

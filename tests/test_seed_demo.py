@@ -23,6 +23,7 @@ EXPECTED_ACCOUNTS = {
     "prefecture.aude@demo.charte.fr": (OrganisationKind.PREFECTURE, "Préfecture de l'Aude"),
     "animateur.face-herault@demo.charte.fr": (OrganisationKind.CLUB, "FACE Hérault"),
     "entreprise.brl@demo.charte.fr": (OrganisationKind.COMPANY, "BRL"),
+    "collaborateur.brl@demo.charte.fr": (OrganisationKind.COMPANY, "BRL"),
     "partenaire@demo.charte.fr": (OrganisationKind.PARTNER, "Montpellier Méditerranée Métropole"),
 }
 
@@ -111,6 +112,11 @@ def test_each_demo_account_logs_in_with_an_active_membership_of_the_right_kind()
         assert (membership.organisation.kind, membership.organisation.name) == (kind, organisation_name)
     brl_org = User.objects.get(email="entreprise.brl@demo.charte.fr").memberships.get().organisation
     assert brl_org.company.name == "BRL"
+    # Every demo organisation with accounts has an active administrator, who can try the members pages.
+    with_accounts = Organisation.objects.filter(memberships__isnull=False).distinct()
+    assert with_accounts.count() == 6
+    assert not with_accounts.exclude(memberships__role=Membership.Role.ADMIN, memberships__is_active=True).exists()
+    assert Membership.objects.get(user__email="collaborateur.brl@demo.charte.fr").role == Membership.Role.MEMBER
     admin = User.objects.get(email="admin@demo.charte.fr")
     assert admin.is_staff and admin.is_superuser and admin.check_password(DEMO_PASSWORD)
 

@@ -202,8 +202,36 @@ def _delivery(world, role, variant):
     return {"pk": delivery.pk}
 
 
+def _company_account(world, role, variant):
+    """The account (organisation) of company A of the person's side, or of the Hérault's company B for the
+    neighbour: created here when the dataset has none (the walk's savepoint undoes it)."""
+    from charte.comptes.models import Organisation, OrganisationKind
+
+    side = side_of(world, variant)
+    company = side.company_b if variant == "voisin" else side.company_a
+    # Read from the database: an account made by an earlier case was rolled back with its savepoint.
+    account_id = type(company).objects.filter(pk=company.pk).values_list("organisation_id", flat=True).get()
+    if account_id is None:
+        account_id = Organisation.objects.create(kind=OrganisationKind.COMPANY, name=f"Compte {company.name}").pk
+        type(company).objects.filter(pk=company.pk).update(organisation_id=account_id)
+    return {"pk": account_id}
+
+
+def _invitation_link(world, role, variant):
+    from charte.comptes import people
+
+    invitation = people.invite(
+        world.organisations["company"], "nouvelle.recrue@garrigue.example.org", "member", world.users["company"]
+    )
+    return {"token": invitation.token()}
+
+
 TARGETS = {
     "company": Target(_pk("company_a", "company_b")),
+    "company_account": Target(_company_account),
+    "invitation_link": Target(_invitation_link, ("ici",)),
+    # POST-only endpoints answer 405 to GET before looking at the object: any id will do.
+    "any_pk": Target(lambda world, role, variant: {"pk": 1}, ("ici",)),
     "company_of_page": Target(_pk("company_a", "company_b", key="company_pk")),
     "diagnostic": Target(_pk("diagnostic_a", "diagnostic_b")),
     "club": Target(lambda world, role, variant: {"pk": side_of(world, variant).club.pk}, ("ici", "aude")),
@@ -268,6 +296,8 @@ CONCLUDERS = by_role(200, 200, 403, 403, 404, 404)  # sign, activate, terminate,
 ORG_ADMINS = by_role(200, 200, 200, 200, 200, 403)  # API keys: administrators of the current organisation
 CATALOGUE_EDITORS = by_role(200, 403, 403, 403, 403, 403)  # the national level edits, the others read
 CLUB_MANAGERS = by_role(200, 200, 200, 404, 404, 404)
+# The members of a company's account: its admins, the préfecture and the club that recruits it, the national level.
+PEOPLE_MANAGERS = by_role(200, 200, 200, 200, 404, 404)
 VALIDATORS = by_role(200, 200, 200, 403, 404, 404)  # completeness of a campaign: not for the companies
 REPORT_READERS = {
     "report_national": by_role(200, 404, 404, 404, 404, 404),
@@ -299,11 +329,22 @@ RULES = {
     "notifications:mark_all_read": Rule(same(405)),  # POST only
     # Opening one's notification leads to its page (302); somebody else's is not found.
     "notifications:open": Rule(same(302), "delivery", foreign=same(404)),
+    # The « Membres » hub: a company or a partner administrator goes straight to its own organisation's page.
+    "comptes:members": Rule(by_role(200, 200, 200, 302, 302, 403)),
+    "comptes:organisation_members": Rule(PEOPLE_MANAGERS, "company_account"),
+    "comptes:invite": Rule(PEOPLE_MANAGERS, "company_account"),
+    "comptes:membership_role": Rule(same(405), "any_pk"),  # POST only
+    "comptes:membership_status": Rule(same(405), "any_pk"),
+    "comptes:invitation_resend": Rule(same(405), "any_pk"),
+    "comptes:invitation_revoke": Rule(same(405), "any_pk"),
+    # Public: the invitation link, for whoever opens it (a signed-in person other than the invitee is told so).
+    "comptes:invitation_accept": Rule(same(200), "invitation_link"),
     "entreprises:list": Rule(same(200), rows="companies"),
     "entreprises:export": Rule(same(200), rows="companies"),
     "entreprises:create": Rule(by_role(200, 200, 200, 403, 403, 403)),
     "entreprises:detail": Rule(READERS, "company"),
     "entreprises:edit": Rule(COMPANY_WRITERS, "company"),
+    "entreprises:invite": Rule(PEOPLE_MANAGERS, "company"),
     "entreprises:diagnostic_create": Rule(PORTAL_WRITERS, "company_of_page"),
     "entreprises:diagnostic_detail": Rule(READERS, "diagnostic"),
     "entreprises:diagnostic_edit": Rule(PORTAL_WRITERS, "diagnostic"),

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.contrib import admin
 
 from charte.comptes.admin_scoping import ReferentialAdminMixin, ScopedAdminMixin
-from charte.comptes.models import Organisation, User
+from charte.comptes.models import Invitation, Organisation, User
 from charte.comptes.scoping import Scope
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, Convention
@@ -42,6 +42,8 @@ SERVED = {
     # The clubs a person may pick (clubs_visible_to) are the club reports' readers; accounts are admin pages.
     Organisation: Served(portal=("rapports:report", "entreprises:clubs", "entreprises:club_members")),
     User: Served(),
+    # Invitations into an organisation: its members page (resend and revoke are POST-only), and the admin.
+    Invitation: Served(portal=("comptes:organisation_members",)),
     Company: Served(portal=("entreprises:list", "entreprises:export", "entreprises:detail"), api=("entreprise",)),
     # A company's establishments, contacts and club memberships: its page and the admin.
     Establishment: Served(portal=("entreprises:detail",)),

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .admin_scoping import (
@@ -16,7 +17,7 @@ from .admin_scoping import (
     writes_referential,
 )
 from .api_keys_admin import ApiKeyAdmin
-from .models import ApiKey, Membership, Organisation, User
+from .models import ApiKey, Invitation, Membership, Organisation, User
 
 
 class EmailUniqueMixin:
@@ -294,4 +295,88 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 admin.site.register(ApiKey, ApiKeyAdmin)
+
+
+class InvitationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ("organisation", "email", "first_name", "last_name", "role")
+
+    def clean(self):
+        from .people import check_invitable
+
+        cleaned = super().clean()
+        if self.instance.pk is None and cleaned.get("organisation") and cleaned.get("email"):
+            try:
+                check_invitable(cleaned["organisation"], cleaned["email"])
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The portal's members pages are where invitations are made; here a staff member may also create one
+    (it goes through the same service, which sends the e-mail), read them, and revoke open ones, for the
+    organisations they may invite into."""
+
+    form = InvitationAdminForm
+    choice_scoping = {"organisation": "invitable_by"}
+    list_display = ("email", "organisation", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_select_related = ("organisation", "invited_by")
+    list_filter = ("role", "organisation__kind")
+    search_fields = ("email", "organisation__name")
+    autocomplete_fields = ("organisation",)
+    readonly_fields = (
+        "organisation",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "sent_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+        "revoked_by",
+    )
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return InvitationAdminForm.Meta.fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        from .people import invite
+
+        try:
+            invitation = invite(
+                obj.organisation, obj.email, obj.role, request.user, first_name=obj.first_name, last_name=obj.last_name
+            )
+        except ValidationError as error:
+            # Raced by another invitation since the form's check: nothing was written; show the one that won.
+            invitation = Invitation.objects.open().filter(organisation=obj.organisation, email__iexact=obj.email).first()
+            if invitation is None:
+                raise
+            messages.warning(request, " ".join(error.messages))
+        obj.__dict__.update({k: v for k, v in invitation.__dict__.items() if k != "_state"})
+        obj._state.adding = False
+
+    @admin.action(description="Annuler les invitations sélectionnées", permissions=["change"])
+    def revoke(self, request, queryset):
+        if not is_unrestricted(request):
+            queryset = queryset.filter(organisation__in=Organisation.objects.invitable_by(request_scope(request)).values("pk"))
+        count = queryset.open().update(revoked_at=timezone.now(), revoked_by=request.user)
+        self.message_user(request, f"{count} invitation(s) annulée(s).", level=messages.SUCCESS)
+
+
 restrict_third_party_admins()

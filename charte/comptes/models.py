@@ -161,6 +161,12 @@ class OrganisationQuerySet(models.QuerySet):
             return qs.filter(departements__in=scope.departement_ids).distinct()
         return qs.none()
 
+    def invitable_by(self, scope):
+        """Organisations a person may invite people into (rules in `charte.comptes.people`)."""
+        from .people import invitable_organisations
+
+        return self.filter(pk__in=invitable_organisations(scope).values("pk"))
+
     def managed_by(self, scope):
         """Organisations whose accounts (memberships, API keys) a person may manage: its own organisation, or any
         for the national level. Never wider than the organisation the person acts for."""
@@ -293,6 +299,216 @@ class Membership(models.Model):
         self.is_active = False
         self.updated_by = by
         self.save(update_fields=["is_active", "updated_by", "updated_at"])
+
+
+class InvitationError(Exception):
+    """Why an invitation link cannot be used, with the French message shown to the person (and the HTTP status
+    of the page that says it: 410 for a link that existed and is no longer usable, 404 for an unknown one)."""
+
+    status = 410
+    message = "Cette invitation ne peut plus être utilisée."
+
+    def __init__(self, message=None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class InvitationNotFound(InvitationError):
+    status = 404
+    message = "Ce lien d'invitation est inconnu. Vérifiez qu'il a été copié en entier, ou demandez une nouvelle invitation."
+
+
+class InvitationExpired(InvitationError):
+    message = "Ce lien d'invitation a expiré. Demandez à la personne qui vous a invité de vous envoyer une nouvelle invitation."
+
+
+class InvitationRevoked(InvitationError):
+    message = "Cette invitation a été annulée par l'organisation. Rapprochez-vous d'elle si vous pensez que c'est une erreur."
+
+
+class InvitationUsed(InvitationError):
+    message = "Ce lien d'invitation a déjà été utilisé : il ne sert qu'une fois. Connectez-vous avec votre compte."
+
+
+class InvitationWrongAccount(InvitationError):
+    status = 403
+    message = "Cette invitation est adressée à une autre adresse électronique que celle du compte connecté."
+
+
+def _hash_token(token):
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet):
+    def open(self):
+        """Neither accepted nor revoked (an expired one included): at most one per organisation and e-mail."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+    def pending(self, now=None):
+        return self.open().filter(expires_at__gt=now or timezone.now())
+
+    def visible_to(self, scope):
+        """The invitations into the organisations a person sees."""
+        if scope.is_national:
+            return self.all()
+        return self.filter(organisation__in=Organisation.objects.visible_to(scope).values("pk"))
+
+    def for_token(self, token):
+        """The invitation a link's token designates, whatever its state, or None."""
+        token = str(token or "")
+        if not token or len(token) > 200:
+            return None
+        return self.filter(token_hash=_hash_token(token)).select_related("organisation", "invited_by").first()
+
+    def pending_for_token(self, token, now=None):
+        """The usable invitation of a link (for the accept page and a later ProConnect sign-in), or the
+        `InvitationError` saying why it is not usable."""
+        invitation = self.for_token(token)
+        if invitation is None:
+            raise InvitationNotFound()
+        invitation.check_usable(now)
+        return invitation
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation, sent by e-mail as a link that expires and works once.
+
+    The link's token is an HMAC of a random nonce under the project's secret key (`token()`): the e-mail task
+    recomputes it from the invitation's row, so no secret travels through the broker, and the
+    database keeps only the nonce and a SHA-256 of the token, which alone open nothing. Resending draws a new
+    nonce: the previous link stops working.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations", verbose_name="organisation"
+    )
+    email = models.EmailField("adresse électronique")
+    first_name = models.CharField("prénom", max_length=150, blank=True)
+    last_name = models.CharField("nom", max_length=150, blank=True)
+    role = models.CharField("rôle", max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="invité par"
+    )
+    created_at = models.DateTimeField("créée le", default=timezone.now, editable=False)
+    expires_at = models.DateTimeField("expire le")
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+    nonce = models.CharField(max_length=64, editable=False)
+    token_hash = models.CharField("empreinte du lien", max_length=64, unique=True, editable=False)
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="acceptée par"
+    )
+    revoked_at = models.DateTimeField("annulée le", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="annulée par"
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "invitation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="unique_open_invitation_per_organisation_email",
+                violation_error_message="Une invitation est déjà en attente pour cette adresse dans cette organisation.",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_accepted_or_revoked_not_both",
+                violation_error_message="Une invitation acceptée ne peut pas être annulée.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.organisation}"
+
+    # --- the link ------------------------------------------------------------------------------------------
+
+    TOKEN_SALT = "charte.comptes.Invitation"
+
+    def token(self):
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(self.TOKEN_SALT, self.nonce, algorithm="sha256").hexdigest()
+
+    def new_link(self):
+        """Draw a new nonce and store the hash of the token it gives (the caller saves)."""
+        import secrets
+
+        self.nonce = secrets.token_hex(16)
+        self.token_hash = _hash_token(self.token())
+
+    def url(self):
+        from django.urls import reverse
+
+        return settings.SITE_URL.rstrip("/") + reverse("comptes:invitation_accept", args=[self.token()])
+
+    # --- state -----------------------------------------------------------------------------------------------
+
+    @property
+    def is_expired(self):
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None and self.revoked_at is None and not self.is_expired
+
+    @property
+    def status_label(self):
+        if self.accepted_at:
+            return "Acceptée"
+        if self.revoked_at:
+            return "Annulée"
+        if self.is_expired:
+            return "Expirée"
+        return "En attente"
+
+    def check_usable(self, now=None):
+        if self.accepted_at is not None:
+            raise InvitationUsed()
+        if self.revoked_at is not None:
+            raise InvitationRevoked()
+        if self.expires_at <= (now or timezone.now()):
+            raise InvitationExpired()
+
+    def accept(self, user):
+        """Join the organisation as `user` (whose e-mail must be the invitation's): returns the membership.
+
+        Atomic and safe against a double submission: the invitation row is locked, re-read and checked, so a
+        second acceptance (or a concurrent one) raises `InvitationUsed` and creates nothing. An existing
+        membership of that person is reactivated, and never loses the administrator role."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            invitation = type(self).objects.select_for_update().select_related("organisation").get(pk=self.pk)
+            invitation.check_usable()
+            if user.email.lower() != invitation.email.lower():
+                raise InvitationWrongAccount(
+                    f"Cette invitation est adressée à {invitation.email} : connectez-vous avec ce compte pour l'accepter."
+                )
+            if not invitation.organisation.is_active:
+                raise InvitationRevoked("L'organisation qui vous a invité n'est plus active dans le portail.")
+            membership = Membership.objects.select_for_update().filter(user=user, organisation=invitation.organisation).first()
+            if membership is None:
+                membership = Membership.objects.create(
+                    user=user, organisation=invitation.organisation, role=invitation.role, updated_by=invitation.invited_by
+                )
+            else:
+                membership.is_active = True
+                if invitation.role == Membership.Role.ADMIN:
+                    membership.role = Membership.Role.ADMIN
+                membership.updated_by = invitation.invited_by
+                membership.save(update_fields=["is_active", "role", "updated_by", "updated_at"])
+            invitation.accepted_at = timezone.now()
+            invitation.accepted_by = user
+            invitation.save(update_fields=["accepted_at", "accepted_by"])
+        self.accepted_at, self.accepted_by = invitation.accepted_at, user
+        return membership
 
 
 class ApiKeyQuerySet(models.QuerySet):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import api_keys_views, views
+from . import api_keys_views, people_views, views
 
 app_name = "comptes"
 
@@ -18,6 +18,14 @@ urlpatterns = [
     path("cles-api/nouvelle/", api_keys_views.api_key_create, name="api_key_create"),
     path("cles-api/nouvelle/cle/", api_keys_views.api_key_created, name="api_key_created"),
     path("cles-api/<int:pk>/revoquer/", api_keys_views.api_key_revoke, name="api_key_revoke"),
+    path("membres/", people_views.members, name="members"),
+    path("organisations/<int:pk>/membres/", people_views.organisation_members, name="organisation_members"),
+    path("organisations/<int:pk>/inviter/", people_views.invite, name="invite"),
+    path("adhesions/<int:pk>/role/", people_views.membership_role, name="membership_role"),
+    path("adhesions/<int:pk>/etat/", people_views.membership_status, name="membership_status"),
+    path("invitations/<int:pk>/renvoyer/", people_views.invitation_resend, name="invitation_resend"),
+    path("invitations/<int:pk>/annuler/", people_views.invitation_revoke, name="invitation_revoke"),
+    path("invitation/<str:token>/", people_views.invitation_accept, name="invitation_accept"),
 ]
 
 if settings.PROCONNECT_ENABLED:
