@@ -129,20 +129,13 @@ def mark_running(run_id):
 
 
 def run_unit(run_id, unit):
-    """Compile one unit and count it done, in one transaction. Returns the rows written."""
+    """Compile one unit, which counts itself done in the same transaction. Returns the rows written."""
     mark_running(run_id)
     with transaction.atomic():
         if EvaluationRun.objects.filter(pk=run_id, status=Status.SUCCEEDED).exists():
             # A late redelivery after the run succeeded: its rows are published, never rewritten.
             return 0
-        written = engine.compile_unit(run_id, unit)
-        # Locked only now, for the few statements left before commit: the units of a run compile in parallel.
-        run = EvaluationRun.objects.select_for_update().get(pk=run_id)
-        if unit not in run.done_units:
-            run.done_units = [*run.done_units, unit]
-            run.units_done = len(run.done_units)
-            run.save(update_fields=["done_units", "units_done"])
-    return written
+        return engine.compile_unit(run_id, unit)
 
 
 def send_rollups(run_id, finish_id):
