@@ -347,8 +347,9 @@ vars().update(
     )
 )
 # The hook where an unknown e-mail with a pending invitation becomes an account: a dotted path to a function
-# (email, claims) -> User or None, called by charte.comptes.oidc.resolve_user. Empty: unknown e-mails are refused.
-PROCONNECT_INVITATION_HANDLER = ""
+# (email, claims) -> User or None, called by charte.comptes.oidc.resolve_user: the pending invitations for that
+# e-mail are accepted (charte.comptes.people.accept_by_proconnect). Empty: unknown e-mails are refused.
+PROCONNECT_INVITATION_HANDLER = env.str("PROCONNECT_INVITATION_HANDLER", default="charte.comptes.people.accept_by_proconnect")
 
 LOGGING = {
     "version": 1,

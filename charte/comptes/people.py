@@ -239,3 +239,24 @@ def accept_with_new_account(invitation, first_name, last_name, password):
     user = User.objects.create_user(invitation.email, password, first_name=first_name.strip(), last_name=last_name.strip())
     membership = invitation.accept(user)
     return user, membership
+
+
+@transaction.atomic
+def accept_by_proconnect(email, claims):
+    """ProConnect's first sign-in of an e-mail without an account (`PROCONNECT_INVITATION_HANDLER`): the pending
+    invitations addressed to it are accepted, with an account created without a password (the person signs in
+    with ProConnect, or sets one through « mot de passe oublié »), names taken from ProConnect. ProConnect vouches
+    for the e-mail, which is what the invitation link proves otherwise. Returns the user, or None without a
+    pending invitation (nobody unknown gets in)."""
+    invitations = list(Invitation.objects.pending().filter(email__iexact=email).order_by("created_at"))
+    if not invitations:
+        return None
+    user = User.objects.create_user(
+        invitations[0].email,
+        None,
+        first_name=str(claims.get("given_name") or "")[:150],
+        last_name=str(claims.get("usual_name") or "")[:150],
+    )
+    for invitation in invitations:
+        invitation.accept(user)
+    return user

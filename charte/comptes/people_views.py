@@ -317,6 +317,7 @@ def invitation_accept(request, token):
             "signed_in_user": user,
             "wrong_account": wrong_account,
             "login_url": login_url,
+            "proconnect_enabled": settings.PROCONNECT_ENABLED,
         },
     )
     # The page's address is the invitation's secret: no cache keeps it.

@@ -403,3 +403,55 @@ def test_an_smtp_server_down_leaves_the_invitation_unsent_and_the_page_says_so(c
     assert invitation.sent_at is None
     page = text(client.get(reverse("comptes:organisation_members", args=[w.account.pk])))
     assert "pas encore envoyée" in page
+
+
+# --- accepted through a ProConnect sign-in (PROCONNECT_INVITATION_HANDLER, the default) ------------------------
+
+
+def test_a_proconnect_sign_in_of_an_invited_email_creates_the_account_and_accepts_every_pending_invitation(w):
+    from charte.comptes.oidc import resolve_user
+
+    into_company = people.invite(w.account, "Nouvelle.Recrue@garrigue.example", MEMBER, w.company_admin)
+    into_club = people.invite(w.club, "nouvelle.recrue@garrigue.example", ADMIN, w.animator)
+    claims = {"sub": "pc-123", "email": "nouvelle.recrue@garrigue.example", "given_name": "Nina", "usual_name": "Roux"}
+
+    user = resolve_user(claims)
+
+    assert (user.email.lower(), user.first_name, user.last_name) == ("nouvelle.recrue@garrigue.example", "Nina", "Roux")
+    assert not user.has_usable_password()  # ProConnect, or « mot de passe oublié »
+    assert user.proconnect_sub == "pc-123"
+    roles = dict(Membership.objects.filter(user=user, is_active=True).values_list("organisation", "role"))
+    assert roles == {w.account.pk: MEMBER, w.club.pk: ADMIN}
+    for invitation in (into_company, into_club):
+        invitation.refresh_from_db()
+        assert invitation.accepted_by == user and invitation.accepted_at is not None
+    # The links then refuse a second use, as after any acceptance.
+    with pytest.raises(InvitationUsed):
+        Invitation.objects.pending_for_token(into_company.token())
+
+
+def test_a_proconnect_sign_in_accepts_neither_an_expired_nor_a_revoked_invitation(w):
+    from charte.comptes.oidc import ProConnectRefusal, resolve_user
+
+    expired = people.invite(w.account, "tardif@garrigue.example", MEMBER, w.company_admin)
+    Invitation.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    revoked = people.invite(w.account, "annule@garrigue.example", MEMBER, w.company_admin)
+    people.revoke(revoked, w.company_admin)
+
+    for email in ("tardif@garrigue.example", "annule@garrigue.example"):
+        with pytest.raises(ProConnectRefusal):
+            resolve_user({"sub": f"pc-{email}", "email": email})
+        assert not User.objects.filter(email__iexact=email).exists()
+
+
+def test_the_invitation_page_offers_proconnect_when_it_is_on(client, w):
+    from tests.comptes.proconnect import proconnect_on
+    from tests.comptes.test_proconnect import ENDPOINTS
+
+    invitation = people.invite(w.account, "avec.pc@garrigue.example", MEMBER, w.company_admin)
+    url = reverse("comptes:invitation_accept", args=[invitation.token()])
+    assert "ProConnect" not in text(client.get(url))
+    with proconnect_on(**ENDPOINTS):
+        page = text(client.get(url))
+        sign_in = reverse("comptes:proconnect_login")
+    assert "S’identifier avec" in page and f'action="{sign_in}"' in page
