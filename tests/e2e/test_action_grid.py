@@ -44,8 +44,8 @@ def test_an_animator_enters_ten_actions_through_the_grid(page, live_server, logi
     # Step 1: what the ten actions share (the club's only département is already chosen).
     form = page.locator("#grid-form")
     form.get_by_label("Type d'action").select_option(label="Mécénat de compétences")
-    form.get_by_label(re.compile("^Date commune")).fill("2017-05-10")
-    form.get_by_label(re.compile("^Nombre de lignes")).fill("10")
+    form.get_by_label(re.compile("Date commune")).fill("2017-05-10")
+    form.get_by_label(re.compile("Nombre de lignes")).fill("10")
     form.get_by_role("button", name="Afficher la grille").click()
 
     rows = page.locator("#grid-rows tr")
