@@ -44,7 +44,9 @@ def _national_conventions_of_prefecture(departement_ids):
     parties = Convention.companies.through.objects.filter(convention__kind="national", company_id__in=located).values(
         "convention_id"
     )
-    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values("user_id")
+    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values(
+        "user_id"
+    )
     declined = (
         Convention.objects.filter(departement_id__in=departement_ids, parent__isnull=False, status__in=_CONCLUDED)
         .filter(Q(created_by__isnull=True) | Q(created_by__in=national_users))
