@@ -92,10 +92,11 @@ class ActionForm(DsfrModelForm):
         if editing:
             self.fields["version"].initial = action.version
 
-        types = ActionType.objects.select_related("family").filter(Q(is_active=True) | Q(pk=action.action_type_id))
-        types = types.order_by("family__position", "family__code", "label")
-        self.fields["action_type"].queryset = types
-        self.fields["action_type"].choices = self._grouped_types(types)
+        if "action_type" in self.fields:
+            types = ActionType.objects.select_related("family").filter(Q(is_active=True) | Q(pk=action.action_type_id))
+            types = types.order_by("family__position", "family__code", "label")
+            self.fields["action_type"].queryset = types
+            self.fields["action_type"].choices = self._grouped_types(types)
 
         companies = Company.objects.visible_to(scope)
         departements = Departement.objects.visible_to(scope)
@@ -106,29 +107,35 @@ class ActionForm(DsfrModelForm):
             departements = _with_current(departements, Departement, [action.departement_id])
             qpvs = _with_current(qpvs, QPV, list(action.qpvs.values_list("pk", flat=True)))
             conventions = _with_current(conventions, Convention, [action.convention_id])
-        self.fields["companies"].queryset = companies.order_by("name").only("pk", "name", "siren")
-        self.fields["departement"].queryset = departements.select_related(None).order_by("code")
-        self.fields["departement"].empty_label = "Choisissez un département"
-        self.fields["qpvs"].queryset = qpvs.select_related("departement").order_by("departement__code", "-generation", "name")
-        self.fields["convention"].queryset = conventions.order_by("reference").only("pk", "reference", "title")
-        self.fields["convention"].empty_label = "Aucune convention"
+        # The grid's forms (below) carry a part of these fields only: each one gets the same scoped choices.
+        fields = self.fields
+        if "companies" in fields:
+            fields["companies"].queryset = companies.order_by("name").only("pk", "name", "siren")
+        if "departement" in fields:
+            fields["departement"].queryset = departements.select_related(None).order_by("code")
+            fields["departement"].empty_label = "Choisissez un département"
+        if "qpvs" in fields:
+            fields["qpvs"].queryset = qpvs.select_related("departement").order_by("departement__code", "-generation", "name")
+        if "convention" in fields:
+            fields["convention"].queryset = conventions.order_by("reference").only("pk", "reference", "title")
+            fields["convention"].empty_label = "Aucune convention"
 
         # A club logs for itself; a company has no club to pick. Préfecture and national may name the club.
-        if scope.is_prefecture or scope.is_national:
-            self.fields["club"].queryset = _with_current(
-                Organisation.objects.clubs_visible_to(scope), Organisation, [action.club_id]
-            )
-            self.fields["club"].empty_label = "Aucun club"
-            self.fields["club"].help_text = "Le club d'entreprises qui a animé l'action, s'il y en a un."
-        else:
-            del self.fields["club"]
+        if "club" in fields:
+            if scope.is_prefecture or scope.is_national:
+                clubs = Organisation.objects.clubs_visible_to(scope)
+                fields["club"].queryset = _with_current(clubs, Organisation, [action.club_id])
+                fields["club"].empty_label = "Aucun club"
+                fields["club"].help_text = "Le club d'entreprises qui a animé l'action, s'il y en a un."
+            else:
+                del fields["club"]
 
         if not editing and not self.is_bound:
             # The instance's empty values are already in self.initial: test for a value, not a key.
-            if scope.is_company and scope.company_id and not self.initial.get("companies"):
+            if "companies" in fields and scope.is_company and scope.company_id and not self.initial.get("companies"):
                 self.initial["companies"] = [scope.company_id]
-            if not self.initial.get("departement"):
-                only = list(self.fields["departement"].queryset.values_list("pk", flat=True)[:2])
+            if "departement" in fields and not self.initial.get("departement"):
+                only = list(fields["departement"].queryset.values_list("pk", flat=True)[:2])
                 if len(only) == 1:
                     self.initial["departement"] = only[0]
 
@@ -217,7 +224,35 @@ class ActionForm(DsfrModelForm):
             else:
                 self.initial[name] = query.get(key)
 
+    def initial_from_action(self, action, names):
+        """Prefill a new action from an existing one (duplicate, "save and enter another"). Only what this
+        person may choose is carried over: a company, QPV, convention or club out of their scope is left
+        out, so the page never offers a value the form would refuse."""
+        for name in names:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            if isinstance(field, forms.ModelMultipleChoiceField):
+                ids = [obj.pk for obj in getattr(action, name).all()]
+                kept = list(field.queryset.filter(pk__in=ids).values_list("pk", flat=True)) if ids else []
+                # A company user's own company stays ticked when the source named only others.
+                if kept or not self.initial.get(name):
+                    self.initial[name] = kept
+            elif isinstance(field, forms.ModelChoiceField):
+                pk = getattr(action, f"{name}_id")
+                if pk is not None and field.queryset.filter(pk=pk).exists():
+                    self.initial[name] = pk
+            else:
+                self.initial[name] = getattr(action, name)
+
     # --- validation ----------------------------------------------------------------------------------
+
+    def _linked(self, cleaned, name):
+        """A field's value, or, for a form that does not carry the field (a grid row), the value the grid
+        set on the instance: the link rules are checked the same way in both."""
+        if name in self.fields:
+            return cleaned.get(name)
+        return getattr(self.instance, name, None)
 
     def clean(self):
         cleaned = super().clean()
@@ -231,14 +266,15 @@ class ActionForm(DsfrModelForm):
                 if value is not None and value > total:
                     self.add_error(name, f"Ce nombre ne peut pas dépasser le nombre total de bénéficiaires ({total}).")
         errors = link_errors(
-            departement=cleaned.get("departement"),
+            departement=self._linked(cleaned, "departement"),
             qpvs=cleaned.get("qpvs") or [],
-            convention=cleaned.get("convention"),
+            convention=self._linked(cleaned, "convention"),
             companies=cleaned.get("companies") or [],
         )
         for name, messages in errors.items():
             for message in messages:
-                self.add_error(name, message)
+                # A grid row has no convention field: the refusal shows on its companies, the row's choice.
+                self.add_error(name if name in self.fields else "companies", message)
         return cleaned
 
 
@@ -287,3 +323,128 @@ def partners_from(formset):
             continue
         pairs.append((data["kind"], data["name"].strip()))
     return pairs
+
+
+# --- the grid: several actions of one type at once ----------------------------------------------------------
+
+# What "Enregistrer et saisir une autre" carries into the next form: the circumstances, not the counts.
+KEPT_FOR_NEXT = ("action_type", "start_date", "end_date", "departement", "companies", "qpvs", "convention", "club")
+GRID_MAX_ROWS = 50
+GRID_DEFAULT_ROWS = 10
+
+
+class GridSharedForm(ActionForm):
+    """The grid's header: what every row shares. The same field logic as the single form (scoped choices,
+    the département preselected when there is one), on a part of its fields."""
+
+    default_date = forms.DateField(
+        label="Date commune",
+        required=False,
+        widget=DateInput(),
+        help_text="Reprise dans chaque ligne dont la date est vide.",
+    )
+
+    class Meta(ActionForm.Meta):
+        fields = ["action_type", "departement", "convention", "club"]
+        help_texts = {
+            **ActionForm.Meta.help_texts,
+            "convention": (
+                "La convention que toutes ces actions mettent en œuvre ; elle doit concerner une entreprise de chaque ligne."
+            ),
+        }
+
+    def shared_values(self):
+        """The values each row's action receives, once the header is valid."""
+        data = self.cleaned_data
+        values = {name: data.get(name) for name in ("action_type", "departement", "convention")}
+        if "club" in self.fields:
+            values["club"] = data.get("club")
+        return values
+
+
+class GridRowForm(ActionForm):
+    """One row of the grid: one action, its type, département, convention and club set by the header on
+    its instance. ActionForm's rules (counts within the total, QPV of the département, convention of one
+    of the companies) apply unchanged."""
+
+    class Meta(ActionForm.Meta):
+        fields = [
+            "start_date",
+            "title",
+            "description",
+            "companies",
+            "qpvs",
+            "beneficiaries_total",
+            "beneficiaries_qpv",
+            "employees_involved",
+            "hours",
+        ]
+        widgets = {
+            **ActionForm.Meta.widgets,
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "companies": forms.SelectMultiple(attrs={"size": 4}),
+            "qpvs": forms.SelectMultiple(attrs={"size": 4}),
+        }
+
+    def __init__(self, *args, scope, default_date=None, choices=None, **kwargs):
+        super().__init__(*args, scope=scope, **kwargs)
+        self.default_date = default_date
+        # A row may leave its date to the header's common date.
+        self.fields["start_date"].required = False
+        for name, options in (choices or {}).items():
+            # Listed once for the whole grid (not one query per row); validation still uses the scoped queryset.
+            self.fields[name].choices = options
+        if scope.is_company and scope.company_id:
+            # Set whether bound or not: a row left empty must read as unchanged, company ticked or not.
+            self.initial["companies"] = [scope.company_id]
+
+    def has_changed(self):
+        """A row is filled when something was typed in it. A number cell emptied by hand reads like its
+        0: a row of blanks stays an empty row, ignored, rather than a row of "required" errors."""
+        return any(self[name].data not in (None, "", []) for name in self.changed_data)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start_date") is None and "start_date" not in self.errors:
+            if self.default_date is None:
+                self.add_error("start_date", "Indiquez la date de l'action, ou une date commune en haut de la grille.")
+            else:
+                cleaned["start_date"] = self.default_date
+        return cleaned
+
+    def cells(self):
+        """Each cell's field, its widget (described by its error when it has one) and its messages."""
+        cells = []
+        for name in self._meta.fields:
+            bound = self[name]
+            attrs = {"aria-describedby": f"{bound.auto_id}-desc-error"} if bound.errors else {}
+            cells.append({"field": bound, "widget": bound.as_widget(attrs=attrs), "errors": bound.errors})
+        return cells
+
+
+class BaseGridFormSet(forms.BaseFormSet):
+    def __init__(self, *args, scope, shared, default_date, choices, **kwargs):
+        self.scope, self.shared, self.default_date, self.choices = scope, shared, default_date, choices
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        action = Action(**self.shared)
+        if self.scope.is_club:
+            action.club_id = self.scope.organisation_id
+        return {"scope": self.scope, "instance": action, "default_date": self.default_date, "choices": self.choices}
+
+    def filled_forms(self):
+        return [form for form in self.forms if form.has_changed()]
+
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.filled_forms():
+            raise forms.ValidationError("Remplissez au moins une ligne de la grille.")
+
+
+def grid_formset_class(rows):
+    """The grid's formset offering `rows` empty rows (a bound one takes its count from the posted data)."""
+    return forms.formset_factory(
+        GridRowForm, formset=BaseGridFormSet, extra=rows, max_num=GRID_MAX_ROWS, validate_max=True, absolute_max=GRID_MAX_ROWS
+    )

@@ -37,6 +37,15 @@ def save_action(action, *, companies, qpvs, partners, logged_by=None, expected_v
     action's partner structures. `logged_by` is recorded on creation only: an edit keeps the author, and
     records the person as the last editor. `expected_version`: the version the page or the API client read;
     a stale one raises `StaleEditError` and nothing is written (None: not checked)."""
+    return _write_action(
+        action, companies=companies, qpvs=qpvs, partners=partners, logged_by=logged_by, expected_version=expected_version
+    )
+
+
+def _write_action(action, *, companies, qpvs, partners, logged_by, expected_version):
+    """save_action's body, inside the caller's transaction (the grid writes all its rows in one, without
+    a savepoint per row)."""
+    creating = action.pk is None
     companies = list(companies)
     qpvs = list(qpvs)
     if action.pk is not None:
@@ -53,8 +62,32 @@ def save_action(action, *, companies, qpvs, partners, logged_by=None, expected_v
     action.save()
     action.companies.set(companies)
     action.qpvs.set(qpvs)
-    action.partners.all().delete()
+    if not creating:
+        action.partners.all().delete()
     ActionPartner.objects.bulk_create(
         ActionPartner(action=action, kind=kind, name=name.strip()) for kind, name in partners if name and name.strip()
     )
     return action
+
+
+class RowRefused(Exception):
+    """A row of a batch the service refused: nothing of the batch was written."""
+
+    def __init__(self, index, error):
+        super().__init__(f"row {index}: {error}")
+        self.index, self.error = index, error
+
+
+@transaction.atomic
+def save_actions(rows, *, logged_by):
+    """Create several actions in one transaction (the grid): every row or none. `rows`: (action, companies,
+    qpvs) triples. A row the service refuses raises RowRefused with its index, and the whole batch is rolled back."""
+    saved = []
+    for index, (action, companies, qpvs) in enumerate(rows):
+        try:
+            saved.append(
+                _write_action(action, companies=companies, qpvs=qpvs, partners=[], logged_by=logged_by, expected_version=None)
+            )
+        except ValidationError as error:
+            raise RowRefused(index, error) from error
+    return saved

@@ -18,13 +18,23 @@ from django.views.decorators.http import require_http_methods
 from charte.api.base import visible_fk
 from charte.concurrency import StaleEditError
 from charte.territoires.models import QPV
-from charte.web import csv_response, role_required
+from charte.web import add_service_error, csv_response, parse_pk, role_required
 from entreprises.models import Company
 
 from .action_filters import ActionFilter
-from .action_forms import ActionForm, partner_formset, partners_from
+from .action_forms import (
+    GRID_DEFAULT_ROWS,
+    GRID_MAX_ROWS,
+    KEPT_FOR_NEXT,
+    ActionForm,
+    GridRowForm,
+    GridSharedForm,
+    grid_formset_class,
+    partner_formset,
+    partners_from,
+)
 from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_action, can_edit_action
-from .action_services import save_action
+from .action_services import RowRefused, save_action, save_actions
 from .models import Action, Convention
 
 
@@ -165,6 +175,7 @@ def action_detail(request, pk):
             "action": action,
             "can_edit": can_edit_action(request.user, request.scope, action),
             "can_delete": can_delete_action(request.user, request.scope, action),
+            "can_duplicate": can_create_action(request.scope),
             "breadcrumb_data": _crumbs(action.title),
         },
     )
@@ -197,12 +208,14 @@ def _reloaded(request, action):
     return form, partner_formset(request.POST)
 
 
-def _form_page(request, form, partners, action, creating, conflict=""):
+def _form_page(request, form, partners, action, creating, conflict="", source=None, continued=None):
     return render(
         request,
         "actions/form.html",
         {
             "conflict": conflict,
+            "source": source,
+            "continued": continued,
             "form": form,
             "partners": partners,
             "action": action,
@@ -228,13 +241,45 @@ def action_create(request):
             action = form.instance
             messages.success(request, f"L'action « {action.title} » a été enregistrée.")
             if "save_and_new" in request.POST:
-                return redirect(f"{reverse('actions:create')}?departement={action.departement_id}")
+                # The next form starts from this one's circumstances (KEPT_FOR_NEXT and the partners).
+                return redirect(f"{reverse('actions:create')}?suite={action.pk}")
             return redirect("actions:detail", pk=action.pk)
     else:
         form = ActionForm(instance=action, scope=scope)
         form.initial_from_query(request.GET)
-        partners = partner_formset()
+        previous = _visible_action(scope, request.GET.get("suite"))
+        if previous is not None:
+            form.initial_from_action(previous, KEPT_FOR_NEXT)
+            partners = partner_formset(action=previous)
+        else:
+            partners = partner_formset()
+        return _form_page(request, form, partners, None, creating=True, continued=previous)
     return _form_page(request, form, partners, None, creating=True)
+
+
+def _visible_action(scope, pk):
+    """The action the query string names, when this person may see it; None otherwise (a stale or
+    foreign id simply gives an empty form)."""
+    pk = parse_pk(pk)
+    if pk is None:
+        return None
+    return _actions(scope).prefetch_related("partners").filter(pk=pk).first()
+
+
+@role_required(*ACTION_WRITERS)
+@require_http_methods(["GET"])
+def action_duplicate(request, pk):
+    """The creation form prefilled with every field of a visible action, date included; it posts to the
+    creation view, so nothing is written until the person saves."""
+    scope = request.scope
+    source = get_object_or_404(_actions(scope).prefetch_related("partners"), pk=pk)
+    action = Action()
+    if scope.is_club:
+        action.club_id = scope.organisation_id
+    form = ActionForm(instance=action, scope=scope)
+    form.initial_from_action(source, [name for name in form.fields if name != "version"])
+    partners = partner_formset(action=source)
+    return _form_page(request, form, partners, None, creating=True, source=source)
 
 
 @require_http_methods(["GET", "POST"])
@@ -284,3 +329,107 @@ def action_delete(request, pk):
         messages.success(request, f"L'action « {title} » a été supprimée.")
         return redirect("actions:list")
     return render(request, "actions/delete.html", {"action": action, "breadcrumb_data": _crumbs("Supprimer", action)})
+
+
+def _grid_rows(value):
+    """The number of empty rows asked for in the query string (the page works without JavaScript)."""
+    number = parse_pk(value)
+    return min(number, GRID_MAX_ROWS) if number else GRID_DEFAULT_ROWS
+
+
+def _grid_choices(scope, departement_id):
+    """The rows' company and QPV lists, read once for the whole grid from the same scoped querysets as
+    the single form. QPV: those of the chosen département only, the rule every row must meet."""
+    probe = GridRowForm(scope=scope)
+    companies = [(c.pk, f"{c.name} (SIREN {c.siren})") for c in probe.fields["companies"].queryset]
+    qpvs = []
+    if departement_id:
+        qpv_rows = probe.fields["qpvs"].queryset.filter(departement_id=departement_id)
+        qpvs = [(q.pk, f"{q.name} ({q.code})") for q in qpv_rows]
+    return {"companies": companies, "qpvs": qpvs}
+
+
+def _label(form, name):
+    field = form.fields.get(name)
+    return str(field.label)[:1].upper() + str(field.label)[1:] if field is not None else ""
+
+
+def _error_summary(shared, formset):
+    """Every error of the page in reading order, each linked to the field it concerns (DSFR summary)."""
+    items = []
+    for name, errors in shared.errors.items():
+        anchor = shared[name].auto_id if name in shared.fields else "grid-form"
+        prefix = f"{_label(shared, name)} : " if name in shared.fields else ""
+        items += [{"text": prefix + error, "anchor": anchor} for error in errors]
+    items += [{"text": error, "anchor": "grid-table"} for error in formset.non_form_errors()]
+    for number, form in enumerate(formset.forms, start=1):
+        for name, errors in form.errors.items():
+            anchor = form[name].auto_id if name in form.fields else f"grid-row-{number}"
+            prefix = f"Ligne {number}, {_label(form, name).lower()} : " if name in form.fields else f"Ligne {number} : "
+            items += [{"text": prefix + error, "anchor": anchor} for error in errors]
+    return items
+
+
+def _grid_formset(request, shared, data=None, rows=GRID_DEFAULT_ROWS):
+    scope = request.scope
+    valid_header = shared.is_bound and shared.is_valid()
+    values = shared.shared_values() if valid_header else {}
+    departement = values.get("departement") or shared["departement"].value()
+    departement_id = getattr(departement, "pk", departement)
+    return grid_formset_class(rows)(
+        data,
+        prefix="lignes",
+        scope=scope,
+        shared={key: value for key, value in values.items() if value is not None},
+        default_date=shared.cleaned_data.get("default_date") if valid_header else None,
+        choices=_grid_choices(scope, parse_pk(departement_id)),
+    )
+
+
+@role_required(*ACTION_WRITERS)
+@require_http_methods(["GET", "POST"])
+def action_grid(request):
+    """Several actions of one type at once: a header (type, département, convention, club, a common date)
+    and one row per action. Saved all together or not at all; each refusal shown at its row and field."""
+    scope = request.scope
+    header = Action()
+    if scope.is_club:
+        header.club_id = scope.organisation_id
+    if request.method == "POST":
+        shared = GridSharedForm(request.POST, instance=header, scope=scope)
+        formset = _grid_formset(request, shared, data=request.POST)
+        if shared.is_valid() and formset.is_valid():
+            filled = formset.filled_forms()
+            rows = [(form.save(commit=False), form.cleaned_data["companies"], form.cleaned_data["qpvs"]) for form in filled]
+            try:
+                saved = save_actions(rows, logged_by=request.user)
+            except RowRefused as refusal:
+                add_service_error(filled[refusal.index], refusal.error)
+            else:
+                count = len(saved)
+                messages.success(
+                    request, "1 action a été enregistrée." if count == 1 else f"{count} actions ont été enregistrées."
+                )
+                return redirect("actions:list")
+        started = True
+    else:
+        shared = GridSharedForm(instance=header, scope=scope)
+        shared.initial_from_query(request.GET)
+        if request.GET.get("default_date"):
+            shared.initial["default_date"] = request.GET["default_date"]
+        # The first step (type, département…) is sent by GET: the rows' QPV follow its département.
+        started = bool(request.GET.get("action_type"))
+        formset = _grid_formset(request, shared, rows=_grid_rows(request.GET.get("lignes")))
+    summary = _error_summary(shared, formset) if request.method == "POST" else []
+    return render(
+        request,
+        "actions/grid.html",
+        {
+            "shared": shared,
+            "formset": formset,
+            "started": started,
+            "summary": summary,
+            "max_rows": GRID_MAX_ROWS,
+            "breadcrumb_data": _crumbs("Saisie en grille"),
+        },
+    )

@@ -377,6 +377,9 @@ RULES = {
     "actions:list": Rule(same(200), rows="actions"),
     "actions:export": Rule(same(200), rows="actions"),
     "actions:create": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    "actions:grid": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    # Duplicating opens the creation form prefilled from a visible action: whoever may log actions.
+    "actions:duplicate": Rule(by_role(200, 200, 200, 200, 404, 404), "action"),
     "actions:detail": Rule(READERS, "action"),
     "actions:edit": Rule(PORTAL_WRITERS, "action"),  # the club's animator logged it; the company took part
     "actions:delete": Rule(PORTAL_WRITERS, "action"),

@@ -209,14 +209,15 @@ def test_a_partner_structure_without_its_kind_is_refused(client, world):
     assert response.context["partners"].forms[0].errors["kind"] == ["Précisez le type de cette structure."]
 
 
-def test_save_and_log_another_comes_back_to_an_empty_form_in_the_same_departement(client, world):
+def test_save_and_log_another_comes_back_to_a_new_form_in_the_same_departement(client, world):
     user, _ = act_as(OrganisationKind.PREFECTURE, "34", "30")
     client.force_login(user)
 
     response = client.post(reverse("actions:create"), action_data(companies=[world["engie"].pk], save_and_new=""))
 
     assert response.status_code == 302
-    assert response["Location"] == f"{reverse('actions:create')}?departement={departement('34').pk}"
+    # What the next form keeps beyond the département: tests/actions/test_fast_entry.py.
+    assert response["Location"] == f"{reverse('actions:create')}?suite={Action.objects.get().pk}"
     page = client.get(response["Location"]).content.decode()
     assert f'<option value="{departement("34").pk}" selected>' in page
     assert "a été enregistrée" in page
