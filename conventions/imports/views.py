@@ -113,6 +113,7 @@ def _batch(request, pk):
     return get_object_or_404(ImportBatch.objects.visible_to(request.scope).select_related("created_by", "organisation"), pk=pk)
 
 
+@role_required(*ACTION_WRITERS)
 def import_batch(request, pk):
     batch = _batch(request, pk)
     errors = Paginator(batch.errors, 100).get_page(request.GET.get("page"))
@@ -132,6 +133,7 @@ def import_batch(request, pk):
 
 
 @require_POST
+@role_required(*ACTION_WRITERS)
 def import_confirm(request, pk):
     batch = _batch(request, pk)
     if batch.created_by_id != request.user.pk:
@@ -151,6 +153,7 @@ def import_confirm(request, pk):
     return redirect("actions:import_batch", pk=batch.pk)
 
 
+@role_required(*ACTION_WRITERS)
 def import_rejects(request, pk):
     batch = _batch(request, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
