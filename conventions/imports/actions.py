@@ -188,10 +188,11 @@ class ActionImporter:
                 except (CellError, ValueError, ArithmeticError):
                     pass
             try:
-                if parse_date(record.get("Date de début")):
-                    dates.add(parse_date(record.get("Date de début")))
+                day = parse_date(record.get("Date de début"))
             except CellError:
-                pass
+                day = None
+            if day:
+                dates.add(day)
             if not is_empty(record.get("Intitulé")):
                 titles.add(str(record["Intitulé"]).strip())
 

@@ -189,6 +189,8 @@ def count_rows(data: bytes, filename: str) -> int:
 
 # --- cells -------------------------------------------------------------------------------------------
 
+# The export's own format, read without strptime (thousands of rows per file).
+_FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M")
 
 
@@ -207,6 +209,13 @@ def parse_date(value):
         # An Excel serial number (a date cell formatted as a number, or exported as such to CSV).
         return EXCEL_EPOCH + datetime.timedelta(days=int(value))
     text = str(value).strip()
+    match = _FRENCH_DATE.fullmatch(text)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return datetime.date(year, month, day)
+        except ValueError as error:
+            raise CellError("Date inexistante : vérifiez le jour et le mois (jj/mm/aaaa).") from error
     if text.isdigit() and 20000 <= int(text) <= 80000:
         return EXCEL_EPOCH + datetime.timedelta(days=int(text))
     for fmt in _DATE_FORMATS:
