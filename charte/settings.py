@@ -252,6 +252,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
 
+# Spreadsheet imports (conventions.imports): beyond this many rows, the preview and the import run as Celery
+# tasks and the batch page shows their progress; files above IMPORT_MAX_BYTES are refused at upload.
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+
 # Absolute links in e-mails (notifications, docs/notifications.md): the portal's public address. The loopback
 # default is only right for `make run`: `check --deploy` warns (charte.W001) when DEBUG is off and it is still set.
 SITE_URL_DEFAULT = "http://127.0.0.1:8000"

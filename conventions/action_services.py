@@ -12,8 +12,10 @@ from charte.concurrency import lock_and_check, next_version
 from .models import ActionPartner
 
 
-def link_errors(*, departement, qpvs, convention, companies):
-    """Rules linking an action's département, QPV, convention and companies: {field: [messages]}."""
+def link_errors(*, departement, qpvs, convention, companies, convention_company_ids=None):
+    """Rules linking an action's département, QPV, convention and companies: {field: [messages]}.
+    `convention_company_ids`: the convention's companies when the caller already has them (a file import
+    checks thousands of rows without a query per row)."""
     errors = {}
     if departement is not None:
         foreign = [qpv for qpv in qpvs if qpv.departement_id != departement.pk]
@@ -26,9 +28,29 @@ def link_errors(*, departement, qpvs, convention, companies):
             ]
     if convention is not None and companies:
         company_ids = {company.pk for company in companies}
-        if not convention.companies.filter(pk__in=company_ids).exists():
+        if convention_company_ids is not None:
+            linked = bool(company_ids & set(convention_company_ids))
+        else:
+            linked = convention.companies.filter(pk__in=company_ids).exists()
+        if not linked:
             errors["convention"] = ["Cette convention ne concerne aucune des entreprises choisies pour l'action."]
     return errors
+
+
+def qpv_generation_errors(start_date, qpvs):
+    """The QPV of an action are those of its date: 2015 generation (QP…) before 2024, 2024 generation (QN…)
+    from 2024 on. [messages]"""
+    if start_date is None:
+        return []
+    expected = 2024 if start_date.year >= 2024 else 2015
+    wrong = [qpv for qpv in qpvs if qpv.generation != expected]
+    if not wrong:
+        return []
+    codes = ", ".join(qpv.code for qpv in wrong)
+    return [
+        f"Une action du {start_date:%d/%m/%Y} concerne des QPV de la génération {expected} "
+        f"({'QN' if expected == 2024 else 'QP'}…) : {codes} n'en {'sont' if len(wrong) > 1 else 'est'} pas."
+    ]
 
 
 @transaction.atomic

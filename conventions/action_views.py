@@ -107,7 +107,9 @@ def _fr_number(value):
 
 NOT_VISIBLE = "Convention non visible"
 
+# "Identifiant" first: the stable reference by which a re-imported row finds its action (conventions.imports).
 CSV_HEADER = [
+    "Identifiant",
     "Date de début",
     "Date de fin",
     "Type d'action",
@@ -141,6 +143,7 @@ def action_export(request):
             _with_visibility(action)
             companies = action.shown_companies
             yield [
+                action.pk,
                 _fr_date(action.start_date),
                 _fr_date(action.end_date),
                 action.action_type.label,

@@ -44,9 +44,7 @@ def _national_conventions_of_prefecture(departement_ids):
     parties = Convention.companies.through.objects.filter(convention__kind="national", company_id__in=located).values(
         "convention_id"
     )
-    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values(
-        "user_id"
-    )
+    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values("user_id")
     declined = (
         Convention.objects.filter(departement_id__in=departement_ids, parent__isnull=False, status__in=_CONCLUDED)
         .filter(Q(created_by__isnull=True) | Q(created_by__in=national_users))
@@ -498,3 +496,76 @@ class ActionPartner(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class ImportBatchQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """National: all. Others: the batches of the organisation they act for (who imported what stays
+        readable by colleagues, as the actions themselves are). No organisation: none."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind and scope.organisation_id:
+            return self.filter(organisation_id=scope.organisation_id)
+        return self.none()
+
+
+class ImportBatch(models.Model):
+    """One uploaded spreadsheet, kept server-side between the preview and the confirmation
+    (conventions.imports): who, when, what kind, the file, where it stands, the counts and the errors."""
+
+    class Kind(models.TextChoices):
+        ACTIONS = "actions", "Actions"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Analyse en attente"
+        ANALYSING = "analysing", "Analyse en cours"
+        READY = "ready", "Prêt à importer"
+        REJECTED = "rejected", "Fichier refusé"
+        IMPORTING = "importing", "Import en cours"
+        DONE = "done", "Importé"
+        FAILED = "failed", "Import refusé"
+
+    kind = models.CharField("type de données", max_length=20, choices=Kind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_batches", verbose_name="importé par"
+    )
+    # The membership the person acted under: the background task rebuilds the same scope from it.
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", verbose_name="adhésion")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="import_batches", verbose_name="organisation"
+    )
+    file = models.FileField("fichier", upload_to="imports/%Y/%m/")
+    original_name = models.CharField("nom du fichier", max_length=255)
+    status = models.CharField("état", max_length=20, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField("message", blank=True)
+    rows_total = models.PositiveIntegerField("lignes", default=0)
+    rows_done = models.PositiveIntegerField("lignes analysées", default=0)
+    created_count = models.PositiveIntegerField("créées", default=0)
+    updated_count = models.PositiveIntegerField("modifiées", default=0)
+    unchanged_count = models.PositiveIntegerField("inchangées", default=0)
+    rejected_count = models.PositiveIntegerField("refusées", default=0)
+    # [{"row": 3, "column": "SIREN", "value": "123", "message": "..."}]: every error of the file, in French.
+    errors = models.JSONField("erreurs", default=list, blank=True)
+    # [{"row": 2, "operation": "create|update|unchanged|error", "action_id": 5, "label": "..."}]
+    preview = models.JSONField("aperçu", default=list, blank=True)
+    created_at = models.DateTimeField("déposé le", auto_now_add=True)
+    analysed_at = models.DateTimeField("analysé le", null=True, blank=True)
+    imported_at = models.DateTimeField("importé le", null=True, blank=True)
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "import de fichier"
+        verbose_name_plural = "imports de fichiers"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.original_name}"
+
+    @property
+    def is_running(self):
+        return self.status in (self.Status.PENDING, self.Status.ANALYSING, self.Status.IMPORTING)
+
+    @property
+    def progress_percent(self):
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

@@ -226,7 +226,31 @@ def _invitation_link(world, role, variant):
     return {"token": invitation.token()}
 
 
+def _import_batch(world, role, variant):
+    """A file imported by the person walking ("ici") or by the Aude's préfecture ("aude")."""
+    from django.core.files.base import ContentFile
+
+    ImportBatch = apps.get_model("conventions", "ImportBatch")
+    if variant == "aude":
+        membership = MembershipFactory(organisation=world.aude.prefecture)
+    else:
+        membership = world.users[role].memberships.order_by("pk").first()
+    batch = ImportBatch(
+        kind="actions",
+        created_by=membership.user,
+        membership=membership,
+        organisation=membership.organisation,
+        original_name="actions.csv",
+        status="rejected",
+        errors=[{"row": 2, "column": "SIREN", "value": "1", "message": "SIREN invalide"}],
+    )
+    batch.file.save("actions.csv", ContentFile(b"Identifiant;SIREN\n;1\n"), save=False)
+    batch.save()
+    return {"pk": batch.pk}
+
+
 TARGETS = {
+    "import_batch": Target(_import_batch, ("ici", "aude")),
     "company": Target(_pk("company_a", "company_b")),
     "company_account": Target(_company_account),
     "invitation_link": Target(_invitation_link, ("ici",)),
@@ -380,6 +404,12 @@ RULES = {
     "actions:grid": Rule(by_role(200, 200, 200, 200, 404, 404)),
     # Duplicating opens the creation form prefilled from a visible action: whoever may log actions.
     "actions:duplicate": Rule(by_role(200, 200, 200, 200, 404, 404), "action"),
+    "actions:import": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    "actions:import_template_csv": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    "actions:import_template_xlsx": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    "actions:import_batch": Rule(by_role(200, 200, 200, 200, 404, 404), "import_batch"),
+    "actions:import_rejects": Rule(by_role(200, 200, 200, 200, 404, 404), "import_batch"),
+    "actions:import_confirm": Rule(same(405), "any_pk"),  # POST only
     "actions:detail": Rule(READERS, "action"),
     "actions:edit": Rule(PORTAL_WRITERS, "action"),  # the club's animator logged it; the company took part
     "actions:delete": Rule(PORTAL_WRITERS, "action"),

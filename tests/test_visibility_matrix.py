@@ -18,7 +18,7 @@ from charte.comptes.admin_scoping import ReferentialAdminMixin, ScopedAdminMixin
 from charte.comptes.models import Invitation, Organisation, User
 from charte.comptes.scoping import Scope
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
-from conventions.models import Action, Convention
+from conventions.models import Action, Convention, ImportBatch
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 
@@ -52,6 +52,9 @@ SERVED = {
     Diagnostic: Served(portal=("entreprises:diagnostic_detail", "entreprises:diagnostic_edit")),
     Convention: Served(portal=("conventions:list", "conventions:export", "conventions:detail"), api=("convention",)),
     Action: Served(portal=("actions:list", "actions:export", "actions:detail"), api=("action",)),
+    # Uploaded spreadsheets: the batch page and its rejected rows, walked on the person's and the Aude's batch;
+    # no admin page (a batch is read in the portal only).
+    ImportBatch: Served(portal=("actions:import_batch", "actions:import_rejects"), admin=False),
     Campaign: Served(portal=("evaluation:campaign_list", "evaluation:campaign_detail"), api=("campagne",)),
     Declaration: Served(portal=("evaluation:declaration_list", "evaluation:declaration"), api=("declaration",)),
     Notification: Served(),

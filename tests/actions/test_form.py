@@ -41,9 +41,10 @@ def test_club_logs_an_action_for_two_companies_and_two_qpv_then_finds_it_in_list
 
     export = client.get(reverse("actions:export"))
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:5] == ["Date de début", "Date de fin", "Type d'action", "Famille", "Intitulé"]
+    assert rows[0][:6] == ["Identifiant", "Date de début", "Date de fin", "Type d'action", "Famille", "Intitulé"]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Identifiant"] == str(action.pk)  # the reference a re-import finds the action by
     assert row["Date de début"] == "13/03/2017"
     assert row["Entreprises"] == "Engie, SNCF"
     assert row["SIREN"] == f"{world['engie'].siren}, {world['sncf'].siren}"
