@@ -251,6 +251,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
+# Long lists (the actions) count their rows exactly up to this many, then show PostgreSQL's estimate
+# (charte/pagination.py): counting 2 M national actions cost more than the page itself.
+LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=10_000)
+# The report pages and PDF list the first companies that have not declared and count the rest; the full list is
+# a CSV download (evaluation/reports).
+REPORT_MISSING_SHOWN = 50
 
 # Absolute links in e-mails (notifications, docs/notifications.md): the portal's public address. The loopback
 # default is only right for `make run`: `check --deploy` warns (charte.W001) when DEBUG is off and it is still set.

@@ -44,9 +44,7 @@ def _national_conventions_of_prefecture(departement_ids):
     parties = Convention.companies.through.objects.filter(convention__kind="national", company_id__in=located).values(
         "convention_id"
     )
-    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values(
-        "user_id"
-    )
+    national_users = Membership.objects.filter(is_active=True, organisation__kind=OrganisationKind.NATIONAL).values("user_id")
     declined = (
         Convention.objects.filter(departement_id__in=departement_ids, parent__isnull=False, status__in=_CONCLUDED)
         .filter(Q(created_by__isnull=True) | Q(created_by__in=national_users))
@@ -450,7 +448,12 @@ class Action(models.Model):
     class Meta:
         ordering = ["-start_date", "-pk"]
         verbose_name = "action"
-        indexes = [models.Index(fields=["departement", "start_date"], name="action_dep_date_idx")]
+        indexes = [
+            models.Index(fields=["departement", "start_date"], name="action_dep_date_idx"),
+            # The list's order (Meta.ordering): a page is read from the index instead of sorting every visible
+            # row (2 M national actions: a 250 MB sort spilled to disk on page 200, issue 17).
+            models.Index(fields=["-start_date", "-id"], name="action_date_pk_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),

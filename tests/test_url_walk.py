@@ -376,6 +376,9 @@ RULES = {
     "conventions:company_commitments": Rule(READERS, "company_of_page"),
     "actions:list": Rule(same(200), rows="actions"),
     "actions:export": Rule(same(200), rows="actions"),
+    # The filters' suggestions (JSON): the reader's companies and conventions only (fewer than 20 here: all shown).
+    "actions:company_suggestions": Rule(same(200), rows="companies"),
+    "actions:convention_suggestions": Rule(same(200), rows="conventions"),
     "actions:create": Rule(by_role(200, 200, 200, 200, 404, 404)),
     "actions:detail": Rule(READERS, "action"),
     "actions:edit": Rule(PORTAL_WRITERS, "action"),  # the club's animator logged it; the company took part
