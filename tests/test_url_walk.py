@@ -414,7 +414,7 @@ RULES = {
 RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
 # The exports resolve the report like its page (evaluation.reports.views._report): two kinds whose readers differ most
 # (a partner reads a département, a company reads itself) keep the walk fast without losing a rule.
-for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf"):
+for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf", "rapports:missing_csv"):
     RULES[_name] = tuple(Rule(REPORT_READERS[target], target) for target in ("report_departement", "report_company"))
 
 # ProConnect's addresses exist only when it is configured (charte/comptes/proconnect_settings.py), so they are
