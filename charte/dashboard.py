@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from charte.catalogue.models import Family
@@ -59,8 +59,14 @@ def action_base(scope):
 
 
 def years_with_actions(scope):
-    """Years in which actions of the scope started, most recent first (one query)."""
-    return [day.year for day in action_base(scope).dates("start_date", "year", order="DESC")]
+    """The years from the scope's latest action back to its first, most recent first (one query). Read from the
+    first and last start dates (the actions' date index answers them at once) rather than listing the distinct
+    years of every action, which scanned 2 M national actions on each dashboard request (issue 17); a year
+    without action in between is offered too, and simply shows zeros."""
+    bounds = action_base(scope).aggregate(first=Min("start_date"), last=Max("start_date"))
+    if bounds["first"] is None:
+        return []
+    return list(range(bounds["last"].year, bounds["first"].year - 1, -1))
 
 
 @dataclass(frozen=True)

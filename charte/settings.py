@@ -251,6 +251,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PAGE_SIZE = 25
+# Long lists (the actions) count their rows exactly up to this many, then show PostgreSQL's estimate
+# (charte/pagination.py): counting 2 M national actions cost more than the page itself.
+LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=10_000)
+# The report pages and PDF list the first companies that have not declared and count the rest; the full list is
+# a CSV download (evaluation/reports).
+REPORT_MISSING_SHOWN = 50
 
 # Spreadsheet imports (conventions.imports): beyond this many rows, the preview and the import run as Celery
 # tasks and the batch page shows their progress; files above IMPORT_MAX_BYTES are refused at upload.

@@ -3,15 +3,20 @@
 import django_filters
 from django.db.models import F
 from django.db.models.functions import Coalesce
+from django.urls import reverse_lazy
 from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import ActionType, Family
 from charte.comptes import scoping
 from charte.territoires.models import QPV, Departement
-from entreprises.models import Company
 
+from . import autocomplete
 from .action_forms import ActionForm, DateInput
-from .models import Action, Convention
+from .models import Action
+
+
+class LookupFilter(django_filters.Filter):
+    field_class = autocomplete.ScopedLookupField
 
 
 class ActionFilterForm(DsfrBaseForm):
@@ -42,15 +47,20 @@ class ActionFilter(django_filters.FilterSet):
         empty_label="Tous les QPV",
         distinct=True,
     )
-    company = django_filters.ModelChoiceFilter(
+    # Thousands of choices nationally: text inputs with suggestions, resolved within the scope (autocomplete.py).
+    company = LookupFilter(
         label="Entreprise",
         field_name="companies",
-        queryset=Company.objects.visible_to(scoping.Scope.none()),
-        empty_label="Toutes les entreprises",
         distinct=True,
+        kind=autocomplete.COMPANIES,
+        url=reverse_lazy("actions:company_suggestions"),
+        help_text="Nom ou SIREN ; des suggestions s'affichent pendant la saisie.",
     )
-    convention = django_filters.ModelChoiceFilter(
-        label="Convention", queryset=Convention.objects.none(), empty_label="Toutes les conventions"
+    convention = LookupFilter(
+        label="Convention",
+        kind=autocomplete.CONVENTIONS,
+        url=reverse_lazy("actions:convention_suggestions"),
+        help_text="Référence ou intitulé ; des suggestions s'affichent pendant la saisie.",
     )
 
     class Meta:
@@ -64,10 +74,8 @@ class ActionFilter(django_filters.FilterSet):
         self.filters["action_type"].queryset = types
         self.filters["departement"].queryset = Departement.objects.visible_to(scope).select_related(None).order_by("code")
         self.filters["qpv"].queryset = QPV.objects.visible_to(scope).order_by("code").only("pk", "code", "name")
-        self.filters["company"].queryset = Company.objects.visible_to(scope).order_by("name").only("pk", "name")
-        self.filters["convention"].queryset = (
-            Convention.objects.visible_to(scope).order_by("reference").only("pk", "reference", "title")
-        )
+        for name in ("company", "convention"):
+            self.form.fields[name].scope = scope
         # Grouped by family for display only; validation still goes through the field's queryset.
         self.form.fields["action_type"].widget.choices = [("", "Tous les types")] + ActionForm._grouped_types(types)[1:]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import action_views
+from . import action_views, autocomplete
 from .imports import views as import_views
 
 app_name = "actions"
@@ -14,6 +14,8 @@ urlpatterns = [
     path("importer/<int:pk>/", import_views.import_batch, name="import_batch"),
     path("importer/<int:pk>/confirmer/", import_views.import_confirm, name="import_confirm"),
     path("importer/<int:pk>/lignes-refusees.csv", import_views.import_rejects, name="import_rejects"),
+    path("suggestions/entreprises/", autocomplete.company_suggestions, name="company_suggestions"),
+    path("suggestions/conventions/", autocomplete.convention_suggestions, name="convention_suggestions"),
     path("nouvelle/", action_views.action_create, name="create"),
     path("grille/", action_views.action_grid, name="grid"),
     path("<int:pk>/", action_views.action_detail, name="detail"),

@@ -8,7 +8,6 @@ the shared `403.html`).
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,8 +16,9 @@ from django.views.decorators.http import require_http_methods
 
 from charte.api.base import visible_fk
 from charte.concurrency import StaleEditError
+from charte.pagination import LargeListPaginator
 from charte.territoires.models import QPV
-from charte.web import add_service_error, csv_response, parse_pk, role_required
+from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, role_required, streaming_csv_response
 from entreprises.models import Company
 
 from .action_filters import ActionFilter
@@ -79,7 +79,7 @@ def _crumbs(current, action=None):
 
 def action_list(request):
     action_filter = ActionFilter(request.GET or None, queryset=_actions(request.scope), scope=request.scope)
-    page_obj = Paginator(action_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = LargeListPaginator(action_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -139,7 +139,7 @@ def action_export(request):
 
     def rows():
         # iterator() with a chunk size keeps the prefetches and bounds memory on large exports.
-        for action in action_filter.qs.iterator(chunk_size=1000):
+        for action in action_filter.qs.iterator(chunk_size=EXPORT_CHUNK_SIZE):
             _with_visibility(action)
             companies = action.shown_companies
             yield [
@@ -166,7 +166,7 @@ def action_export(request):
                 timezone.localtime(action.created_at).strftime("%d/%m/%Y %H:%M"),
             ]
 
-    return csv_response("actions", CSV_HEADER, rows())
+    return streaming_csv_response("actions", CSV_HEADER, rows())
 
 
 def action_detail(request, pk):

@@ -448,7 +448,12 @@ class Action(models.Model):
     class Meta:
         ordering = ["-start_date", "-pk"]
         verbose_name = "action"
-        indexes = [models.Index(fields=["departement", "start_date"], name="action_dep_date_idx")]
+        indexes = [
+            models.Index(fields=["departement", "start_date"], name="action_dep_date_idx"),
+            # The list's order (Meta.ordering): a page is read from the index instead of sorting every visible
+            # row (2 M national actions: a 250 MB sort spilled to disk on page 200, issue 17).
+            models.Index(fields=["-start_date", "-id"], name="action_date_pk_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),

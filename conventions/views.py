@@ -18,7 +18,7 @@ from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.concurrency import StaleEditError
 from charte.territoires.models import Departement
-from charte.web import add_service_error, csv_response, parse_pk
+from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, streaming_csv_response
 from entreprises.models import Company, Diagnostic, DiagnosticItem
 
 from . import permissions, services
@@ -103,9 +103,10 @@ def export(request):
             c.parent.reference if c.parent else "",
             c.framework.reference if c.framework else "",
         ]
-        for c in filterset.qs
+        # Streamed in chunks (prefetches kept per chunk): memory stays bounded whatever the number of rows.
+        for c in filterset.qs.iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
-    return csv_response("conventions", header, rows)
+    return streaming_csv_response("conventions", header, rows)
 
 
 # --- detail --------------------------------------------------------------------------------------------

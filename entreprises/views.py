@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from charte.comptes import people
 from charte.comptes.forms import InvitationForm
 from charte.concurrency import StaleEditError
-from charte.web import add_service_error, csv_response, parse_pk
+from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, streaming_csv_response
 from conventions.models import Action, Convention
 
 from . import permissions, services
@@ -119,9 +119,10 @@ def company_export(request):
             company.convention_count,
             "oui" if company.has_active_convention else "non",
         ]
-        for company in companies
+        # Streamed in chunks (prefetches kept per chunk): memory stays bounded whatever the number of rows.
+        for company in companies.iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
-    return csv_response("entreprises", header, rows)
+    return streaming_csv_response("entreprises", header, rows)
 
 
 # --- detail -------------------------------------------------------------------------------------------

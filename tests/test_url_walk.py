@@ -400,6 +400,9 @@ RULES = {
     "conventions:company_commitments": Rule(READERS, "company_of_page"),
     "actions:list": Rule(same(200), rows="actions"),
     "actions:export": Rule(same(200), rows="actions"),
+    # The filters' suggestions (JSON): the reader's companies and conventions only (fewer than 20 here: all shown).
+    "actions:company_suggestions": Rule(same(200), rows="companies"),
+    "actions:convention_suggestions": Rule(same(200), rows="conventions"),
     "actions:create": Rule(by_role(200, 200, 200, 200, 404, 404)),
     "actions:grid": Rule(by_role(200, 200, 200, 200, 404, 404)),
     # Duplicating opens the creation form prefilled from a visible action: whoever may log actions.
@@ -444,7 +447,7 @@ RULES = {
 RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
 # The exports resolve the report like its page (evaluation.reports.views._report): two kinds whose readers differ most
 # (a partner reads a département, a company reads itself) keep the walk fast without losing a rule.
-for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf"):
+for _name in ("rapports:progress", "rapports:xlsx", "rapports:csv", "rapports:pdf", "rapports:missing_csv"):
     RULES[_name] = tuple(Rule(REPORT_READERS[target], target) for target in ("report_departement", "report_company"))
 
 # ProConnect's addresses exist only when it is configured (charte/comptes/proconnect_settings.py), so they are

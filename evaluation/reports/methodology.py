@@ -26,7 +26,7 @@ SECTION_NUMBER = re.compile(r"^\s*\d+(\.\d+)*\.?\s+")
 
 
 def heading_slug(text, separator="-"):
-    """"13. Secret statistique (données ouvertes et pages publiques)" -> "secret-statistique"."""
+    """ "13. Secret statistique (données ouvertes et pages publiques)" -> "secret-statistique"."""
     text = SECTION_NUMBER.sub("", text).split(" (")[0]
     return slugify(text).replace("-", separator) or "section"
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("<slug:kind>/<str:key>/rapport.xlsx", views.export_xlsx, name="xlsx"),
     path("<slug:kind>/<str:key>/rapport.csv", views.export_csv, name="csv"),
     path("<slug:kind>/<str:key>/rapport.pdf", views.export_pdf, name="pdf"),
+    path("<slug:kind>/<str:key>/non-declarants.csv", views.export_missing_csv, name="missing_csv"),
 ]

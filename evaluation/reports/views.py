@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from charte.comptes import scoping
 from charte.comptes.models import Organisation
 from charte.territoires.models import QPV, Departement
-from charte.web import csv_response
+from charte.web import EXPORT_CHUNK_SIZE, csv_response, streaming_csv_response
 from conventions.models import Convention
 from entreprises.models import Company
 
@@ -162,6 +162,22 @@ def export_csv(request, kind, key):
 def export_pdf(request, kind, key):
     report = _report(request, kind, key)
     return exports.pdf_response(report, request)
+
+
+MISSING_HEADER = ["Entreprise", "SIREN", "Convention", "Statut"]
+
+
+def export_missing_csv(request, kind, key):
+    """Every company of the report's scope that has not declared, streamed (the page and the PDF show the first
+    50): resolved like the report, so out of scope answers 404."""
+    scope_type, scope_key, _title = resolve(request.scope, kind, key)
+    year = _year(request)
+    declarations = reports.missing_declarations(request.scope, scope_type, scope_key, year)
+    rows = (
+        [d.company.name, d.company.siren, d.convention.reference, d.get_status_display()]
+        for d in declarations.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    )
+    return streaming_csv_response(f"non-declarants-{kind}-{scope_key or key}-{year}", MISSING_HEADER, rows)
 
 
 @login_not_required

@@ -40,7 +40,7 @@ def test_club_logs_an_action_for_two_companies_and_two_qpv_then_finds_it_in_list
     assert "Engie, SNCF" in listing
 
     export = client.get(reverse("actions:export"))
-    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    rows = list(csv.reader(io.StringIO(export.getvalue().decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:6] == ["Identifiant", "Date de début", "Date de fin", "Type d'action", "Famille", "Intitulé"]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))

@@ -60,7 +60,7 @@ def test_workbook_writes_text_as_text_whatever_the_way_the_cell_is_set():
 
 def csv_cells(response):
     assert response.status_code == 200, response.status_code
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig")), delimiter=";"))
     return rows, [cell for row in rows for cell in row]
 
 

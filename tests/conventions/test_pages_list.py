@@ -29,7 +29,7 @@ def world(db):
 
 
 def rows_of(response):
-    text = response.content.decode("utf-8-sig")
+    text = response.getvalue().decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text), delimiter=";"))
 
 

@@ -1,0 +1,36 @@
+"""The long lists' paginator: an exact count up to LIST_EXACT_COUNT_LIMIT rows, the planner's estimate beyond."""
+
+import pytest
+
+from charte import pagination
+from charte.territoires.models import Departement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_short_list_is_counted_exactly(settings, monkeypatch):
+    settings.LIST_EXACT_COUNT_LIMIT = 10_000
+    monkeypatch.setattr(pagination, "planner_estimate", lambda qs: pytest.fail("pas d'estimation sous le seuil"))
+    rows = Departement.objects.order_by("code")
+    paginator = pagination.LargeListPaginator(rows, 25)
+    assert paginator.count == rows.count() and not paginator.count_is_estimate
+
+
+def test_beyond_the_limit_the_estimate_is_shown_never_below_what_was_counted(settings, monkeypatch):
+    rows = Departement.objects.order_by("code")
+    assert rows.count() > 5
+    settings.LIST_EXACT_COUNT_LIMIT = 5
+    monkeypatch.setattr(pagination, "planner_estimate", lambda qs: 1_000_000)
+    paginator = pagination.LargeListPaginator(rows, 25)
+    assert paginator.count == 1_000_000 and paginator.count_is_estimate
+    assert [d.code for d in paginator.page(2).object_list] == [d.code for d in rows[25:50]]
+
+    monkeypatch.setattr(pagination, "planner_estimate", lambda qs: 2)
+    assert pagination.LargeListPaginator(rows, 25).count == 6  # the planner guessed low: the 6 rows counted stand
+
+
+def test_without_an_estimate_the_count_is_exact(settings, monkeypatch):
+    settings.LIST_EXACT_COUNT_LIMIT = 5
+    rows = Departement.objects.order_by("code")
+    paginator = pagination.LargeListPaginator(rows, 25)  # SQLite: no planner estimate
+    assert paginator.count == rows.count() and not paginator.count_is_estimate
