@@ -151,7 +151,12 @@ def analyze_results():
     million rows the autovacuum has not seen yet, and with estimates near zero the first reports and API calls
     would be planned as if the table were empty. ANALYZE samples the table: about a second at national scale."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A sample of 9,000 rows (30 x 300) instead of 30,000: the published reads filter on a few runs, years
+            # and scope types (all in the most-common values either way) and on a scope key; four times less to
+            # read, which matters when the table's pages have left the cache (up to 55 s measured on the
+            # benchmark machine with the default sample, 0.5 s when cached).
+            cursor.execute("SET LOCAL default_statistics_target = 30")
             cursor.execute(f"ANALYZE {connection.ops.quote_name(AnnualResult._meta.db_table)}")
 
 
