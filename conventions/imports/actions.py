@@ -14,6 +14,7 @@ before the rows are checked, so the check of a file costs a handful of queries, 
 Informative columns of the export (`Famille`, `Entreprises`, `Saisie par`, `Saisie le`) are not read.
 """
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -119,30 +120,33 @@ class RowPlan:
 
 
 def _partners(value):
-    """ "Collège Las Cazes (Collège), Mission locale de Montpellier (Mission locale)" → [(kind, name)]."""
+    """ "Collège Las Cazes (Collège), Lycée Jean Mermoz (Montpellier) (Lycée)" → [(kind, name)], as the export
+    writes them. An entry ends with one of the known types in parentheses: a name may itself hold parentheses or
+    commas (« Lycée Jean Mermoz (Montpellier) », the demo's own partners)."""
     if is_empty(value):
         return []
-    pairs, text = [], str(value)
-    position = 0
+    labels = sorted((label for _, label in ActionPartner.Kind.choices), key=len, reverse=True)
+    entry = re.compile(
+        r"\s*(?P<name>.+?)\s*\((?P<kind>" + "|".join(re.escape(label) for label in labels) + r")\)\s*(?:[,;\n]+|$)",
+        re.IGNORECASE | re.DOTALL,
+    )
+    pairs, text, position = [], str(value).strip(), 0
     while position < len(text):
-        close = text.find(")", position)
-        opening = text.rfind("(", position, close) if close != -1 else -1
-        if close == -1 or opening == -1:
-            raise CellError("Écrivez chaque structure « Nom (Type) », séparées par des virgules.")
-        name = text[position:opening].strip().lstrip(",;").strip()
-        label = text[opening + 1 : close].strip()
-        kind = PARTNER_KINDS.get(label.casefold())
-        if kind is None:
+        match = entry.match(text, position)
+        if match is None:
+            rest = text[position:]
+            unknown = re.search(r"\(([^()]*)\)\s*(?:[,;\n]|$)", rest)
+            if unknown is None:
+                raise CellError("Écrivez chaque structure « Nom (Type) », séparées par des virgules.")
             kinds = ", ".join(label for _, label in ActionPartner.Kind.choices)
-            raise CellError(f"Type de structure inconnu « {label} » (types possibles : {kinds}).")
+            raise CellError(f"Type de structure inconnu « {unknown.group(1).strip()} » (types possibles : {kinds}).")
+        name = match.group("name").strip().lstrip(",;").strip()
         if not name:
             raise CellError("Une structure partenaire n'a pas de nom.")
         if len(name) > 200:
             raise CellError("Le nom d'une structure partenaire dépasse 200 caractères.")
-        pairs.append((kind, name))
-        position = close + 1
-        while position < len(text) and text[position] in " ,;\n":
-            position += 1
+        pairs.append((PARTNER_KINDS[match.group("kind").casefold()], name))
+        position = match.end()
     return pairs
 
 
@@ -419,15 +423,17 @@ class ActionImporter:
         plan.values, plan.companies, plan.qpvs = values, company_ids, [q.pk for q in qpvs]
         plan.label = title
         key = (values["action_type_id"], start, title.casefold(), values["departement_id"], frozenset(company_ids))
-        if key in seen_keys:
+        # Only a row without an identifier is known by its content: two identified rows alike are two actions
+        # (the demo has such twins, logged twice the same day), told apart by their identifiers.
+        if action is None and key in seen_keys:
             plan.error(
                 "Intitulé",
                 title,
                 f"Ligne en double : même action (type, date, intitulé, département, entreprises) que la ligne {seen_keys[key]}.",
             )
             return plan
-        seen_keys[key] = number
         if action is None:
+            seen_keys[key] = number
             action = self.by_key.get(key)
             if action is not None and action.pk in seen_ids:
                 plan.error("Intitulé", title, f"Cette action figure déjà à la ligne {seen_ids[action.pk]} du fichier.")

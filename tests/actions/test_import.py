@@ -70,7 +70,7 @@ def logged_actions(world):
 
 def test_round_trip_of_the_csv_export_changes_nothing(client, world, logged_actions):
     client.force_login(world["club_34_user"])
-    exported = client.get(reverse("actions:export")).content
+    exported = client.get(reverse("actions:export")).getvalue()
     before = actions_snapshot()
 
     batch = upload(client, exported)
@@ -84,7 +84,7 @@ def test_round_trip_of_the_csv_export_changes_nothing(client, world, logged_acti
 def test_round_trip_through_excel_changes_nothing(client, world, logged_actions):
     """The export opened in Excel and saved as .xlsx: dates become Excel dates, numbers become numbers."""
     client.force_login(world["club_34_user"])
-    text = client.get(reverse("actions:export")).content.decode("utf-8-sig")
+    text = client.get(reverse("actions:export")).getvalue().decode("utf-8-sig")
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     for line_number, line in enumerate(text.splitlines()):
@@ -320,3 +320,25 @@ def test_templates_download(client, world):
     assert csv_text.strip() == HEADER
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(reverse("actions:import_template_xlsx")).content))
     assert [c.value for c in workbook["Actions"][1]] == HEADER.split(";")
+
+
+def test_round_trip_of_the_demo_export_changes_nothing(client):
+    """What a real file looks like: the demo's own actions, whose partners' names hold parentheses and commas
+    (« Lycée Jean Mermoz (Montpellier) (Lycée) »), exported by the club and imported back unchanged."""
+    from django.core.management import call_command
+
+    from charte.comptes.models import User
+
+    call_command("seed_demo", stdout=io.StringIO())
+    client.force_login(User.objects.get(email="animateur.face-herault@demo.charte.fr"))
+    exported = client.get(reverse("actions:export")).getvalue()
+    assert b"(Montpellier) (Lyc" in exported  # the case the first parser read as a type « Montpellier »
+    before = actions_snapshot()
+
+    batch = upload(client, exported)
+
+    assert batch.status == ImportBatch.Status.READY, batch.errors[:5]
+    assert batch.unchanged_count == Action.objects.filter(club__name="FACE Hérault").count() > 0
+    assert (batch.created_count, batch.updated_count) == (0, 0)
+    assert confirm(client, batch).status == ImportBatch.Status.DONE
+    assert actions_snapshot() == before
