@@ -3,6 +3,7 @@ once on confirmation. Small files are handled while the page waits; beyond `IMPO
 analysis and the import run as Celery tasks (in-process without a broker), the batch page showing progress."""
 
 import csv
+import datetime
 import io
 
 from django.conf import settings
@@ -171,8 +172,16 @@ def rejected_rows_csv(batch):
         records = []
     for number, record in records:
         if number in by_row:
-            writer.writerow(
-                [neutralise(record.get(c, "")) if record.get(c) is not None else "" for c in importer.columns]
-                + [neutralise(" ; ".join(by_row[number]))]
-            )
+            writer.writerow([_cell(record.get(c)) for c in importer.columns] + [neutralise(" ; ".join(by_row[number]))])
     return output.getvalue()
+
+
+def _cell(value):
+    """A cell as the person typed it: dates of an XLSX file (read as datetimes) written back « 15/03/2017 »."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return value.strftime("%d/%m/%Y")
+    return neutralise(value)

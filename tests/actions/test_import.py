@@ -342,3 +342,21 @@ def test_round_trip_of_the_demo_export_changes_nothing(client):
     assert (batch.created_count, batch.updated_count) == (0, 0)
     assert confirm(client, batch).status == ImportBatch.Status.DONE
     assert actions_snapshot() == before
+
+
+def test_rejected_rows_of_an_excel_file_keep_french_dates(client, world):
+    client.force_login(world["club_34_user"])
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.split(";"))
+    cells = row("123456789", title="Mauvais").split(";")
+    cells[1] = datetime.datetime(2017, 3, 15)  # an Excel date cell
+    sheet.append(cells)
+    data = io.BytesIO()
+    workbook.save(data)
+    batch = upload(client, data.getvalue(), "actions.xlsx")
+
+    content = client.get(reverse("actions:import_rejects", args=[batch.pk])).content.decode("utf-8-sig")
+
+    rejected = content.splitlines()[1].split(";")
+    assert rejected[1] == "15/03/2017" and "SIREN invalide" in rejected[-1]
