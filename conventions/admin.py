@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from charte.comptes.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, request_scope
 
 from . import services
-from .models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
+from .models import Action, ActionPartner, Commitment, Convention, ConventionDocument, ImportBatch, Signatory, Target
 
 
 class SignatoryInline(ScopedInlineMixin, admin.TabularInline):
@@ -236,3 +236,20 @@ class ActionPartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("name", "action__title")
     autocomplete_fields = ("action",)
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Imports are made and confirmed in the portal (« Actions › Importer »); the admin only reads them, within
+    the person's scope, to help someone who asks what became of a file."""
+
+    list_display = ("original_name", "kind", "status", "organisation", "created_by", "created_at", "rows_total")
+    list_filter = ("kind", "status")
+    search_fields = ("original_name", "organisation__name", "created_by__email")
+    readonly_fields = [field.name for field in ImportBatch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

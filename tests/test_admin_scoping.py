@@ -14,6 +14,7 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.forms import ModelChoiceField
 from django.urls import reverse
@@ -29,7 +30,16 @@ from charte.comptes.admin_scoping import (
 )
 from charte.comptes.models import ApiKey, Invitation, Membership, Organisation, User
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
-from conventions.models import Action, ActionPartner, Commitment, Convention, ConventionDocument, Signatory, Target
+from conventions.models import (
+    Action,
+    ActionPartner,
+    Commitment,
+    Convention,
+    ConventionDocument,
+    ImportBatch,
+    Signatory,
+    Target,
+)
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
 from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
@@ -60,6 +70,16 @@ def world(db):
             recipients="rse@example.org",
             subject=f"Objet {side.code}",
         )
+        uploader = MembershipFactory(organisation=side.prefecture)
+        batch = ImportBatch(
+            kind="actions",
+            created_by=uploader.user,
+            membership=uploader,
+            organisation=side.prefecture,
+            original_name=f"actions-{side.code}.csv",
+        )
+        batch.file.save("actions.csv", ContentFile(b"Identifiant;SIREN\n;1\n"), save=False)
+        batch.save()
         # A run of one département, as an older version of the portal started them (compiles now cover the year).
         run = EvaluationRun.objects.create(
             year=year, scope_type="departement", scope_key=side.code, units=[f"dep:{side.code}"], units_total=1
@@ -87,6 +107,7 @@ def foreign_rows(model, w):
         Membership: lambda: Membership.objects.exclude(organisation__departements__code="11"),
         ApiKey: lambda: ApiKey.objects.exclude(organisation=w.aude.prefecture),
         Invitation: lambda: Invitation.objects.exclude(organisation__departements__code="11"),
+        ImportBatch: lambda: ImportBatch.objects.exclude(organisation=w.aude.prefecture),
         Departement: lambda: Departement.objects.filter(code="34"),
         Commune: lambda: Commune.objects.filter(departement__code="34"),
         Region: lambda: Region.objects.exclude(departements__code="11"),

@@ -53,8 +53,8 @@ SERVED = {
     Convention: Served(portal=("conventions:list", "conventions:export", "conventions:detail"), api=("convention",)),
     Action: Served(portal=("actions:list", "actions:export", "actions:detail"), api=("action",)),
     # Uploaded spreadsheets: the batch page and its rejected rows, walked on the person's and the Aude's batch;
-    # no admin page (a batch is read in the portal only).
-    ImportBatch: Served(portal=("actions:import_batch", "actions:import_rejects"), admin=False),
+    # the admin only reads them (scoped like the rest).
+    ImportBatch: Served(portal=("actions:import_batch", "actions:import_rejects")),
     Campaign: Served(portal=("evaluation:campaign_list", "evaluation:campaign_detail"), api=("campagne",)),
     Declaration: Served(portal=("evaluation:declaration_list", "evaluation:declaration"), api=("declaration",)),
     Notification: Served(),

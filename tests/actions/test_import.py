@@ -295,8 +295,19 @@ def test_rejected_rows_download_carries_the_errors(client, world):
     assert len(data) == 2 and "Mauvais" in data[1] and "SIREN invalide" in data[1]
 
 
+@pytest.fixture
+def tasks_run_in_place():
+    """The import's tasks leave after commit; this test runs them in-process, even when CI provides a broker."""
+    from charte.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @override_settings(IMPORT_BACKGROUND_ROWS=1)
-def test_a_large_file_runs_in_the_background(client, world, django_capture_on_commit_callbacks):
+def test_a_large_file_runs_in_the_background(client, world, django_capture_on_commit_callbacks, tasks_run_in_place):
     client.force_login(world["club_34_user"])
     lines = [HEADER, row(world["engie"].siren), row(world["engie"].siren, title="Deuxième")]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -31,6 +31,17 @@ def test_beyond_the_limit_the_estimate_is_shown_never_below_what_was_counted(set
 
 def test_without_an_estimate_the_count_is_exact(settings, monkeypatch):
     settings.LIST_EXACT_COUNT_LIMIT = 5
+    monkeypatch.setattr(pagination, "planner_estimate", lambda qs: None)  # what SQLite gives
     rows = Departement.objects.order_by("code")
-    paginator = pagination.LargeListPaginator(rows, 25)  # SQLite: no planner estimate
+    paginator = pagination.LargeListPaginator(rows, 25)
     assert paginator.count == rows.count() and not paginator.count_is_estimate
+
+
+def test_the_planner_estimate_is_read_on_postgresql_and_absent_elsewhere():
+    from django.db import connection
+
+    estimate = pagination.planner_estimate(Departement.objects.all())
+    if connection.vendor == "postgresql":
+        assert isinstance(estimate, int) and estimate > 0
+    else:
+        assert estimate is None
