@@ -35,6 +35,7 @@ from .action_forms import (
 )
 from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_action, can_edit_action
 from .action_services import RowRefused, save_action, save_actions
+from .imports.actions import COLUMNS, NOT_VISIBLE
 from .models import Action, Convention
 
 
@@ -105,32 +106,9 @@ def _fr_number(value):
     return str(value).replace(".", ",")
 
 
-NOT_VISIBLE = "Convention non visible"
-
-# "Identifiant" first: the stable reference by which a re-imported row finds its action (conventions.imports).
-CSV_HEADER = [
-    "Identifiant",
-    "Date de début",
-    "Date de fin",
-    "Type d'action",
-    "Famille",
-    "Intitulé",
-    "Entreprises",
-    "SIREN",
-    "QPV",
-    "Département",
-    "Convention",
-    "Bénéficiaires",
-    "dont femmes",
-    "dont moins de 26 ans",
-    "dont résidents des QPV",
-    "Salariés mobilisés",
-    "Heures",
-    "Structures partenaires",
-    "Club",
-    "Saisie par",
-    "Saisie le",
-]
+# The export's columns are the import's (conventions.imports): "Identifiant" first, the stable reference by which
+# a re-imported row finds its action.
+CSV_HEADER = COLUMNS
 
 
 def action_export(request):
