@@ -286,6 +286,7 @@ class CompanyImporter:
 
     def _row(self, number, record, state):
         plan = CompanyRowPlan(row=number)
+        plan.label = "" if is_empty(record.get(NAME)) else " ".join(code_text(record[NAME]).split())[:200]
         for column in REQUIRED:
             if is_empty(record.get(column)):
                 plan.error(column, "", "Cette colonne est obligatoire.")

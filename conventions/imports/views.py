@@ -76,10 +76,12 @@ class UploadForm(DsfrBaseForm):
 @dataclass(frozen=True)
 class KindPages:
     """What differs between the imports of each kind: who may import, the URL names, the words and the help.
-    The URL names are `<namespace>:import`, `:import_batch`, `:import_confirm`, `:import_rejects`,
-    `:import_template_csv`, `:import_template_xlsx`, beside `<namespace>:list` and `<namespace>:export`."""
+    The import's URL names are `<namespace>:import`, `:import_batch`, `:import_confirm`, `:import_rejects`,
+    `:import_template_csv` and `:import_template_xlsx`; `list_url` and `export_url` name the kind's list and export."""
 
     namespace: str
+    list_url_name: str
+    export_url_name: str
     allowed: Callable  # scope -> bool
     title: str  # "Importer des actions"
     list_title: str
@@ -98,7 +100,10 @@ class KindPages:
         return self.url("import")
 
     def export_url(self):
-        return self.url("export")
+        return reverse(self.export_url_name)
+
+    def list_url(self):
+        return reverse(self.list_url_name)
 
     def template_csv_url(self):
         return self.url("import_template_csv")
@@ -110,6 +115,8 @@ class KindPages:
 PAGES = {
     ImportBatch.Kind.ACTIONS: KindPages(
         namespace="actions",
+        list_url_name="actions:list",
+        export_url_name="actions:export",
         allowed=lambda scope: scope.kind in ACTION_WRITERS,
         title="Importer des actions",
         list_title="Actions",
@@ -126,7 +133,9 @@ PAGES = {
         object_header="Action",
     ),
     ImportBatch.Kind.COMPANIES: KindPages(
-        namespace="entreprises",
+        namespace="company_import",
+        list_url_name="entreprises:list",
+        export_url_name="entreprises:export",
         allowed=permissions.can_create_company,
         title="Importer des entreprises",
         list_title="Entreprises",
@@ -160,7 +169,7 @@ def _pages(request, kind):
 def _crumbs(pages, current, batch=None):
     links = [
         {"url": reverse("dashboard"), "title": "Tableau de bord"},
-        {"url": pages.url("list"), "title": pages.list_title},
+        {"url": pages.list_url(), "title": pages.list_title},
     ]
     if batch is not None:
         links.append({"url": pages.url("import"), "title": "Importer"})
@@ -194,7 +203,7 @@ def import_start(request, kind=ImportBatch.Kind.ACTIONS):
 def import_template(request, fmt, kind=ImportBatch.Kind.ACTIONS):
     pages = _pages(request, kind)
     columns, required = pages.importer.columns, pages.importer.required
-    filename = f"modele-import-{pages.namespace}"
+    filename = f"modele-import-{pages.sheet.lower()}"
     if fmt == "csv":
         return csv_response(filename, columns, [])
     workbook = Workbook()
