@@ -8,6 +8,7 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 
 from conventions.models import ImportBatch
@@ -403,3 +404,45 @@ def test_the_preview_of_many_rows_runs_a_bounded_number_of_queries(client, liste
     with django_assert_max_num_queries(15):
         page = client.get(reverse("company_import:import_batch", args=[batch.pk]))
     assert page.content.decode().count("Création") >= 200
+
+
+@pytest.fixture
+def tasks_run_in_place():
+    """The import's tasks leave after commit; this test runs them in-process, even when CI provides a broker."""
+    from charte.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@override_settings(IMPORT_BACKGROUND_ROWS=1)
+def test_a_large_file_runs_in_the_background(client, listed, act_as, django_capture_on_commit_callbacks, tasks_run_in_place):
+    """The Celery tasks find the companies' importer from the batch's kind."""
+    act_as(listed.national)
+    rows = [HEADER, line(), line(with_luhn_key("55210055"), "Epsilon", siret="")]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        batch = upload(client, "\n".join(rows).encode())
+    assert batch.status == ImportBatch.Status.PENDING
+    for callback in callbacks:
+        callback()
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.READY and batch.created_count == 2, batch.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        assert confirm(client, batch).status == ImportBatch.Status.IMPORTING
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    assert set(Company.objects.filter(name__in=["Delta Conseil", "Epsilon"]).values_list("name", flat=True)) == {
+        "Delta Conseil",
+        "Epsilon",
+    }
+
+
+def test_rejected_rows_download_carries_the_errors(client, listed, act_as):
+    act_as(listed.prefecture)
+    batch = upload(client, f"{HEADER}\n{line()}\n{line('123456789', 'Mauvaise', siret='')}".encode())
+    content = client.get(reverse("company_import:import_rejects", args=[batch.pk])).content.decode("utf-8-sig")
+    data = content.splitlines()
+    assert data[0].endswith(";Erreurs") and len(data) == 2
+    assert "Mauvaise" in data[1] and "SIREN invalide" in data[1]
