@@ -13,6 +13,7 @@ urlpatterns = [
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("compte/notifications/", include("evaluation.campaigns.inbox")),
     path("compte/", include("charte.comptes.urls")),
+    path("entreprises/importer/", include("conventions.imports.company_urls")),
     path("entreprises/", include("entreprises.urls")),
     path("conventions/", include("conventions.urls")),
     path("actions/", include("conventions.action_urls")),

@@ -520,6 +520,7 @@ class ImportBatch(models.Model):
 
     class Kind(models.TextChoices):
         ACTIONS = "actions", "Actions"
+        COMPANIES = "companies", "Entreprises"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Analyse en attente"
@@ -551,7 +552,8 @@ class ImportBatch(models.Model):
     rejected_count = models.PositiveIntegerField("refusées", default=0)
     # [{"row": 3, "column": "SIREN", "value": "123", "message": "..."}]: every error of the file, in French.
     errors = models.JSONField("erreurs", default=list, blank=True)
-    # [{"row": 2, "operation": "create|update|unchanged|error", "action_id": 5, "label": "..."}]
+    # [{"row": 2, "operation": "create|update|unchanged|error", "action_id": 5, "label": "..."}]: the importer's
+    # `preview_row` (companies: "company_id" instead of "action_id").
     preview = models.JSONField("aperçu", default=list, blank=True)
     created_at = models.DateTimeField("déposé le", auto_now_add=True)
     analysed_at = models.DateTimeField("analysé le", null=True, blank=True)

@@ -27,7 +27,7 @@ from charte.concurrency import StaleEditError
 from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, streaming_csv_response
 from conventions.models import Action, Convention
 
-from . import permissions, services
+from . import permissions, services, table
 from .filters import CompanyFilter, with_list_figures
 from .forms import (
     COMMUNES_DATALIST_ID,
@@ -38,7 +38,7 @@ from .forms import (
     catalogue_for,
     communes_for_datalist,
 )
-from .models import ClubMembership, Company, Diagnostic, DiagnosticItem
+from .models import ClubMembership, Company, Diagnostic, DiagnosticItem, Establishment
 
 RECENT_ACTIONS = 10
 
@@ -95,34 +95,18 @@ def company_list(request):
 
 @require_GET
 def company_export(request):
+    """One row per establishment, in the columns the import reads (entreprises.table)."""
     _, companies = _filtered_companies(request)
-    header = [
-        "SIREN",
-        "Raison sociale",
-        "Taille",
-        "Code NAF",
-        "Commune",
-        "Département",
-        "Clubs",
-        "Nombre de conventions",
-        "Convention en vigueur",
-    ]
-    rows = (
-        [
-            company.siren,
-            company.name,
-            company.get_size_display(),
-            company.naf_code,
-            company.commune.name if company.commune else "",
-            company.commune.departement.code if company.commune else "",
-            ", ".join(m.club.name for m in company.current_memberships),
-            company.convention_count,
-            "oui" if company.has_active_convention else "non",
-        ]
-        # Streamed in chunks (prefetches kept per chunk): memory stays bounded whatever the number of rows.
-        for company in companies.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    companies = companies.prefetch_related(
+        Prefetch(
+            "establishments",
+            queryset=Establishment.objects.select_related("commune").order_by("siret"),
+            to_attr="listed_establishments",
+        )
     )
-    return streaming_csv_response("entreprises", header, rows)
+    # Streamed in chunks (prefetches kept per chunk): memory stays bounded whatever the number of rows.
+    rows = (row for company in companies.iterator(chunk_size=EXPORT_CHUNK_SIZE) for row in table.export_rows(company))
+    return streaming_csv_response("entreprises", table.COLUMNS, rows)
 
 
 # --- detail -------------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def _invitation_link(world, role, variant):
     return {"token": invitation.token()}
 
 
-def _import_batch(world, role, variant):
+def _import_batch(world, role, variant, kind="actions"):
     """A file imported by the person walking ("ici") or by the Aude's préfecture ("aude")."""
     from django.core.files.base import ContentFile
 
@@ -236,7 +236,7 @@ def _import_batch(world, role, variant):
     else:
         membership = world.users[role].memberships.order_by("pk").first()
     batch = ImportBatch(
-        kind="actions",
+        kind=kind,
         created_by=membership.user,
         membership=membership,
         organisation=membership.organisation,
@@ -251,6 +251,9 @@ def _import_batch(world, role, variant):
 
 TARGETS = {
     "import_batch": Target(_import_batch, ("ici", "aude")),
+    "company_import_batch": Target(
+        lambda world, role, variant: _import_batch(world, role, variant, "companies"), ("ici", "aude")
+    ),
     "company": Target(_pk("company_a", "company_b")),
     "company_account": Target(_company_account),
     "invitation_link": Target(_invitation_link, ("ici",)),
@@ -366,6 +369,13 @@ RULES = {
     "entreprises:list": Rule(same(200), rows="companies"),
     "entreprises:export": Rule(same(200), rows="companies"),
     "entreprises:create": Rule(by_role(200, 200, 200, 403, 403, 403)),
+    # Importing companies: who may create them (entreprises.permissions.can_create_company); others get a 404.
+    "company_import:import": Rule(by_role(200, 200, 200, 404, 404, 404)),
+    "company_import:import_template_csv": Rule(by_role(200, 200, 200, 404, 404, 404)),
+    "company_import:import_template_xlsx": Rule(by_role(200, 200, 200, 404, 404, 404)),
+    "company_import:import_batch": Rule(by_role(200, 200, 200, 404, 404, 404), "company_import_batch"),
+    "company_import:import_rejects": Rule(by_role(200, 200, 200, 404, 404, 404), "company_import_batch"),
+    "company_import:import_confirm": Rule(same(405), "any_pk"),  # POST only
     "entreprises:detail": Rule(READERS, "company"),
     "entreprises:edit": Rule(COMPANY_WRITERS, "company"),
     "entreprises:invite": Rule(PEOPLE_MANAGERS, "company"),

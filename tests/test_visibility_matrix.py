@@ -54,7 +54,9 @@ SERVED = {
     Action: Served(portal=("actions:list", "actions:export", "actions:detail"), api=("action",)),
     # Uploaded spreadsheets: the batch page and its rejected rows, walked on the person's and the Aude's batch;
     # the admin only reads them (scoped like the rest).
-    ImportBatch: Served(portal=("actions:import_batch", "actions:import_rejects")),
+    ImportBatch: Served(
+        portal=("actions:import_batch", "actions:import_rejects", "company_import:import_batch", "company_import:import_rejects")
+    ),
     Campaign: Served(portal=("evaluation:campaign_list", "evaluation:campaign_detail"), api=("campagne",)),
     Declaration: Served(portal=("evaluation:declaration_list", "evaluation:declaration"), api=("declaration",)),
     Notification: Served(),

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from charte.catalogue.models import ActionType
@@ -167,6 +168,7 @@ class ActionImporter:
     under one scope."""
 
     columns = COLUMNS
+    required = REQUIRED
 
     def __init__(self, *, user, scope):
         self.user = user
@@ -461,6 +463,13 @@ class ActionImporter:
         if progress:
             progress(len(records))
         return plans
+
+    def preview_row(self, plan):
+        return {"row": plan.row, "operation": plan.operation, "action_id": plan.action_id, "label": plan.label}
+
+    @staticmethod
+    def detail_url(row):
+        return reverse("actions:detail", args=[row["action_id"]]) if row.get("action_id") else None
 
     # --- writing ---------------------------------------------------------------------------------------
 

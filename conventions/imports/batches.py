@@ -15,9 +15,11 @@ from charte.exports import neutralise
 
 from ..models import ImportBatch
 from .actions import ActionImporter, ImportRefused
+from .companies import CompanyImporter
 from .reading import UnreadableFile, count_rows, read_table
 
-IMPORTERS = {ImportBatch.Kind.ACTIONS: ActionImporter}
+# Each importer has `columns`, `required`, `analyse(records, progress)`, `apply(records)` and `preview_row(plan)`.
+IMPORTERS = {ImportBatch.Kind.ACTIONS: ActionImporter, ImportBatch.Kind.COMPANIES: CompanyImporter}
 MAX_PREVIEW_ROWS = 500
 
 
@@ -33,10 +35,8 @@ def _records(batch, importer):
 
 
 def missing_columns(header, importer):
-    from .actions import REQUIRED
-
     present = set(header)
-    return [column for column in ["Identifiant", *REQUIRED] if column not in present and column != "Identifiant"]
+    return [column for column in importer.required if column not in present]
 
 
 def create_batch(*, user, scope, kind, upload):
@@ -94,9 +94,7 @@ def analyse(batch_id):
     plans = importer.analyse(records, progress=progress)
     batch.refresh_from_db()
     batch.errors = [error for plan in plans for error in plan.errors]
-    batch.preview = [
-        {"row": p.row, "operation": p.operation, "action_id": p.action_id, "label": p.label} for p in plans[:MAX_PREVIEW_ROWS]
-    ]
+    batch.preview = [importer.preview_row(p) for p in plans[:MAX_PREVIEW_ROWS]]
     counts = {op: sum(1 for p in plans if p.operation == op) for op in ("create", "update", "unchanged", "error")}
     batch.created_count, batch.updated_count = counts["create"], counts["update"]
     batch.unchanged_count, batch.rejected_count = counts["unchanged"], counts["error"]

@@ -1,13 +1,17 @@
-"""Pages of the spreadsheet import of actions: upload (with the templates), the batch page (progress, preview
-row by row, errors, confirmation) and the file of rejected rows. Batches come from
-`ImportBatch.objects.visible_to(scope)`: another organisation's batch answers 404."""
+"""Pages of the spreadsheet imports (actions, companies): upload (with the templates), the batch page (progress,
+preview row by row, errors, confirmation) and the file of rejected rows. The same views serve every kind, told
+apart by the `kind` their URLs pass (`PAGES` says what differs). Batches come from
+`ImportBatch.objects.visible_to(scope)` and the kind of the URL: another organisation's batch answers 404."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,12 +19,39 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dsfr.forms import DsfrBaseForm
 
 from charte.exports import Workbook
-from charte.web import csv_response, role_required
+from charte.web import csv_response
+from entreprises import permissions
+from entreprises import table as company_table
 
 from ..action_permissions import ACTION_WRITERS
 from ..models import ImportBatch
 from . import batches
-from .actions import COLUMNS, REQUIRED
+from .actions import ActionImporter
+from .companies import CompanyImporter
+
+ACTION_NOTES = {
+    "Identifiant": "Vide pour une nouvelle action ; celui de l'export pour modifier une action existante.",
+    "Date de début": "jj/mm/aaaa ou date Excel.",
+    "Type d'action": "Libellé du catalogue (par exemple « Stage de 3e »).",
+    "SIREN": "Un ou plusieurs SIREN séparés par des virgules ; 8 chiffres : le zéro initial est rétabli.",
+    "QPV": "Codes séparés par des virgules : QP… avant 2024, QN… à partir de 2024.",
+    "Département": "Code INSEE (01, 2A, 34, 971) ; « 1 » devient « 01 ».",
+    "Convention": "Référence de la convention mise en œuvre, facultative.",
+    "Heures": "Un chiffre après la virgule au plus (10,5).",
+    "Structures partenaires": "« Nom (Type) » séparés par des virgules, par exemple « Collège Las Cazes (Collège) ».",
+    "Club": "Nom du club (préfecture et niveau national) ; ignoré pour un club, qui importe ses propres actions.",
+}
+COMPANY_NOTES = {
+    "SIREN": "Neuf chiffres ; 8 chiffres : le zéro initial perdu par le tableur est rétabli si la clé le confirme.",
+    "Raison sociale": "Répétée à l'identique sur chaque ligne de l'entreprise.",
+    "Taille": "TPE, PME, ETI ou Grande entreprise (ou le libellé de l'export).",
+    "Code NAF": "Par exemple 62.01Z (6201Z est accepté).",
+    "Code commune": "Code INSEE de la commune du siège (34172 pour Montpellier).",
+    "Clubs": "Clubs dont l'entreprise est membre, séparés par des virgules ; les adhésions manquantes sont ajoutées.",
+    "SIRET": "Quatorze chiffres commençant par le SIREN ; vide pour une entreprise sans établissement.",
+    "Code commune de l'établissement": "Code INSEE de la commune de l'établissement.",
+    "Siège": "« oui » pour le siège (un seul par entreprise), « non » sinon.",
+}
 
 OPERATIONS = {"create": "Création", "update": "Mise à jour", "unchanged": "Inchangée", "error": "Refusée"}
 
@@ -42,100 +73,189 @@ class UploadForm(DsfrBaseForm):
         return upload
 
 
-def _crumbs(current, batch=None):
+@dataclass(frozen=True)
+class KindPages:
+    """What differs between the imports of each kind: who may import, the URL names, the words and the help.
+    The import's URL names are `<namespace>:import`, `:import_batch`, `:import_confirm`, `:import_rejects`,
+    `:import_template_csv` and `:import_template_xlsx`; `list_url` and `export_url` name the kind's list and export."""
+
+    namespace: str
+    list_url_name: str
+    export_url_name: str
+    allowed: Callable  # scope -> bool
+    title: str  # "Importer des actions"
+    list_title: str
+    sheet: str
+    importer: type
+    notes: dict
+    informative: frozenset
+    rules: tuple  # sentences of the "Règles de lecture" callout
+    object_header: str  # the preview's column naming the row
+
+    def url(self, name, *args):
+        return reverse(f"{self.namespace}:{name}", args=args)
+
+    # For the templates, which cannot pass arguments.
+    def start_url(self):
+        return self.url("import")
+
+    def export_url(self):
+        return reverse(self.export_url_name)
+
+    def list_url(self):
+        return reverse(self.list_url_name)
+
+    def template_csv_url(self):
+        return self.url("import_template_csv")
+
+    def template_xlsx_url(self):
+        return self.url("import_template_xlsx")
+
+
+PAGES = {
+    ImportBatch.Kind.ACTIONS: KindPages(
+        namespace="actions",
+        list_url_name="actions:list",
+        export_url_name="actions:export",
+        allowed=lambda scope: scope.kind in ACTION_WRITERS,
+        title="Importer des actions",
+        list_title="Actions",
+        sheet="Actions",
+        importer=ActionImporter,
+        notes=ACTION_NOTES,
+        informative=frozenset({"Famille", "Entreprises", "Saisie par", "Saisie le"}),
+        rules=(
+            "« Identifiant » vide : nouvelle action ; rempli (depuis l'export) : modification de cette action.",
+            "Dates jj/mm/aaaa ou dates Excel ; nombres décimaux avec virgule (10,5) ; département « 1 » lu « 01 » ; "
+            "SIREN de 8 chiffres complété par le zéro initial perdu.",
+            "Les QPV doivent être de la génération de la date de l'action (QP… avant 2024, QN… ensuite) et dans son département.",
+        ),
+        object_header="Action",
+    ),
+    ImportBatch.Kind.COMPANIES: KindPages(
+        namespace="company_import",
+        list_url_name="entreprises:list",
+        export_url_name="entreprises:export",
+        allowed=permissions.can_create_company,
+        title="Importer des entreprises",
+        list_title="Entreprises",
+        sheet="Entreprises",
+        importer=CompanyImporter,
+        notes=COMPANY_NOTES,
+        informative=frozenset(company_table.INFORMATIVE),
+        rules=(
+            "Une ligne par établissement, les colonnes de l'entreprise répétées à l'identique ; une entreprise sans "
+            "établissement tient sur une ligne sans SIRET.",
+            "SIREN connu : l'entreprise est mise à jour ; inconnu : elle est créée. De même pour le SIRET et "
+            "l'établissement. Les établissements absents du fichier ne sont pas modifiés.",
+            "« Clubs » : les adhésions nommées qui n'existent pas encore sont ajoutées à la date du jour, aux clubs que "
+            "vous gérez ; l'import ne met fin à aucune adhésion.",
+            "SIREN de 8 chiffres et SIRET de 13 chiffres complétés par le zéro initial perdu si la clé de contrôle le "
+            "confirme ; code commune ou code postal de 4 chiffres lu avec son zéro initial.",
+        ),
+        object_header="Entreprise et établissement",
+    ),
+}
+
+
+def _pages(request, kind):
+    """The kind's pages, for a person who may import it; others get a 404 (as `role_required`)."""
+    pages = PAGES[kind]
+    if not pages.allowed(request.scope):
+        raise Http404("Page introuvable.")
+    return pages
+
+
+def _crumbs(pages, current, batch=None):
     links = [
         {"url": reverse("dashboard"), "title": "Tableau de bord"},
-        {"url": reverse("actions:list"), "title": "Actions"},
+        {"url": pages.list_url(), "title": pages.list_title},
     ]
     if batch is not None:
-        links.append({"url": reverse("actions:import"), "title": "Importer"})
+        links.append({"url": pages.url("import"), "title": "Importer"})
     return {"links": links, "current": current}
 
 
-@role_required(*ACTION_WRITERS)
 @require_http_methods(["GET", "POST"])
-def import_start(request):
+def import_start(request, kind=ImportBatch.Kind.ACTIONS):
+    pages = _pages(request, kind)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        batch = batches.create_batch(
-            user=request.user, scope=request.scope, kind=ImportBatch.Kind.ACTIONS, upload=form.cleaned_data["file"]
-        )
-        return redirect("actions:import_batch", pk=batch.pk)
-    history = ImportBatch.objects.visible_to(request.scope).select_related("created_by", "organisation")
+        batch = batches.create_batch(user=request.user, scope=request.scope, kind=kind, upload=form.cleaned_data["file"])
+        return redirect(pages.url("import_batch", batch.pk))
+    history = ImportBatch.objects.visible_to(request.scope).filter(kind=kind).select_related("created_by", "organisation")
     page_obj = Paginator(history, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
-        "actions/import_start.html",
+        "imports/start.html",
         {
+            "pages": pages,
             "form": form,
             "page_obj": page_obj,
-            "columns": COLUMNS,
-            "required": REQUIRED,
+            "history": [(batch, pages.url("import_batch", batch.pk)) for batch in page_obj.object_list],
+            "required": pages.importer.required,
             "background_rows": settings.IMPORT_BACKGROUND_ROWS,
-            "breadcrumb_data": _crumbs("Importer"),
+            "breadcrumb_data": _crumbs(pages, "Importer"),
         },
     )
 
 
-@role_required(*ACTION_WRITERS)
-def import_template(request, fmt):
+def import_template(request, fmt, kind=ImportBatch.Kind.ACTIONS):
+    pages = _pages(request, kind)
+    columns, required = pages.importer.columns, pages.importer.required
+    filename = f"modele-import-{pages.sheet.lower()}"
     if fmt == "csv":
-        return csv_response("modele-import-actions", COLUMNS, [])
+        return csv_response(filename, columns, [])
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "Actions"
-    sheet.append(COLUMNS)
+    sheet.title = pages.sheet
+    sheet.append(columns)
     help_sheet = workbook.create_sheet("Aide")
     help_sheet.append(["Colonne", "Obligatoire", "Contenu"])
-    notes = {
-        "Identifiant": "Vide pour une nouvelle action ; celui de l'export pour modifier une action existante.",
-        "Date de début": "jj/mm/aaaa ou date Excel.",
-        "Type d'action": "Libellé du catalogue (par exemple « Stage de 3e »).",
-        "SIREN": "Un ou plusieurs SIREN séparés par des virgules ; 8 chiffres : le zéro initial est rétabli.",
-        "QPV": "Codes séparés par des virgules : QP… avant 2024, QN… à partir de 2024.",
-        "Département": "Code INSEE (01, 2A, 34, 971) ; « 1 » devient « 01 ».",
-        "Convention": "Référence de la convention mise en œuvre, facultative.",
-        "Heures": "Un chiffre après la virgule au plus (10,5).",
-        "Structures partenaires": "« Nom (Type) » séparés par des virgules, par exemple « Collège Las Cazes (Collège) ».",
-        "Club": "Nom du club (préfecture et niveau national) ; ignoré pour un club, qui importe ses propres actions.",
-    }
-    informative = {"Famille", "Entreprises", "Saisie par", "Saisie le"}
-    for column in COLUMNS:
-        note = "Colonne de l'export, non lue à l'import." if column in informative else notes.get(column, "")
-        help_sheet.append([column, "oui" if column in REQUIRED else "non", note])
+    for column in columns:
+        note = "Colonne de l'export, non lue à l'import." if column in pages.informative else pages.notes.get(column, "")
+        help_sheet.append([column, "oui" if column in required else "non", note])
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="modele-import-actions-{timezone.localdate().isoformat()}.xlsx"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{timezone.localdate().isoformat()}.xlsx"'
     workbook.save(response)
     return response
 
 
-def _batch(request, pk):
-    return get_object_or_404(ImportBatch.objects.visible_to(request.scope).select_related("created_by", "organisation"), pk=pk)
+def _batch(request, pk, kind):
+    return get_object_or_404(
+        ImportBatch.objects.visible_to(request.scope).filter(kind=kind).select_related("created_by", "organisation"), pk=pk
+    )
 
 
-@role_required(*ACTION_WRITERS)
-def import_batch(request, pk):
-    batch = _batch(request, pk)
+def import_batch(request, pk, kind=ImportBatch.Kind.ACTIONS):
+    pages = _pages(request, kind)
+    batch = _batch(request, pk, kind)
     errors = Paginator(batch.errors, 100).get_page(request.GET.get("page"))
-    preview = [{**row, "operation_label": OPERATIONS[row["operation"]]} for row in batch.preview]
+    preview = [
+        {**row, "operation_label": OPERATIONS[row["operation"]], "url": pages.importer.detail_url(row)} for row in batch.preview
+    ]
     return render(
         request,
-        "actions/import_batch.html",
+        "imports/batch.html",
         {
+            "pages": pages,
             "batch": batch,
+            "batch_url": pages.url("import_batch", batch.pk),
+            "confirm_url": pages.url("import_confirm", batch.pk),
+            "rejects_url": pages.url("import_rejects", batch.pk),
             "errors_page": errors,
             "preview": preview,
             "preview_truncated": batch.rows_total > len(preview),
             "can_confirm": batch.status == ImportBatch.Status.READY and batch.created_by_id == request.user.pk,
-            "breadcrumb_data": _crumbs(batch.original_name, batch),
+            "breadcrumb_data": _crumbs(pages, batch.original_name, batch),
         },
     )
 
 
 @require_POST
-@role_required(*ACTION_WRITERS)
-def import_confirm(request, pk):
-    batch = _batch(request, pk)
+def import_confirm(request, pk, kind=ImportBatch.Kind.ACTIONS):
+    pages = _pages(request, kind)
+    batch = _batch(request, pk, kind)
     if batch.created_by_id != request.user.pk:
         raise PermissionDenied("Seule la personne qui a déposé le fichier peut en confirmer l'import.")
     if batches.confirm(batch):
@@ -143,19 +263,19 @@ def import_confirm(request, pk):
         if batch.status == ImportBatch.Status.DONE:
             messages.success(
                 request,
-                f"Import terminé : {batch.created_count} action(s) créée(s), {batch.updated_count} mise(s) à jour, "
+                f"Import terminé : {batch.created_count} ligne(s) créée(s), {batch.updated_count} mise(s) à jour, "
                 f"{batch.unchanged_count} inchangée(s).",
             )
         elif batch.status == ImportBatch.Status.FAILED:
             messages.error(request, batch.message)
     else:
         messages.warning(request, "Ce fichier n'est pas (ou plus) prêt à être importé.")
-    return redirect("actions:import_batch", pk=batch.pk)
+    return redirect(pages.url("import_batch", batch.pk))
 
 
-@role_required(*ACTION_WRITERS)
-def import_rejects(request, pk):
-    batch = _batch(request, pk)
+def import_rejects(request, pk, kind=ImportBatch.Kind.ACTIONS):
+    _pages(request, kind)
+    batch = _batch(request, pk, kind)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="lignes-refusees-import-{batch.pk}.csv"'
     response.write("\ufeff")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conventions.models import Action, Convention
 from entreprises.models import ClubMembership, Company, Contact, Establishment
+from entreprises.table import COLUMNS
 from tests.factories import (
     ActionFactory,
     ClubMembershipFactory,
@@ -213,32 +214,41 @@ def test_csv_export_of_the_filtered_scoped_list(client, world, act_as):
     world.alpha.naf_code = "71.12B"
     world.alpha.save()
     act_as(world.prefecture)
+    siret = with_luhn_key(world.alpha.siren + "0001")
+    EstablishmentFactory(company=world.alpha, siret=siret, name="Siège", commune=world.montpellier, is_head_office=True)
     rows = csv_rows(client.get("/entreprises/export.csv"))
-    assert rows[0] == [
-        "SIREN",
-        "Raison sociale",
-        "Taille",
-        "Code NAF",
-        "Commune",
-        "Département",
-        "Clubs",
-        "Nombre de conventions",
-        "Convention en vigueur",
-    ]
-    assert rows[1:] == [
-        [
-            world.alpha.siren,
-            "Alpha Ingénierie",
-            "PME (moins de 250 salariés)",
-            "71.12B",
-            "Montpellier",
-            "34",
-            "FACE Hérault",
-            "2",
-            "oui",
-        ],
-        [world.beta.siren, "Bêta Services", "TPE (moins de 10 salariés)", "", "Montpellier", "34", "", "0", "non"],
-    ]
+    # The import's columns (entreprises.table): one row per establishment, the company's cells repeated.
+    assert rows[0] == COLUMNS
+    alpha, beta = (dict(zip(COLUMNS, row, strict=True)) for row in rows[1:])
+    assert alpha == {
+        "SIREN": world.alpha.siren,
+        "Raison sociale": "Alpha Ingénierie",
+        "Forme juridique": "",
+        "Taille": "PME (moins de 250 salariés)",
+        "Code NAF": "71.12B",
+        "Adresse": "",
+        "Code postal": "",
+        "Code commune": "34172",
+        "Commune": "Montpellier",
+        "Département": "34",
+        "Clubs": "FACE Hérault",
+        "SIRET": siret,
+        "Établissement": "Siège",
+        "Adresse de l'établissement": "",
+        "Code commune de l'établissement": "34172",
+        "Commune de l'établissement": "Montpellier",
+        "Siège": "oui",
+        "Nombre de conventions": "2",
+        "Convention en vigueur": "oui",
+    }
+    # Bêta has no establishment: one row, its establishment cells empty.
+    assert (beta["Raison sociale"], beta["Taille"], beta["SIRET"], beta["Siège"], beta["Convention en vigueur"]) == (
+        "Bêta Services",
+        "TPE (moins de 10 salariés)",
+        "",
+        "",
+        "non",
+    )
     filtered = csv_rows(client.get("/entreprises/export.csv", {"size": "tpe"}))
     assert [row[1] for row in filtered[1:]] == ["Bêta Services"]
 
@@ -254,7 +264,8 @@ def test_club_export_counts_only_the_conventions_it_can_see(client, world, act_a
     ConventionFactory(club=world.club_aude, status=Convention.Status.ACTIVE).companies.add(world.alpha)
     act_as(world.club)
     rows = csv_rows(client.get("/entreprises/export.csv"))
-    assert [(row[1], row[7], row[8]) for row in rows[1:]] == [("Alpha Ingénierie", "1", "non")]
+    counts = [COLUMNS.index("Nombre de conventions"), COLUMNS.index("Convention en vigueur")]
+    assert [(row[1], row[counts[0]], row[counts[1]]) for row in rows[1:]] == [("Alpha Ingénierie", "1", "non")]
 
 
 # --- detail --------------------------------------------------------------------------------------------
