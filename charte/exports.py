@@ -28,6 +28,14 @@ def neutralise(value):
     return value
 
 
+def unneutralise(value):
+    """The inverse of `neutralise`, for the imports: a cell the portal's own export quoted comes back as it was,
+    so that exporting then importing a company named `=Cité` changes nothing."""
+    if isinstance(value, str) and value.startswith("'") and neutralise(value[1:]) == value:
+        return value[1:]
+    return value
+
+
 class TextCell(Cell):
     """An openpyxl cell where a string is neutralised and always stored as text (data type "s"), never as a
     formula or an error code; numbers and dates keep their type."""

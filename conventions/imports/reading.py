@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
+from charte.exports import unneutralise
+
 # Rows looked at to find the header (a title and a blank line may come first).
 HEADER_SEARCH_ROWS = 10
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
@@ -74,7 +76,7 @@ def _as_records(rows, expected, first_row_number=1):
         record = {}
         for name, value in zip(header, row, strict=False):
             if name and name not in record:
-                record[name] = value.strip() if isinstance(value, str) else value
+                record[name] = unneutralise(value.strip()) if isinstance(value, str) else value
         records.append((first_row_number + offset, record))
     return header, records
 

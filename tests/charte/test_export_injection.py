@@ -137,3 +137,10 @@ def test_company_report_xlsx_and_csv(client, poisoned):
 
     _, cells = csv_cells(client.get(f"/rapports/entreprise/{poisoned.company.pk}/rapport.csv", {"annee": 2017}))
     assert_no_live_formula(cells)
+
+
+@pytest.mark.parametrize("value", ["=SUM(A1)", "+33 1 02", "-x", "@cmd", "Cité", "'ordinary quote", "-1,5", 12])
+def test_unneutralise_undoes_neutralise(value):
+    from charte.exports import neutralise, unneutralise
+
+    assert unneutralise(neutralise(value)) == value

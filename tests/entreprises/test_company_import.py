@@ -103,6 +103,24 @@ def test_round_trip_of_the_csv_export_changes_nothing(client, listed, act_as):
     assert snapshot() == before
 
 
+def test_round_trip_keeps_a_name_the_export_quoted_against_formulas(client, listed, act_as):
+    """The export quotes text a spreadsheet would run (`=`, `+`, `-`, `@`); the import takes the quote off."""
+    listed.alpha.name = "=Alpha & Cie"
+    listed.alpha.save()
+    act_as(listed.prefecture)
+    exported = client.get(reverse("entreprises:export")).getvalue()
+    assert b"'=Alpha & Cie" in exported
+    before = snapshot()
+
+    batch = upload(client, exported)
+
+    assert batch.status == ImportBatch.Status.READY, batch.errors
+    assert (batch.created_count, batch.updated_count) == (0, 0)
+    confirm(client, batch)
+    assert snapshot() == before
+    assert Company.objects.get(pk=listed.alpha.pk).name == "=Alpha & Cie"
+
+
 def test_round_trip_through_excel_changes_nothing(client, listed, act_as):
     """The export opened in Excel and saved as .xlsx: SIREN, SIRET and codes become numbers, Zéro's SIREN loses
     its leading zero (restored), blank rows trail."""
