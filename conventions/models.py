@@ -520,6 +520,7 @@ class ImportBatch(models.Model):
 
     class Kind(models.TextChoices):
         ACTIONS = "actions", "Actions"
+        DECLARED_VALUES = "declared_values", "Valeurs déclarées"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Analyse en attente"

@@ -167,6 +167,7 @@ class ActionImporter:
     under one scope."""
 
     columns = COLUMNS
+    required = REQUIRED
 
     def __init__(self, *, user, scope):
         self.user = user

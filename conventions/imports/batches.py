@@ -17,8 +17,16 @@ from ..models import ImportBatch
 from .actions import ActionImporter, ImportRefused
 from .reading import UnreadableFile, count_rows, read_table
 
+# Importers by kind. A higher app registers its own from its AppConfig.ready() (`register`), so this module
+# never imports an app above conventions (DESIGN.md: imports go one way).
 IMPORTERS = {ImportBatch.Kind.ACTIONS: ActionImporter}
 MAX_PREVIEW_ROWS = 500
+
+
+def register(kind, importer_class):
+    """Make `kind` importable: `importer_class(user=, scope=)` with `columns`, `required`, `analyse(records,
+    progress=)` returning plans (row, operation, label, errors) and `apply(records)` raising ImportRefused."""
+    IMPORTERS[kind] = importer_class
 
 
 def importer_for(batch):
@@ -33,10 +41,8 @@ def _records(batch, importer):
 
 
 def missing_columns(header, importer):
-    from .actions import REQUIRED
-
     present = set(header)
-    return [column for column in ["Identifiant", *REQUIRED] if column not in present and column != "Identifiant"]
+    return [column for column in importer.required if column not in present]
 
 
 def create_batch(*, user, scope, kind, upload):
@@ -95,7 +101,8 @@ def analyse(batch_id):
     batch.refresh_from_db()
     batch.errors = [error for plan in plans for error in plan.errors]
     batch.preview = [
-        {"row": p.row, "operation": p.operation, "action_id": p.action_id, "label": p.label} for p in plans[:MAX_PREVIEW_ROWS]
+        {"row": p.row, "operation": p.operation, "action_id": getattr(p, "action_id", None), "label": p.label}
+        for p in plans[:MAX_PREVIEW_ROWS]
     ]
     counts = {op: sum(1 for p in plans if p.operation == op) for op in ("create", "update", "unchanged", "error")}
     batch.created_count, batch.updated_count = counts["create"], counts["update"]

@@ -61,7 +61,11 @@ def import_start(request):
             user=request.user, scope=request.scope, kind=ImportBatch.Kind.ACTIONS, upload=form.cleaned_data["file"]
         )
         return redirect("actions:import_batch", pk=batch.pk)
-    history = ImportBatch.objects.visible_to(request.scope).select_related("created_by", "organisation")
+    history = (
+        ImportBatch.objects.visible_to(request.scope)
+        .filter(kind=ImportBatch.Kind.ACTIONS)
+        .select_related("created_by", "organisation")
+    )
     page_obj = Paginator(history, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -110,7 +114,8 @@ def import_template(request, fmt):
 
 
 def _batch(request, pk):
-    return get_object_or_404(ImportBatch.objects.visible_to(request.scope).select_related("created_by", "organisation"), pk=pk)
+    batches_of_kind = ImportBatch.objects.visible_to(request.scope).filter(kind=ImportBatch.Kind.ACTIONS)
+    return get_object_or_404(batches_of_kind.select_related("created_by", "organisation"), pk=pk)
 
 
 @role_required(*ACTION_WRITERS)
