@@ -378,10 +378,22 @@ def _grid_with_more_rows(request, header):
     data = request.POST.copy()
     total = parse_pk(data.get("lignes-TOTAL_FORMS")) or 0
     added = min(parse_pk(data.get("ajouter")) or GRID_ADDED_ROWS, GRID_MAX_ROWS)
-    data["lignes-TOTAL_FORMS"] = str(min(total + added, GRID_MAX_ROWS))
+    new_total = min(total + added, GRID_MAX_ROWS)
+    data["lignes-TOTAL_FORMS"] = str(new_total)
     if total + added > GRID_MAX_ROWS:
         messages.info(request, f"Une grille compte au plus {GRID_MAX_ROWS} lignes : enregistrez celles-ci, puis continuez.")
     shared = GridSharedForm(data, instance=header, scope=request.scope)
+    # The new rows are bound forms with nothing posted: give them the initial values an empty row shows (counts
+    # at 0, a company's own company), else their cells would come up blank and a row filled later would lack them.
+    empty = _grid_formset(request, shared, data=data).empty_form
+    for index in range(total, new_total):
+        for name, field in empty.fields.items():
+            initial = empty.get_initial_for_field(field, name)
+            key = f"lignes-{index}-{name}"
+            if isinstance(initial, list | tuple):
+                data.setlist(key, [str(value) for value in initial])
+            elif initial not in (None, ""):
+                data[key] = str(initial)
     formset = _grid_formset(request, shared, data=data)
     # Bound forms would validate when rendered: mark them checked and clean of errors instead.
     shared._errors = ErrorDict()

@@ -195,6 +195,8 @@ class DeclaredValueImporter:
 
     def _row(self, number, record, seen, has_comments):
         plan = RowPlan(row=number)
+        # A refused row is still named in the preview, by its reference as typed.
+        plan.label = " · ".join(code_text(record[c]) for c in KEY_COLUMNS if not is_empty(record.get(c)))
         for column in KEY_COLUMNS:
             if is_empty(record.get(column)):
                 plan.error(column, "", "Cette colonne est obligatoire.")

@@ -368,13 +368,16 @@ def test_adding_rows_without_javascript_keeps_what_was_typed_and_saves_nothing(c
     assert "Collège Las Cazes (Collège)</textarea>" in page
     assert 'name="default_date" value="2017-05-10"' in page
     assert f'<option value="{world["engie"].pk}" selected>' in page
+    # The new rows start like any empty row: counts at 0.
+    assert 'name="lignes-4-beneficiaries_total" value="0"' in page
     # Nothing was checked yet: the row 2 mistake (99 QPV residents of 10) shows only when saving.
     assert "aucune action n'a été enregistrée" not in page and "fr-message--error" not in page
 
     data = {key: value for key, value in data.items() if key not in ("add_rows", "ajouter")}
     data["lignes-TOTAL_FORMS"] = "5"
     data["lignes-1-beneficiaries_qpv"] = "4"
-    data.update({f"lignes-4-{key}": value for key, value in row(world, 5).items()})
+    data.update({"lignes-4-title": "Mécénat de compétences n° 5", "lignes-4-companies": [world["engie"].pk]})
+    data.update({f"lignes-4-{key}": "0" for key in ("beneficiaries_total", "beneficiaries_qpv", "employees_involved", "hours")})
     response = client.post(reverse("actions:grid"), data)
     assert response.status_code == 302
     assert Action.objects.count() == 3
