@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 
 from conventions.models import ImportBatch
@@ -381,3 +382,35 @@ def test_another_company_does_not_see_the_batch(client, w):
     # nor does the actions' import page show it
     login(client, w.company_user)
     assert client.get(reverse("actions:import_batch", args=[batch.pk])).status_code == 404
+
+
+def test_a_part_above_its_whole_is_refused_as_the_form_refuses_it(client, w):
+    # The commitment also measures its beneficiaries: QPV residents among them cannot outnumber them.
+    TargetFactory(commitment=w.commitment, indicator=indicator("BENEFICIAIRES"), year=2017, value=20)
+    login(client, w.company_user)
+    rows = csv_rows(export_csv(client))
+    set_cell(rows, "BENEFICIAIRES", "Valeur", "10")
+    set_cell(rows, QPV, "Valeur", "12")
+    batch = refused(client, to_csv(rows))
+    [(number, column, message)] = messages_of(batch)
+    assert (number, column) == (row_number(rows, QPV), "Valeur")
+    assert "ne peut pas dépasser" in message
+
+
+@override_settings(IMPORT_BACKGROUND_ROWS=1)
+def test_a_large_file_is_analysed_and_imported_in_the_background(client, w, django_capture_on_commit_callbacks):
+    login(client, w.company_user)
+    rows = set_cell(csv_rows(export_csv(client)), QPV, "Valeur", "4")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        batch = upload(client, to_csv(rows))
+    assert batch.status == ImportBatch.Status.PENDING
+    assert "Actualiser" in client.get(reverse("evaluation:declared_import_batch", args=[batch.pk])).content.decode()
+    for callback in callbacks:
+        callback()  # the Celery task (eager in these tests)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.READY and batch.created_count == 1, batch.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(client, batch)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    assert DeclarationValue.objects.get(declaration=w.declaration, indicator__code=QPV).value == 4
