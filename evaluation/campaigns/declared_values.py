@@ -112,7 +112,10 @@ def _number(value, for_xlsx):
     # XLSX keeps numbers as numbers; the CSV writes them the French way (« 12,5 »), as the form shows them.
     if value is None:
         return None if for_xlsx else ""
-    return value.normalize() if for_xlsx else show_number(value)
+    if not for_xlsx:
+        return show_number(value)
+    # An integral figure as an int: Decimal("10.00").normalize() would be written "1E+1" in the sheet's XML.
+    return int(value) if value == value.to_integral_value() else value.normalize()
 
 
 # --- import --------------------------------------------------------------------------------------------

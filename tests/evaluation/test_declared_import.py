@@ -414,3 +414,14 @@ def test_a_large_file_is_analysed_and_imported_in_the_background(client, w, djan
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.DONE
     assert DeclarationValue.objects.get(declaration=w.declaration, indicator__code=QPV).value == 4
+
+
+def test_the_xlsx_keeps_numbers_as_numbers(client, w):
+    login(client, w.company_user)
+    sheet = openpyxl.load_workbook(io.BytesIO(export_xlsx(client))).active
+    header = [cell.value for cell in sheet[1]]
+    lines = {row[header.index("Code indicateur")]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert lines[ACCUEILLIS][header.index("Valeur")] == 8 and lines[ACCUEILLIS][header.index("Objectif")] == 10
+    assert lines[OFFERTS][header.index("Valeur")] == 12.5
+    assert lines[QPV][header.index("Valeur")] is None
+    assert lines[ACCUEILLIS][header.index("SIREN")] == w.company.siren  # text: the leading zeros stay
