@@ -19,6 +19,8 @@ from charte.web import DsfrModelForm
 from entreprises.models import Company
 
 from .action_services import link_errors
+from .imports.actions import parse_partners
+from .imports.reading import CellError
 from .models import Action, ActionPartner, Convention
 
 SUB_COUNTS = ("beneficiaries_women", "beneficiaries_under_26", "beneficiaries_qpv")
@@ -327,6 +329,13 @@ def partners_from(formset):
 
 # --- the grid: several actions of one type at once ----------------------------------------------------------
 
+PARTNERS_HELP = (
+    "Chaque structure écrite « Nom (Type) », séparées par des virgules, par exemple « Collège Las Cazes (Collège), "
+    "Mission locale de Montpellier (Mission locale) ». Types : "
+    + ", ".join(label for _, label in ActionPartner.Kind.choices)
+    + "."
+)
+
 # What "Enregistrer et saisir une autre" carries into the next form: the circumstances, not the counts.
 KEPT_FOR_NEXT = ("action_type", "start_date", "end_date", "departement", "companies", "qpvs", "convention", "club")
 GRID_MAX_ROWS = 50
@@ -386,6 +395,17 @@ class GridRowForm(ActionForm):
             "qpvs": forms.SelectMultiple(attrs={"size": 4}),
         }
 
+    # The partner structures of a row, written as the export and the import write them (one rule for reading them:
+    # conventions.imports.actions.parse_partners): a row is one line of text, without JavaScript.
+    partners = forms.CharField(
+        label="Structures partenaires",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=PARTNERS_HELP,
+    )
+    CELLS = ["start_date", "title", "description", "companies", "qpvs", "partners", *Meta.fields[5:]]
+
     def __init__(self, *args, scope, default_date=None, choices=None, **kwargs):
         super().__init__(*args, scope=scope, **kwargs)
         self.default_date = default_date
@@ -403,6 +423,12 @@ class GridRowForm(ActionForm):
         0: a row of blanks stays an empty row, ignored, rather than a row of "required" errors."""
         return any(self[name].data not in (None, "", []) for name in self.changed_data)
 
+    def clean_partners(self):
+        try:
+            return parse_partners(self.cleaned_data.get("partners"))
+        except CellError as error:
+            raise forms.ValidationError(str(error)) from error
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("start_date") is None and "start_date" not in self.errors:
@@ -415,7 +441,7 @@ class GridRowForm(ActionForm):
     def cells(self):
         """Each cell's field, its widget (described by its error when it has one) and its messages."""
         cells = []
-        for name in self._meta.fields:
+        for name in self.CELLS:
             bound = self[name]
             attrs = {"aria-describedby": f"{bound.auto_id}-desc-error"} if bound.errors else {}
             cells.append({"field": bound, "widget": bound.as_widget(attrs=attrs), "errors": bound.errors})

@@ -103,12 +103,15 @@ class RowRefused(Exception):
 @transaction.atomic
 def save_actions(rows, *, logged_by):
     """Create several actions in one transaction (the grid): every row or none. `rows`: (action, companies,
-    qpvs) triples. A row the service refuses raises RowRefused with its index, and the whole batch is rolled back."""
+    qpvs, partners) tuples, partners a list of (kind, name). A row the service refuses raises RowRefused with its
+    index, and the whole batch is rolled back."""
     saved = []
-    for index, (action, companies, qpvs) in enumerate(rows):
+    for index, (action, companies, qpvs, partners) in enumerate(rows):
         try:
             saved.append(
-                _write_action(action, companies=companies, qpvs=qpvs, partners=[], logged_by=logged_by, expected_version=None)
+                _write_action(
+                    action, companies=companies, qpvs=qpvs, partners=partners, logged_by=logged_by, expected_version=None
+                )
             )
         except ValidationError as error:
             raise RowRefused(index, error) from error

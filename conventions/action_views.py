@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch
+from django.forms.utils import ErrorDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ from .action_forms import (
     GRID_DEFAULT_ROWS,
     GRID_MAX_ROWS,
     KEPT_FOR_NEXT,
+    PARTNERS_HELP,
     ActionForm,
     GridRowForm,
     GridSharedForm,
@@ -367,6 +369,40 @@ def _grid_formset(request, shared, data=None, rows=GRID_DEFAULT_ROWS):
     )
 
 
+GRID_ADDED_ROWS = 5
+
+
+def _grid_with_more_rows(request, header):
+    """The grid posted back with N more empty rows ("Ajouter des lignes", a plain submit: no JavaScript needed).
+    What was typed comes back as typed; nothing is checked or saved yet, so no error is shown."""
+    data = request.POST.copy()
+    total = parse_pk(data.get("lignes-TOTAL_FORMS")) or 0
+    added = min(parse_pk(data.get("ajouter")) or GRID_ADDED_ROWS, GRID_MAX_ROWS)
+    new_total = min(total + added, GRID_MAX_ROWS)
+    data["lignes-TOTAL_FORMS"] = str(new_total)
+    if total + added > GRID_MAX_ROWS:
+        messages.info(request, f"Une grille compte au plus {GRID_MAX_ROWS} lignes : enregistrez celles-ci, puis continuez.")
+    shared = GridSharedForm(data, instance=header, scope=request.scope)
+    # The new rows are bound forms with nothing posted: give them the initial values an empty row shows (counts
+    # at 0, a company's own company), else their cells would come up blank and a row filled later would lack them.
+    empty = _grid_formset(request, shared, data=data).empty_form
+    for index in range(total, new_total):
+        for name, field in empty.fields.items():
+            initial = empty.get_initial_for_field(field, name)
+            key = f"lignes-{index}-{name}"
+            if isinstance(initial, list | tuple):
+                data.setlist(key, [str(value) for value in initial])
+            elif initial not in (None, ""):
+                data[key] = str(initial)
+    formset = _grid_formset(request, shared, data=data)
+    # Bound forms would validate when rendered: mark them checked and clean of errors instead.
+    shared._errors = ErrorDict()
+    formset._errors, formset._non_form_errors = [], formset.error_class()
+    for form in formset.forms:
+        form._errors = ErrorDict()
+    return shared, formset
+
+
 @role_required(*ACTION_WRITERS)
 @require_http_methods(["GET", "POST"])
 def action_grid(request):
@@ -376,12 +412,24 @@ def action_grid(request):
     header = Action()
     if scope.is_club:
         header.club_id = scope.organisation_id
-    if request.method == "POST":
+    adding = request.method == "POST" and "add_rows" in request.POST
+    if adding:
+        shared, formset = _grid_with_more_rows(request, header)
+        started = True
+    elif request.method == "POST":
         shared = GridSharedForm(request.POST, instance=header, scope=scope)
         formset = _grid_formset(request, shared, data=request.POST)
         if shared.is_valid() and formset.is_valid():
             filled = formset.filled_forms()
-            rows = [(form.save(commit=False), form.cleaned_data["companies"], form.cleaned_data["qpvs"]) for form in filled]
+            rows = [
+                (
+                    form.save(commit=False),
+                    form.cleaned_data["companies"],
+                    form.cleaned_data["qpvs"],
+                    form.cleaned_data["partners"],
+                )
+                for form in filled
+            ]
             try:
                 saved = save_actions(rows, logged_by=request.user)
             except RowRefused as refusal:
@@ -401,7 +449,7 @@ def action_grid(request):
         # The first step (type, département…) is sent by GET: the rows' QPV follow its département.
         started = bool(request.GET.get("action_type"))
         formset = _grid_formset(request, shared, rows=_grid_rows(request.GET.get("lignes")))
-    summary = _error_summary(shared, formset) if request.method == "POST" else []
+    summary = _error_summary(shared, formset) if request.method == "POST" and not adding else []
     return render(
         request,
         "actions/grid.html",
@@ -411,6 +459,8 @@ def action_grid(request):
             "started": started,
             "summary": summary,
             "max_rows": GRID_MAX_ROWS,
+            "added_rows": GRID_ADDED_ROWS,
+            "partners_help": PARTNERS_HELP,
             "breadcrumb_data": _crumbs("Saisie en grille"),
         },
     )

@@ -521,6 +521,7 @@ class ImportBatch(models.Model):
     class Kind(models.TextChoices):
         ACTIONS = "actions", "Actions"
         COMPANIES = "companies", "Entreprises"
+        DECLARED_VALUES = "declared_values", "Valeurs déclarées"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Analyse en attente"

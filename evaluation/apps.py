@@ -17,3 +17,11 @@ class EvaluationConfig(AppConfig):
         from .engine.compile import GENERIC_INDICATORS
 
         engine_needs.register("le moteur le mesure sur toutes les actions de chaque famille", GENERIC_INDICATORS)
+
+        # The spreadsheet import of declared values runs through the shared import batches (conventions.imports).
+        from conventions.imports import batches
+        from conventions.models import ImportBatch
+
+        from .campaigns.declared_values import DeclaredValueImporter
+
+        batches.register(ImportBatch.Kind.DECLARED_VALUES, DeclaredValueImporter)

@@ -77,6 +77,8 @@ ALL = {
     "clubs": [H["club"], A["club"]],
     # A declaration row names its company and its convention.
     "declarations": [H["signed"][0], H["signed_b"][0], A["signed"][0], A["signed_b"][0]],
+    # The declared values' export: one row per line, so only the declarations whose convention has commitments.
+    "declared_values": [H["signed"][0], A["signed"][0]],
 }
 VISIBLE = {
     "companies": {
@@ -133,6 +135,14 @@ VISIBLE = {
         "national": ALL["declarations"],
         "prefecture": [H["signed"][0], H["signed_b"][0]],
         # The club animates the convention of A; B is not its member.
+        "club": [H["signed"][0]],
+        "company": [H["signed"][0]],
+        "partner": [],
+        "nobody": [],
+    },
+    "declared_values": {
+        "national": ALL["declared_values"],
+        "prefecture": [H["signed"][0]],
         "club": [H["signed"][0]],
         "company": [H["signed"][0]],
         "partner": [],
@@ -253,6 +263,9 @@ TARGETS = {
     "import_batch": Target(_import_batch, ("ici", "aude")),
     "company_import_batch": Target(
         lambda world, role, variant: _import_batch(world, role, variant, "companies"), ("ici", "aude")
+    ),
+    "declared_import_batch": Target(
+        lambda world, role, variant: _import_batch(world, role, variant, kind="declared_values"), ("ici", "aude")
     ),
     "company": Target(_pk("company_a", "company_b")),
     "company_account": Target(_company_account),
@@ -446,6 +459,17 @@ RULES = {
     "evaluation:evidence_download": Rule(READERS, "evidence"),
     "evaluation:evidence_delete": Rule(same(405), "evidence", foreign=same(405)),
     "evaluation:convention_history": Rule(READERS, "convention"),
+    "evaluation:declared_export_csv": Rule(READERS, rows="declared_values"),
+    "evaluation:declared_export_xlsx": Rule(READERS),
+    # Only a company fills (and so imports) its declared values; the others get the refusal before any object.
+    "evaluation:declared_import": Rule(by_role(403, 403, 403, 200, 404, 404)),
+    "evaluation:declared_import_batch": Rule(
+        by_role(403, 403, 403, 200, 404, 404), "declared_import_batch", foreign=by_role(403, 403, 403, 404, 404, 404)
+    ),
+    "evaluation:declared_import_rejects": Rule(
+        by_role(403, 403, 403, 200, 404, 404), "declared_import_batch", foreign=by_role(403, 403, 403, 404, 404, 404)
+    ),
+    "evaluation:declared_import_confirm": Rule(same(405), "any_pk"),  # POST only
     "rapports:index": Rule(by_role(200, 200, 200, 200, 200, 404)),
     # Public open data: the same for everybody.
     "rapports:open_data": Rule(same(200)),

@@ -120,7 +120,7 @@ class RowPlan:
         )
 
 
-def _partners(value):
+def parse_partners(value):
     """ "Collège Las Cazes (Collège), Lycée Jean Mermoz (Montpellier) (Lycée)" → [(kind, name)], as the export
     writes them. An entry ends with one of the known types in parentheses: a name may itself hold parentheses or
     commas (« Lycée Jean Mermoz (Montpellier) », the demo's own partners)."""
@@ -402,7 +402,7 @@ class ActionImporter:
             else:
                 hours = hours.quantize(Decimal("0.1"))
         values["hours"] = hours
-        plan.partners = read("Structures partenaires", _partners) or []
+        plan.partners = read("Structures partenaires", parse_partners) or []
 
         if company_ids or not is_empty(record.get("SIREN")):
             companies = [Company(pk=pk) for pk in company_ids]

@@ -18,9 +18,17 @@ from .actions import ActionImporter, ImportRefused
 from .companies import CompanyImporter
 from .reading import UnreadableFile, count_rows, read_table
 
-# Each importer has `columns`, `required`, `analyse(records, progress)`, `apply(records)` and `preview_row(plan)`.
+# Importers by kind, each with `columns`, `required`, `analyse(records, progress)`, `apply(records)`,
+# `preview_row(plan)` and `detail_url(row)`. A higher app registers its own from its AppConfig.ready()
+# (`register`), so this module never imports an app above conventions (DESIGN.md: imports go one way).
 IMPORTERS = {ImportBatch.Kind.ACTIONS: ActionImporter, ImportBatch.Kind.COMPANIES: CompanyImporter}
 MAX_PREVIEW_ROWS = 500
+
+
+def register(kind, importer_class):
+    """Make `kind` importable: `importer_class(user=, scope=)` with `columns`, `required`, `analyse(records,
+    progress=)` returning plans (row, operation, label, errors) and `apply(records)` raising ImportRefused."""
+    IMPORTERS[kind] = importer_class
 
 
 def importer_for(batch):

@@ -22,8 +22,14 @@ def commitment_indicators(convention):
     committed to measure) followed by the indicators its action type suggests. Ratios are computed from
     two sums, never declared.
     """
+    return commitment_indicators_of([convention.pk]).get(convention.pk, [])
+
+
+def commitment_indicators_of(convention_ids):
+    """{convention_id: [(commitment, [indicator, ...])]} for many conventions in three queries (the export and
+    the import of declared values read the lines of every declaration of a file at once)."""
     commitments = (
-        Commitment.objects.filter(convention=convention)
+        Commitment.objects.filter(convention_id__in=convention_ids)
         .select_related("family", "action_type")
         .prefetch_related(
             Prefetch("targets", queryset=Target.objects.select_related("indicator").order_by("indicator__code", "year")),
@@ -33,7 +39,7 @@ def commitment_indicators(convention):
             ),
         )
     )
-    result = []
+    result = {}
     for commitment in commitments:
         indicators = {}
         for target in commitment.targets.all():
@@ -42,7 +48,7 @@ def commitment_indicators(convention):
         if commitment.action_type_id:
             for indicator in commitment.action_type.indicators.all():
                 indicators.setdefault(indicator.pk, indicator)
-        result.append((commitment, list(indicators.values())))
+        result.setdefault(commitment.convention_id, []).append((commitment, list(indicators.values())))
     return result
 
 

@@ -197,7 +197,8 @@ def _check_version(locked, expected_version):
 
 
 def _check_editable(locked, today):
-    """Refusals shared by every change the company makes (values, evidence, submission)."""
+    """Refusals shared by every change the company makes (values, evidence, submission). The spreadsheet import
+    of declared values asks the same question per row (`edit_refusal`)."""
     if locked.status == Status.SUBMITTED:
         raise ValidationError(
             f"Cette déclaration a été transmise le {_fr_date(timezone.localtime(locked.submitted_at))} : elle n'est "
@@ -220,12 +221,22 @@ def _check_editable(locked, today):
         )
 
 
+def edit_refusal(declaration, today):
+    """The French reason why the company may not change this declaration today, or None. `declaration` needs
+    its campaign loaded."""
+    try:
+        _check_editable(declaration, today)
+    except ValidationError as error:
+        return error.messages[0]
+    return None
+
+
 def _check_company(scope, locked):
     if scope is not None and not permissions.can_edit_declaration(scope, locked):
         raise PermissionDenied("Seule l'entreprise concernée peut remplir sa déclaration.")
 
 
-def _parse_value(raw):
+def parse_value(raw):
     """None for an empty field; a non-negative Decimal with two decimals at most; ValueError (French) otherwise."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -263,7 +274,7 @@ def _number(value):
     return f"{value.normalize():f}".replace(".", ",")
 
 
-def _inconsistent_terms(values):
+def inconsistent_terms(values):
     """{field: French message} for the lines whose part exceeds its whole on one commitment (more QPV residents
     than beneficiaries): a declared share over 100 % would follow (methodology §7). `values`:
     {(commitment_id, indicator_id): Decimal or None}, the declaration's values once the change is applied."""
@@ -307,7 +318,7 @@ def save_draft(declaration, by, values, expected_version, *, scope=None, today=N
             errors[field] = "Cet indicateur ne fait pas partie des engagements de cette convention."
             continue
         try:
-            value = _parse_value(raw)
+            value = parse_value(raw)
         except ValueError as error:
             errors[field] = str(error)
             continue
@@ -325,7 +336,7 @@ def save_draft(declaration, by, values, expected_version, *, scope=None, today=N
     if not errors:
         final = {key: v.value for key, v in existing.items()}
         final.update({(v.commitment_id, v.indicator_id): v.value for v in changes})
-        errors = _inconsistent_terms(final)
+        errors = inconsistent_terms(final)
     if errors:
         raise ValidationError(errors)
     for value in changes:
@@ -361,7 +372,7 @@ def submit(declaration, by, *, scope=None, expected_version=None, today=None):
     _check_version(locked, expected_version)
     _check_editable(locked, today)
     # Values saved before the rule existed are checked again before they reach the figures.
-    inconsistent = _inconsistent_terms({(v.commitment_id, v.indicator_id): v.value for v in locked.values.all()})
+    inconsistent = inconsistent_terms({(v.commitment_id, v.indicator_id): v.value for v in locked.values.all()})
     if inconsistent:
         raise ValidationError(inconsistent)
     missing, any_value = _missing_for_submission(locked)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import declared_views, views
 
 app_name = "evaluation"
 
@@ -12,6 +12,16 @@ urlpatterns = [
     path("<int:pk>/completude/", views.completeness, name="completeness"),
     path("<int:pk>/completude.csv", views.completeness_export, name="completeness_export"),
     path("declarations/", views.declaration_list, name="declaration_list"),
+    path("declarations/valeurs.csv", declared_views.declared_export, {"fmt": "csv"}, name="declared_export_csv"),
+    path("declarations/valeurs.xlsx", declared_views.declared_export, {"fmt": "xlsx"}, name="declared_export_xlsx"),
+    path("declarations/importer/", declared_views.declared_import, name="declared_import"),
+    path("declarations/importer/<int:pk>/", declared_views.declared_import_batch, name="declared_import_batch"),
+    path("declarations/importer/<int:pk>/confirmer/", declared_views.declared_import_confirm, name="declared_import_confirm"),
+    path(
+        "declarations/importer/<int:pk>/lignes-refusees.csv",
+        declared_views.declared_import_rejects,
+        name="declared_import_rejects",
+    ),
     path("declarations/<int:pk>/", views.declaration, name="declaration"),
     path("declarations/<int:pk>/valider/", views.declaration_validate, name="declaration_validate"),
     path("declarations/<int:pk>/renvoyer/", views.declaration_return, name="declaration_return"),

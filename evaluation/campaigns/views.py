@@ -166,6 +166,7 @@ def campaign_detail(request, pk):
             "counts": _status_counts(base),
             "can_manage": permissions.can_manage_campaign(scope, campaign),
             "can_see_completeness": not scope.is_company,
+            "can_import_values": scope.is_company,
             "today": timezone.localdate(),
         },
     )

@@ -2,6 +2,7 @@
 circumstances, and the grid entering several actions of one type at once (all or nothing)."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -314,3 +315,84 @@ def test_grid_post_query_count_is_bounded_per_row(client, world):
     per_row = (twelve - two) / 10
     assert per_row <= 11, (two, twelve)
     assert two <= 60, two
+
+
+# --- the grid: partners, and more rows without JavaScript ---------------------------------------------------
+
+
+def test_grid_rows_carry_their_partner_structures(client, world):
+    client.force_login(world["club_34_user"])
+    page = client.get(grid_url(2)).content.decode()
+    assert '<label class="fr-label fr-sr-only" for="id_lignes-1-partners">Structures partenaires, ligne 2</label>' in page
+    rows = [
+        row(world, 1, partners="Collège Las Cazes (Collège), Lycée Jean Mermoz (Montpellier) (Lycée)"),
+        row(world, 2),
+    ]
+
+    response = client.post(reverse("actions:grid"), grid_data(rows))
+
+    assert response.status_code == 302
+    first, second = Action.objects.order_by("title")
+    assert list(first.partners.order_by("pk").values_list("kind", "name")) == [
+        ("college", "Collège Las Cazes"),
+        ("lycee", "Lycée Jean Mermoz (Montpellier)"),
+    ]
+    assert not second.partners.exists()
+
+
+def test_grid_refuses_a_partner_of_unknown_type_at_its_cell(client, world):
+    client.force_login(world["club_34_user"])
+    rows = [row(world, 1), row(world, 2, partners="Restos du cœur (Cantine)")]
+
+    response = client.post(reverse("actions:grid"), grid_data(rows))
+
+    assert response.status_code == 200 and not Action.objects.exists()
+    errors = response.context["formset"].forms[1].errors["partners"]
+    assert errors[0].startswith("Type de structure inconnu « Cantine »")
+    assert 'value="Mécénat de compétences n° 1"' in response.content.decode()
+
+
+def test_adding_rows_without_javascript_keeps_what_was_typed_and_saves_nothing(client, world):
+    client.force_login(world["club_34_user"])
+    typed = [row(world, 1, partners="Collège Las Cazes (Collège)"), row(world, 2, beneficiaries_qpv="99")]
+    data = grid_data(typed, default_date="2017-05-10")
+    data.update({"add_rows": "", "ajouter": "3"})
+
+    response = client.post(reverse("actions:grid"), data)
+
+    assert response.status_code == 200 and not Action.objects.exists()
+    page = response.content.decode()
+    assert 'name="lignes-TOTAL_FORMS" value="5"' in page
+    assert len(re.findall(r'<tr id="grid-row-\d+"', page)) == 5
+    assert 'value="Mécénat de compétences n° 1"' in page and 'value="Mécénat de compétences n° 2"' in page
+    assert "Collège Las Cazes (Collège)</textarea>" in page
+    assert 'name="default_date" value="2017-05-10"' in page
+    assert f'<option value="{world["engie"].pk}" selected>' in page
+    # The new rows start like any empty row: counts at 0.
+    assert 'name="lignes-4-beneficiaries_total" value="0"' in page
+    # Nothing was checked yet: the row 2 mistake (99 QPV residents of 10) shows only when saving.
+    assert "aucune action n'a été enregistrée" not in page and "fr-message--error" not in page
+
+    data = {key: value for key, value in data.items() if key not in ("add_rows", "ajouter")}
+    data["lignes-TOTAL_FORMS"] = "5"
+    data["lignes-1-beneficiaries_qpv"] = "4"
+    data.update({"lignes-4-title": "Mécénat de compétences n° 5", "lignes-4-companies": [world["engie"].pk]})
+    data.update({f"lignes-4-{key}": "0" for key in ("beneficiaries_total", "beneficiaries_qpv", "employees_involved", "hours")})
+    response = client.post(reverse("actions:grid"), data)
+    assert response.status_code == 302
+    assert Action.objects.count() == 3
+    assert Action.objects.get(title="Mécénat de compétences n° 1").partners.get().name == "Collège Las Cazes"
+
+
+def test_adding_rows_stops_at_the_grid_maximum(client, world):
+    client.force_login(world["club_34_user"])
+    data = grid_data([row(world, 1)], total=48)
+    data.update({"add_rows": "", "ajouter": "10"})
+
+    response = client.post(reverse("actions:grid"), data)
+
+    page = response.content.decode()
+    assert 'name="lignes-TOTAL_FORMS" value="50"' in page
+    assert "Une grille compte au plus 50 lignes" in page
+    assert 'name="add_rows"' not in page
+    assert not Action.objects.exists()

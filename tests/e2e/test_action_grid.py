@@ -79,3 +79,55 @@ def test_an_animator_enters_ten_actions_through_the_grid(page, live_server, logi
     assert Action.objects.filter(action_type__code="MECENAT_COMPETENCES", club=club, logged_by=animator).count() == 10
     assert Action.objects.get(title="Atelier CV n° 10").start_date.isoformat() == "2017-05-17"
     assert Action.objects.get(title="Atelier CV n° 2").companies.count() == 2
+
+
+def test_the_grid_works_without_javascript_partners_and_added_rows_included(browser, live_server, screenshot):
+    from tests.e2e.conftest import TIMEOUT_MS, sign_in
+
+    herault = departement("34")
+    club = OrganisationFactory(kind=OrganisationKind.CLUB, name="FACE Hérault", departements=[herault])
+    garrigue = CompanyFactory(name="Garrigue Numérique", commune=CommuneFactory(code="34172", name="Montpellier"))
+    ClubMembershipFactory(company=garrigue, club=club)
+    animator = UserFactory(email="animateur@face-herault.example.org")
+    MembershipFactory(user=animator, organisation=club)
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, animator.email, PASSWORD)
+        page.goto("/actions/grille/")
+        form = page.locator("#grid-form")
+        form.get_by_label("Type d'action").select_option(label="Mécénat de compétences")
+        form.get_by_label(re.compile("Date commune")).fill("2017-05-10")
+        form.get_by_label(re.compile("Nombre de lignes")).fill("2")
+        form.get_by_role("button", name="Afficher la grille").click()
+        expect(page.locator("#grid-rows tr")).to_have_count(2)
+        expect(page.locator("#grid-add-row")).to_be_hidden()  # the script's button: not without JavaScript
+
+        for number in (1, 2):
+            page.get_by_label(f"Intitulé, ligne {number}", exact=True).fill(f"Tutorat n° {number}")
+            page.get_by_label(f"Entreprises, ligne {number}", exact=True).select_option(index=0)
+        page.get_by_label("Structures partenaires, ligne 1", exact=True).fill("Collège Las Cazes (Collège)")
+        page.get_by_label(re.compile("Lignes à ajouter")).fill("3")
+        page.get_by_role("button", name="Ajouter des lignes vides").click()
+
+        expect(page.locator("#grid-rows tr")).to_have_count(5)
+        expect(page.get_by_label("Intitulé, ligne 1", exact=True)).to_have_value("Tutorat n° 1")
+        expect(page.get_by_label("Structures partenaires, ligne 1", exact=True)).to_have_value("Collège Las Cazes (Collège)")
+        page.get_by_label("Intitulé, ligne 3", exact=True).fill("Tutorat n° 3")
+        page.get_by_label("Entreprises, ligne 3", exact=True).select_option(index=0)
+        page.get_by_label("Structures partenaires, ligne 3", exact=True).fill("Mission locale de Montpellier (Mission locale)")
+        screenshot(page, "grille-actions-sans-javascript")
+        page.get_by_role("button", name="Enregistrer les actions").click()
+        page.wait_for_url(re.compile(r"/actions/$"))
+        expect(page.locator(".fr-alert--success")).to_have_text("3 actions ont été enregistrées.")
+    except Exception:
+        screenshot(page, "echec-grille-sans-javascript")
+        raise
+    finally:
+        context.close()
+
+    assert Action.objects.filter(club=club).count() == 3
+    assert Action.objects.get(title="Tutorat n° 1").partners.get().name == "Collège Las Cazes"
+    assert Action.objects.get(title="Tutorat n° 3").partners.get().kind == "mission_locale"
+    assert not Action.objects.get(title="Tutorat n° 2").partners.exists()
