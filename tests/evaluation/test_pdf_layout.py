@@ -95,17 +95,20 @@ def test_no_row_of_a_long_report_is_cut_across_two_pages(prefecture_scope):
     assert "2525.0" not in text and "2525,00" not in text
 
 
-def test_pdf_carries_the_run_the_formats_and_the_link_to_the_definitions(prefecture_scope):
+def test_pdf_carries_the_run_the_formats_and_the_link_to_the_definitions(prefecture_scope, settings):
+    # The PDF is read away from the request that made it: its links use the public address, SITE_URL.
+    settings.SITE_URL = "https://charte.example.gouv.fr/"
     run = EvaluationRun.objects.create(year=YEAR, status=EvaluationRun.Status.SUCCEEDED, finished_at=FINISHED)
     built_rows(run)
     report = reports.build(prefecture_scope, "departement", "13", YEAR, "Bouches-du-Rhône (13)")
     document = exports.pdf_document(report, _request())
     text = document_text(document).replace(THIN, " ").replace(NBSP, " ")
     assert f"Chiffres calculés le 2 avril 2018 à 10:15 par la compilation n° {run.pk}" in text
-    assert "http://testserver/methodologie/" in text  # written out, for a printed copy
+    assert "https://charte.example.gouv.fr/methodologie/" in text  # written out, for a printed copy
+    assert "testserver" not in text
     assert "4 436" in text and "67,4 %" in text and "273,5" in text and "1 200 €" in text
     assert "En attente de validation" in text and "Taux d'atteinte (validé / objectif)" in text
     links = document_links(document)
-    assert "http://testserver/methodologie/" in links
-    assert "http://testserver/methodologie/#taux_atteinte" in links  # each column header
-    assert "http://testserver/methodologie/#actions" in links  # each key figure
+    assert "https://charte.example.gouv.fr/methodologie/" in links
+    assert "https://charte.example.gouv.fr/methodologie/#taux_atteinte" in links  # each column header
+    assert "https://charte.example.gouv.fr/methodologie/#actions" in links  # each key figure
