@@ -110,11 +110,16 @@ def _bar(y, value, scale_max, space, palette, text, previous=False):
     )
 
 
-def bar_chart(chart_id, title, items, percent=False, medium="page", label_header="Libellé", value_header="Valeur"):
-    """items: (label, value); an empty value is drawn as no bar and written "—"."""
-    palette = _Palette(medium)
-    items = list(items)
-    scale_max = max([float(v) for _, v in items if v is not None] + [0]) or 1
+# A drawing cannot break across two pages: in the PDF a long chart is drawn as several SVGs of at most this
+# many lines (each well under an A4 page even with three-line labels), which the pages share.
+PRINT_ITEMS_PER_DRAWING = 10
+
+
+def _scale(values):
+    return max([float(v) for v in values if v is not None] + [0]) or 1
+
+
+def _bar_drawing(chart_id, title, items, percent, palette, scale_max):
     parts, y = [], 0
     for label, value in items:
         markup, y = _label(y, label, palette)
@@ -125,10 +130,36 @@ def bar_chart(chart_id, title, items, percent=False, medium="page", label_header
         parts.append(f'<text x="0" y="{LINE}">Aucune donnée pour ce graphique.</text>')
         y = LINE + ITEM_GAP
     desc = "; ".join(f"{label} : {number(value, percent)}" for label, value in items) or "Aucune donnée."
+    return _svg(chart_id, title, desc, y, "".join(parts), palette)
+
+
+def bar_chart(chart_id, title, items, percent=False, medium="page", label_header="Libellé", value_header="Valeur"):
+    """items: (label, value); an empty value is drawn as no bar and written "—"."""
+    palette = _Palette(medium)
+    items = list(items)
+    # One scale for every part, so that bars compare across pages.
+    scale_max = _scale(v for _, v in items)
+    if medium == "print" and len(items) > PRINT_ITEMS_PER_DRAWING:
+        chunks = [items[n : n + PRINT_ITEMS_PER_DRAWING] for n in range(0, len(items), PRINT_ITEMS_PER_DRAWING)]
+        svg = mark_safe(
+            "".join(
+                _bar_drawing(
+                    f"{chart_id}-{n}",
+                    f"{title} ({n}/{len(chunks)})",
+                    chunk,
+                    percent,
+                    palette,
+                    scale_max,
+                )
+                for n, chunk in enumerate(chunks, start=1)
+            )
+        )
+    else:
+        svg = _bar_drawing(chart_id, title, items, percent, palette, scale_max)
     return Chart(
         chart_id,
         title,
-        _svg(chart_id, title, desc, y, "".join(parts), palette),
+        svg,
         [label_header, value_header],
         [(label, number(value, percent)) for label, value in items],
     )
@@ -138,8 +169,7 @@ def paired_bar_chart(chart_id, title, items, current_label, previous_label, medi
     """items: (label, current, previous): two bars per line, year N then N-1, each with its year written."""
     palette = _Palette(medium)
     items = list(items)
-    values = [float(v) for _, c, p in items for v in (c, p) if v is not None]
-    scale_max = max(values + [0]) or 1
+    scale_max = _scale(v for _, c, p in items for v in (c, p))
     parts = [
         f'<rect x="0" y="4" width="14" height="14" {palette.bar()}/>'
         f'<text x="20" y="16">{escape(current_label)}</text>'

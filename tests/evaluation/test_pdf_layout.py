@@ -33,6 +33,18 @@ def row_pages(document):
     return rows
 
 
+def chart_drawings(document):
+    """(page number, bottom of the drawing, bottom of the page's content area) for every chart SVG."""
+    found = []
+    for number, page in enumerate(document.pages):
+        page_box = page._page_box
+        page_bottom = page_box.content_box_y() + page_box.height
+        for box, _ in _boxes(page_box):
+            if str(getattr(box, "element_tag", "")).endswith("svg"):  # "{http://www.w3.org/2000/svg}svg"
+                found.append((number, box.position_y + box.margin_height(), page_bottom))
+    return found
+
+
 def split_rows(document):
     return [pages for pages, header in row_pages(document).values() if len(pages) > 1 and not header]
 
@@ -90,6 +102,11 @@ def test_no_row_of_a_long_report_is_cut_across_two_pages(prefecture_scope):
     assert repeated
     body_rows = [pages for pages, header in rows.values() if not header]
     assert len(body_rows) >= len(report.indicator_rows)
+    # The attainment chart has a bar per indicator (100+): drawn in parts, each whole on its page.
+    drawings = chart_drawings(document)
+    assert sum(1 for page, _, _ in drawings if page > 0) >= 5
+    for page, bottom, page_bottom in drawings:
+        assert bottom <= page_bottom + 0.5, (page, bottom, page_bottom)
     text = document_text(document).replace(THIN, " ").replace(NBSP, " ")
     assert "4 436" in text and "2 525" in text  # counts and values as integers, grouped, never "2525.00"
     assert "2525.0" not in text and "2525,00" not in text
