@@ -207,6 +207,8 @@ def test_the_validator_sees_the_values_above_the_validate_button_on_a_phone(page
     expect(values.first).to_have_text("8")
     validate = page.get_by_role("button", name="Valider")
     assert values.last.bounding_box()["y"] < validate.bounding_box()["y"]
+    # The history keeps its four columns and scrolls inside its frame: the page says so.
+    expect(page.locator("#historique").get_by_text("faites défiler horizontalement")).to_be_visible()
     screenshot(page, "validation-390-clair")
 
     page.emulate_media(color_scheme="dark")
