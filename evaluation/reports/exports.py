@@ -15,8 +15,12 @@ registry's order, under the registry's labels; a new figure appears here without
   by the file name; no comment line to break the import.
 """
 
+import base64
+import functools
 import io
 
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -184,6 +188,26 @@ def xlsx_response(report, request=None):
     return response
 
 
+# Tagged PDF/UA-1: the structure tree (headings, tables, lists, links), the title shown instead of the file
+# name and the document's language, so that a screen reader reads the report as it reads the page.
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
+
+
+def site_url():
+    """The portal's public address (settings.SITE_URL): a PDF is read away from the request that made it."""
+    return settings.SITE_URL.rstrip("/")
+
+
+@functools.cache
+def marianne_data_uri():
+    """The Marianne of the DSFR's own files (django-dsfr's static), inlined: the PDF fetches nothing."""
+    path = finders.find("dsfr/dist/favicon/favicon.svg")
+    if not path:
+        return ""
+    with open(path, "rb") as svg:
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.read()).decode("ascii")
+
+
 def pdf_html(report, request=None):
     from conventions.demo import INVENTED_NOTICE, is_seeded
 
@@ -192,10 +216,11 @@ def pdf_html(report, request=None):
         "rapports/report_pdf.html",
         {
             "report": report,
-            "charts": report_charts(report) if report.has_figures else [],
+            "charts": report_charts(report, medium="print") if report.has_figures else [],
             "invented_notice": INVENTED_NOTICE if is_demo else "",
             "printed_at": timezone.localtime(),
-            "link_base": _base_url(request),
+            "link_base": site_url(),
+            "marianne": marianne_data_uri(),
         },
         request=request,
     )
@@ -205,12 +230,12 @@ def pdf_document(report, request=None):
     """The laid-out document (pages and boxes), which the tests walk to check that no row is cut."""
     from weasyprint import HTML
 
-    # No base_url: the PDF loads nothing from outside, its styles are inline.
-    return HTML(string=pdf_html(report, request)).render()
+    # No base_url: the PDF loads nothing from outside, its styles and its identity block are inline.
+    return HTML(string=pdf_html(report, request)).render(**PDF_OPTIONS)
 
 
 def pdf_bytes(report, request=None):
-    return pdf_document(report, request).write_pdf()
+    return pdf_document(report, request).write_pdf(**PDF_OPTIONS)
 
 
 def pdf_response(report, request):

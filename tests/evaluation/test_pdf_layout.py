@@ -33,6 +33,18 @@ def row_pages(document):
     return rows
 
 
+def chart_drawings(document):
+    """(page number, bottom of the drawing, bottom of the page's content area) for every chart SVG."""
+    found = []
+    for number, page in enumerate(document.pages):
+        page_box = page._page_box
+        page_bottom = page_box.content_box_y() + page_box.height
+        for box, _ in _boxes(page_box):
+            if str(getattr(box, "element_tag", "")).endswith("svg"):  # "{http://www.w3.org/2000/svg}svg"
+                found.append((number, box.position_y + box.margin_height(), page_bottom))
+    return found
+
+
 def split_rows(document):
     return [pages for pages, header in row_pages(document).values() if len(pages) > 1 and not header]
 
@@ -90,22 +102,30 @@ def test_no_row_of_a_long_report_is_cut_across_two_pages(prefecture_scope):
     assert repeated
     body_rows = [pages for pages, header in rows.values() if not header]
     assert len(body_rows) >= len(report.indicator_rows)
+    # The attainment chart has a bar per indicator (100+): drawn in parts, each whole on its page.
+    drawings = chart_drawings(document)
+    assert sum(1 for page, _, _ in drawings if page > 0) >= 5
+    for page, bottom, page_bottom in drawings:
+        assert bottom <= page_bottom + 0.5, (page, bottom, page_bottom)
     text = document_text(document).replace(THIN, " ").replace(NBSP, " ")
     assert "4 436" in text and "2 525" in text  # counts and values as integers, grouped, never "2525.00"
     assert "2525.0" not in text and "2525,00" not in text
 
 
-def test_pdf_carries_the_run_the_formats_and_the_link_to_the_definitions(prefecture_scope):
+def test_pdf_carries_the_run_the_formats_and_the_link_to_the_definitions(prefecture_scope, settings):
+    # The PDF is read away from the request that made it: its links use the public address, SITE_URL.
+    settings.SITE_URL = "https://charte.example.gouv.fr/"
     run = EvaluationRun.objects.create(year=YEAR, status=EvaluationRun.Status.SUCCEEDED, finished_at=FINISHED)
     built_rows(run)
     report = reports.build(prefecture_scope, "departement", "13", YEAR, "Bouches-du-Rhône (13)")
     document = exports.pdf_document(report, _request())
     text = document_text(document).replace(THIN, " ").replace(NBSP, " ")
     assert f"Chiffres calculés le 2 avril 2018 à 10:15 par la compilation n° {run.pk}" in text
-    assert "http://testserver/methodologie/" in text  # written out, for a printed copy
+    assert "https://charte.example.gouv.fr/methodologie/" in text  # written out, for a printed copy
+    assert "testserver" not in text
     assert "4 436" in text and "67,4 %" in text and "273,5" in text and "1 200 €" in text
     assert "En attente de validation" in text and "Taux d'atteinte (validé / objectif)" in text
     links = document_links(document)
-    assert "http://testserver/methodologie/" in links
-    assert "http://testserver/methodologie/#taux_atteinte" in links  # each column header
-    assert "http://testserver/methodologie/#actions" in links  # each key figure
+    assert "https://charte.example.gouv.fr/methodologie/" in links
+    assert "https://charte.example.gouv.fr/methodologie/#taux_atteinte" in links  # each column header
+    assert "https://charte.example.gouv.fr/methodologie/#actions" in links  # each key figure
