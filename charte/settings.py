@@ -328,7 +328,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # No call to swagger.io's online validator: the documentation page talks to the portal only.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # No deep links: Swagger UI puts them as <a> inside the button of each operation, an interactive control
+    # nested in another that screen readers cannot reach (axe: nested-interactive, WCAG 4.1.2). No syntax
+    # colouring of the examples: several of its colours fail the AA contrast on its dark background.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "validatorUrl": None, "syntaxHighlight": {"activated": False}},
     # Two different "generation" choices (QPV 2015/2024, conventions 1st/2nd): one enum name each.
     "ENUM_NAME_OVERRIDES": {
         "GenerationQpvEnum": "charte.territoires.models.QPV.Generation",

@@ -45,3 +45,28 @@ def test_the_planner_estimate_is_read_on_postgresql_and_absent_elsewhere():
         assert isinstance(estimate, int) and estimate > 0
     else:
         assert estimate is None
+
+
+def _pagination_html(rf, number):
+    from django.core.paginator import Paginator
+    from django.template import Context, Template
+
+    request = rf.get("/territoires/", {"q": "Hérault"})
+    page_obj = Paginator(range(75), 25).page(number)
+    return Template("{% load dsfr_tags %}{% dsfr_pagination page_obj %}").render(
+        Context({"request": request, "page_obj": page_obj})
+    )
+
+
+def test_pagination_links_that_lead_nowhere_are_disabled_the_dsfr_way(rf):
+    # First page: "Première page" and "Page précédente" lead nowhere; DSFR pattern, no grey link without state.
+    html = _pagination_html(rf, 1)
+    assert html.count('aria-disabled="true" role="link"') == 2
+    assert '--first" aria-disabled="true" role="link">Première page</a>' in html
+    assert 'aria-disabled="true" role="link">Page précédente</a>' in html
+    assert 'href="?q=H%C3%A9rault&amp;page=2">Page suivante</a>' in html
+    assert 'aria-current="page" title="Page 1 sur 3">1 / 3</a>' in html
+
+    html = _pagination_html(rf, 3)
+    assert 'aria-disabled="true" role="link">Page suivante</a>' in html
+    assert 'href="?q=H%C3%A9rault&amp;page=2">Page précédente</a>' in html
