@@ -99,7 +99,10 @@ def _failure(error):
 async def run_checks():
     checks = health_checks()
     results = await asyncio.gather(*(check.get_result() for _, check in checks))
-    return {name: ("ok" if result.error is None else _failure(result.error)) for (name, _), result in zip(checks, results)}
+    return {
+        name: "ok" if result.error is None else _failure(result.error)
+        for (name, _), result in zip(checks, results, strict=True)
+    }
 
 
 @method_decorator(login_not_required, name="dispatch")
