@@ -100,8 +100,7 @@ async def run_checks():
     checks = health_checks()
     results = await asyncio.gather(*(check.get_result() for _, check in checks))
     return {
-        name: "ok" if result.error is None else _failure(result.error)
-        for (name, _), result in zip(checks, results, strict=True)
+        name: "ok" if result.error is None else _failure(result.error) for (name, _), result in zip(checks, results, strict=True)
     }
 
 
