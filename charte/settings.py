@@ -176,6 +176,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None) or None
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker died (SIGKILL, lost machine) is acknowledged late, so Redis still holds it: it is given to
+# another worker once CELERY_VISIBILITY_TIMEOUT seconds have passed since delivery. Longer than the longest task (a
+# task still running past it would be delivered a second time: the compile units are idempotent, e-mails are not).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# The queue the portal sends to and the workers read (`celery worker -Q`): one per deployment sharing a Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"

@@ -244,7 +244,8 @@ def restore_backup(archive_path, *, media_root, force=False, connection=default_
             "vide (créez-la, sans lancer migrate). Pour remplacer son contenu, relancez avec --force."
         )
     media_root = Path(media_root)
-    if media_root.is_dir() and any(media_root.iterdir()) and not force:
+    # Files only: empty folders (the health probe leaves one) do not make it occupied.
+    if media_root.is_dir() and any(path.is_file() for path in media_root.rglob("*")) and not force:
         raise BackupError(f"Le dossier des fichiers déposés ({media_root}) n'est pas vide : videz-le ou relancez avec --force.")
 
     with tempfile.TemporaryDirectory(prefix="charte-restore-") as folder, tarfile.open(archive_path, "r:gz") as archive:
