@@ -214,12 +214,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.nightly_compile",
         "schedule": crontab(hour=2, minute=15),
     },
-    # The detail rows of superseded compile runs, past EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     # The health endpoint's proof that beat and a worker are alive (charte/ops/health.py).
     "battement-beat": {
         "task": "ops.beat_heartbeat",
         "schedule": 60.0,
     },
+    # The detail rows of superseded compile runs, past EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     "purge-compilations-remplacees": {
         "task": "evaluation.purge_results",
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
