@@ -129,19 +129,17 @@ def test_restore_refuses_a_media_folder_that_is_not_empty(seeded, media, empty_t
     assert row_counts(empty_target) == {}
 
 
-def test_force_replaces_a_non_empty_sqlite_database(seeded, media, tmp_path):
-    if connection.vendor != "sqlite":
-        pytest.skip("Le remplacement d'une base SQLite ; sur PostgreSQL, --force passe --clean à pg_restore.")
+def test_force_replaces_a_database_that_is_not_empty(seeded, media, empty_target, tmp_path):
+    """Restored once, the target is no longer empty: refused, then replaced with --force (pg_restore --clean on
+    PostgreSQL), with the same counts again."""
     archive = tmp_path / "charte.tar.gz"
     call_command("backup", output=str(archive))
     before = row_counts(connection)
-    handler = sqlite_file(tmp_path / "autre.sqlite3")
-    other = handler["default"]
-    with other.cursor() as cursor:
-        cursor.execute("CREATE TABLE ancienne (id integer)")
-    restore_backup(archive, media_root=tmp_path / "m", connection=other, force=True)
-    assert row_counts(other) == before
-    other.close()
+    restore_backup(archive, media_root=tmp_path / "m1", connection=empty_target)
+    with pytest.raises(BackupError, match="n'est pas vide"):
+        restore_backup(archive, media_root=tmp_path / "m2", connection=empty_target)
+    restore_backup(archive, media_root=tmp_path / "m1", connection=empty_target, force=True)
+    assert row_counts(empty_target) == before
 
 
 def test_a_foreign_or_unsafe_archive_is_refused(tmp_path, empty_target):
