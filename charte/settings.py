@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     "charte.comptes",
+    "charte.ops",
     "charte.territoires",
     "charte.catalogue",
     "entreprises",
@@ -58,6 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later log line of the request carries its id (X-Request-ID), and so do the tasks it starts.
+    "charte.ops.logs.RequestIdMiddleware",
+    # Request metrics for Prometheus; removes itself unless METRICS_ENABLED.
+    "charte.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response the portal renders (static files are served above it).
     "csp.middleware.CSPMiddleware",
@@ -171,6 +176,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None) or None
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker died (SIGKILL, lost machine) is acknowledged late, so Redis still holds it: it is given to
+# another worker once CELERY_VISIBILITY_TIMEOUT seconds have passed since delivery. Longer than the longest task (a
+# task still running past it would be delivered a second time: the compile units are idempotent, e-mails are not).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# The queue the portal sends to and the workers read (`celery worker -Q`): one per deployment sharing a Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
@@ -203,12 +214,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.nightly_compile",
         "schedule": crontab(hour=2, minute=15),
     },
+    # The health endpoint's proof that beat and a worker are alive (charte/ops/health.py).
+    "battement-beat": {
+        "task": "ops.beat_heartbeat",
+        "schedule": 60.0,
+    },
     # The detail rows of superseded compile runs, past EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     "purge-compilations-remplacees": {
         "task": "evaluation.purge_results",
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
     },
 }
+# Django's LOGGING (JSON lines with the request id) applies in the workers too, instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 EVALUATION_RESULTS_RETENTION_DAYS = env.int("EVALUATION_RESULTS_RETENTION_DAYS", default=90)
 
 # Security: safe by default when DEBUG is off; HTTPS itself is the reverse proxy's job, so the
@@ -365,9 +383,54 @@ vars().update(
 # e-mail are accepted (charte.comptes.people.accept_by_proconnect). Empty: unknown e-mails are refused.
 PROCONNECT_INVITATION_HANDLER = env.str("PROCONNECT_INVITATION_HANDLER", default="charte.comptes.people.accept_by_proconnect")
 
+# Logs on stdout: one JSON object a line in production (LOG_FORMAT=json), readable text in DEBUG (LOG_FORMAT=text);
+# each line carries the request id (X-Request-ID) and, in a worker, the task id (charte/ops/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("LOG_FORMAT doit valoir « json » ou « text ».")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "charte.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "charte.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [requête %(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Health endpoint (/sante/, charte/ops/health.py): seconds a Celery ping waits for the workers; age in seconds past
+# which beat's heartbeat counts as stale (beat sends it every minute).
+HEALTH_CELERY_TIMEOUT = env.float("HEALTH_CELERY_TIMEOUT", default=2.0)
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=300)
+
+# Error reporting: on only when SENTRY_DSN is set (Django and Celery integrations, no personal data sent).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from charte.ops.errors import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
+# Prometheus metrics (/metriques/, charte/ops/metrics.py): off by default. When on, readable with
+# `Authorization: Bearer <METRICS_TOKEN>` or from an address of METRICS_ALLOWED_IPS (addresses or networks); with
+# neither, nobody can read them.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+# Backups (python manage.py backup): where the archives go when no --output is given.
+BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")

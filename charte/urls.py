@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from charte import views
+from charte.ops.health import HealthView
+from charte.ops.metrics import metrics_view
 from evaluation.reports import methodology
 
 admin.site.site_header = "Charte Entreprises et Quartiers — administration"
@@ -24,6 +26,9 @@ urlpatterns = [
     path("methodologie/", methodology.page, name="methodologie"),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
+    # Operations: public health probe (names each part, reveals nothing else) and Prometheus metrics (off by default).
+    path("sante/", HealthView.as_view(), name="sante"),
+    path("metriques/", metrics_view, name="metriques"),
 ]
 
 # Uploaded files (signed conventions, evidence) are never served from MEDIA_URL, even in development:

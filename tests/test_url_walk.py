@@ -477,6 +477,11 @@ RULES = {
     "rapports:open_data_json": Rule(same(200)),
     "methodologie": Rule(same(200)),  # public: the definitions of the figures
     "rapports:start": Rule(same(405), "report_departement", foreign=same(405)),
+    # Operations, the same for everybody (charte/ops). The health probe is public; with a broker (CI), no worker nor
+    # beat runs during the walk, so it rightly answers 503 (tests/ops/test_health.py covers both answers).
+    "sante": Rule(same(503 if settings.CELERY_BROKER_URL else 200)),
+    # Metrics are off by default: the address does not exist (tests/ops/test_metrics.py switches them on).
+    "metriques": Rule(same(404)),
 }
 RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
 # The exports resolve the report like its page (evaluation.reports.views._report): two kinds whose readers differ most
