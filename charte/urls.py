@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from charte import views
+from charte import legal, views
 from evaluation.reports import methodology
 
 admin.site.site_header = "Charte Entreprises et Quartiers — administration"
@@ -21,6 +21,10 @@ urlpatterns = [
     path("campagnes/", include("evaluation.campaigns.urls")),
     path("rapports/", include("evaluation.reports.urls")),
     path("methodologie/", methodology.page, name="methodologie"),
+    path("accessibilite/", legal.accessibility, name="accessibilite"),
+    path("mentions-legales/", legal.legal_notice, name="mentions_legales"),
+    path("donnees-personnelles/", legal.personal_data, name="donnees_personnelles"),
+    path("plan-du-site/", legal.sitemap, name="plan_du_site"),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
 ]

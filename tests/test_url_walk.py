@@ -442,6 +442,11 @@ RULES = {
     "rapports:open_data_csv": Rule(same(200)),
     "rapports:open_data_json": Rule(same(200)),
     "methodologie": Rule(same(200)),  # public: the definitions of the figures
+    # The mandatory pages of a State site (charte/legal.py): public, the same for everybody.
+    "accessibilite": Rule(same(200)),
+    "mentions_legales": Rule(same(200)),
+    "donnees_personnelles": Rule(same(200)),
+    "plan_du_site": Rule(same(200)),
     "rapports:start": Rule(same(405), "report_departement", foreign=same(405)),
 }
 RULES["rapports:report"] = tuple(Rule(expected, target) for target, expected in REPORT_READERS.items())
