@@ -25,6 +25,8 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from charte.catalogue.models import ActionType, Family, Indicator
+from charte.comptes.models import Organisation
+from entreprises.models import Contact
 from tests.comptes.proconnect import proconnect_on
 from tests.factories import MembershipFactory
 from tests.walk_fixtures import ROLES, SIDES, build_world
@@ -249,7 +251,27 @@ def _import_batch(world, role, variant):
     return {"pk": batch.pk}
 
 
+def _person(world, role, variant):
+    """A plain member of the organisation the person walking administers ("ici"), of the Aude's préfecture
+    ("aude"), or of the Hérault's company B account ("voisin": the préfecture's, not the club's nor the company's)."""
+    if variant == "aude":
+        organisation = world.aude.prefecture
+    elif variant == "voisin":
+        organisation = Organisation.objects.get(pk=_company_account(world, role, "voisin")["pk"])
+    else:
+        organisation = world.organisations[role]
+    return {"pk": MembershipFactory(organisation=organisation).user.pk}
+
+
+def _contact(world, role, variant):
+    side = side_of(world, variant)
+    company = side.company_b if variant == "voisin" else side.company_a
+    return {"pk": Contact.objects.create(company=company, first_name="Paul", last_name="Garcia", email="paul@example.org").pk}
+
+
 TARGETS = {
+    "person": Target(_person),
+    "contact": Target(_contact),
     "import_batch": Target(_import_batch, ("ici", "aude")),
     "company": Target(_pk("company_a", "company_b")),
     "company_account": Target(_company_account),
@@ -363,12 +385,18 @@ RULES = {
     "comptes:invitation_revoke": Rule(same(405), "any_pk"),
     # Public: the invitation link, for whoever opens it (a signed-in person other than the invitee is told so).
     "comptes:invitation_accept": Rule(same(200), "invitation_link"),
+    # A person's data (export, anonymisation): the administrators of every organisation the person belongs to.
+    "comptes:person_export": Rule(by_role(200, 200, 200, 200, 200, 404), "person"),
+    "comptes:person_erase": Rule(by_role(200, 200, 200, 200, 200, 404), "person"),
     "entreprises:list": Rule(same(200), rows="companies"),
     "entreprises:export": Rule(same(200), rows="companies"),
     "entreprises:create": Rule(by_role(200, 200, 200, 403, 403, 403)),
     "entreprises:detail": Rule(READERS, "company"),
     "entreprises:edit": Rule(COMPANY_WRITERS, "company"),
     "entreprises:invite": Rule(PEOPLE_MANAGERS, "company"),
+    # A contact's data: the administrators of an organisation that may change the company's page.
+    "entreprises:contact_export": Rule(COMPANY_WRITERS, "contact"),
+    "entreprises:contact_erase": Rule(COMPANY_WRITERS, "contact"),
     "entreprises:diagnostic_create": Rule(PORTAL_WRITERS, "company_of_page"),
     "entreprises:diagnostic_detail": Rule(READERS, "diagnostic"),
     "entreprises:diagnostic_edit": Rule(PORTAL_WRITERS, "diagnostic"),

@@ -105,7 +105,7 @@ def test_the_personal_data_page_gives_the_retention_settings_and_the_cookies(cli
 @pytest.mark.django_db
 def test_the_public_home_links_the_open_data(client):
     page = text(client.get(reverse("home")))
-    main = page[page.index('<main'):page.index("</main>")]
+    main = page[page.index("<main") : page.index("</main>")]
     assert f'href="{reverse("rapports:open_data")}"' in main
 
 
