@@ -16,6 +16,7 @@ the end; each case runs in its own savepoint.
 """
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -549,6 +550,18 @@ def body(response):
     return html.unescape(content.decode("utf-8-sig", errors="replace"))
 
 
+def assert_one_breadcrumb_shape(text):
+    """Every breadcrumb is the DSFR one and starts the same way: « Accueil » (the home page, which leads a signed-in
+    person to the dashboard), then the section; never a second « Tableau de bord » step (issue 13)."""
+    if 'class="fr-breadcrumb"' not in text:
+        return
+    crumb = text[text.index('class="fr-breadcrumb"') : text.index("</nav>", text.index('class="fr-breadcrumb"'))]
+    links = re.findall(r'<a class="fr-breadcrumb__link"[^>]*>([^<]*)</a>', crumb)
+    assert links and links[0] == "Accueil", links
+    assert "Tableau de bord" not in links, links
+    assert 'aria-current="page"' in crumb.rsplit('class="fr-breadcrumb__link"', 1)[1], crumb
+
+
 # --- the tests -----------------------------------------------------------------------------------------------
 
 
@@ -600,6 +613,8 @@ def test_walk(client, rolled_back, world, role, name, target, variant):
         # The shared French refusal page, with the view's reason.
         assert "Erreur 403" in text and "Action non autorisée" in text
         assert any(word in text for word in ("peut", "peuvent", "pouvez")), text
+    if expected == 200:
+        assert_one_breadcrumb_shape(text)
     if expected != 200 or variant != "ici":
         # Rows are checked on the Hérault's pages; the national level's Aude pages show the Aude's rows.
         return

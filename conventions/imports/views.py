@@ -44,7 +44,6 @@ class UploadForm(DsfrBaseForm):
 
 def _crumbs(current, batch=None):
     links = [
-        {"url": reverse("dashboard"), "title": "Tableau de bord"},
         {"url": reverse("actions:list"), "title": "Actions"},
     ]
     if batch is not None:

@@ -153,3 +153,31 @@ def test_pluriel_counts_a_collection():
 def test_the_home_page_writes_0_convention_in_the_singular(client):
     page = text(client.get(reverse("home")))
     assert re.search(r'fr-tile__title">0</p><p class="fr-tile__desc">convention</p>', page)
+
+
+# --- discoverability ---------------------------------------------------------------------------------------------
+
+
+def header_and_menu(page):
+    return page[page.index('<header role="banner"') : page.index("</header>")]
+
+
+@pytest.mark.django_db
+def test_the_account_menu_reaches_api_keys_and_api_docs_and_the_name_is_not_a_button(client):
+    organisation = OrganisationFactory(kind="club", network="face")
+    admin = MembershipFactory(organisation=organisation, role="admin").user
+    member = MembershipFactory(organisation=organisation).user
+
+    client.force_login(admin)
+    header = header_and_menu(text(client.get(reverse("dashboard"))))
+    menu = header[header.index('id="menu-compte"') :]
+    assert f'href="{reverse("comptes:api_keys")}"' in menu
+    assert f'href="{reverse("api:docs")}"' in menu
+    assert f'href="{reverse("notifications:preferences")}"' in menu
+    name = re.search(r'<(\w+) class="([^"]*)" id="current-user">', header)
+    assert name.group(1) == "p" and "fr-btn" not in name.group(2)
+
+    client.force_login(member)
+    menu = header_and_menu(text(client.get(reverse("dashboard"))))
+    assert f'href="{reverse("comptes:api_keys")}"' not in menu
+    assert f'href="{reverse("api:docs")}"' in menu
