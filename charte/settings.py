@@ -100,6 +100,7 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "charte.comptes.context_processors.current_organisation",
                 "evaluation.campaigns.inbox.unread_notifications",
+                "charte.legal.footer",
             ],
         },
     },
@@ -285,6 +286,18 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 # default is only right for `make run`: `check --deploy` warns (charte.W001) when DEBUG is off and it is still set.
 SITE_URL_DEFAULT = "http://127.0.0.1:8000"
 SITE_URL = env.str("SITE_URL", default=SITE_URL_DEFAULT)
+# The legal notices (/mentions-legales/) and the contact of the accessibility statement and of personal-data
+# requests. The defaults describe the demonstration; `check --deploy` warns (charte.W002) when DEBUG is off and
+# the publisher is still the default.
+PUBLISHER_NAME_DEFAULT = "Agence nationale de la cohésion des territoires (ANCT) — déploiement de démonstration"
+PUBLISHER_NAME = env.str("PUBLISHER_NAME", default=PUBLISHER_NAME_DEFAULT)
+PUBLISHER_ADDRESS = env.str("PUBLISHER_ADDRESS", default="20 avenue de Ségur, 75007 Paris")
+PUBLICATION_DIRECTOR = env.str("PUBLICATION_DIRECTOR", default="La directrice générale ou le directeur général de l'éditeur")
+HOSTING_PROVIDER = env.str("HOSTING_PROVIDER", default="Non renseigné (déploiement de démonstration)")
+# Where people write about accessibility problems and about their personal data (access, erasure).
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="contact@charte.local")
+# The date of the accessibility statement (/accessibilite/): the day of the last audit.
+ACCESSIBILITY_AUDIT_DATE = env.str("ACCESSIBILITY_AUDIT_DATE", default="2026-12-03")
 # Active conventions ending within this many days, renewal not signed: their club and companies are told.
 RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=90)
 # How long an invitation link stays usable (days); resending it starts a new period.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from charte import views
+from charte import legal, views
 from charte.ops.health import HealthView
 from charte.ops.metrics import metrics_view
 from evaluation.reports import methodology
@@ -24,6 +24,10 @@ urlpatterns = [
     path("campagnes/", include("evaluation.campaigns.urls")),
     path("rapports/", include("evaluation.reports.urls")),
     path("methodologie/", methodology.page, name="methodologie"),
+    path("accessibilite/", legal.accessibility, name="accessibilite"),
+    path("mentions-legales/", legal.legal_notice, name="mentions_legales"),
+    path("donnees-personnelles/", legal.personal_data, name="donnees_personnelles"),
+    path("plan-du-site/", legal.sitemap, name="plan_du_site"),
     path("api/", include("charte.api.urls")),
     path("admin/", admin.site.urls),
     # Operations: public health probe (names each part, reveals nothing else) and Prometheus metrics (off by default).

@@ -130,3 +130,15 @@ def add_service_error(form, error):
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def json_download(data, filename):
+    """A JSON file to download (French text kept readable; dates in ISO 8601)."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

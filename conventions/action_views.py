@@ -74,7 +74,7 @@ def _with_visibility(action):
 
 
 def _crumbs(current, action=None):
-    links = [{"url": reverse("dashboard"), "title": "Tableau de bord"}, {"url": reverse("actions:list"), "title": "Actions"}]
+    links = [{"url": reverse("actions:list"), "title": "Actions"}]
     if action is not None:
         links.append({"url": reverse("actions:detail", args=[action.pk]), "title": action.title})
     return {"links": links, "current": current}
@@ -95,7 +95,7 @@ def action_list(request):
             "can_create": can_create_action(request.scope),
             "export_query": query.urlencode(),
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
-            "breadcrumb_data": {"links": [{"url": reverse("dashboard"), "title": "Tableau de bord"}], "current": "Actions"},
+            "breadcrumb_data": {"links": [], "current": "Actions"},
         },
     )
 

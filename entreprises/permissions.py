@@ -102,3 +102,9 @@ def can_invite_people(scope, company):
     if scope.is_national:
         return scope.is_org_admin
     return scope.is_prefecture or is_current_member(scope, company)
+
+
+def can_manage_contact_data(scope, company):
+    """Export or anonymise a contact's personal data (RGPD): an administrator of an organisation that may change
+    the company's page. The administrator answers for the organisation's processing; a plain member does not."""
+    return scope.is_org_admin and can_edit_company(scope, company)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import club_views, views
+from . import club_views, contact_views, views
 
 app_name = "entreprises"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("<int:company_pk>/diagnostics/nouveau/", views.diagnostic_create, name="diagnostic_create"),
     path("diagnostics/<int:pk>/", views.diagnostic_detail, name="diagnostic_detail"),
     path("diagnostics/<int:pk>/modifier/", views.diagnostic_edit, name="diagnostic_edit"),
+    path("contacts/<int:pk>/donnees/", contact_views.contact_export, name="contact_export"),
+    path("contacts/<int:pk>/anonymiser/", contact_views.contact_erase, name="contact_erase"),
     path("clubs/", club_views.club_list, name="clubs"),
     path("clubs/<int:pk>/membres/", club_views.club_members, name="club_members"),
     path("clubs/<int:pk>/membres/ajouter/", club_views.club_member_add, name="club_member_add"),

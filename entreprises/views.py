@@ -156,6 +156,7 @@ def company_detail(request, pk):
         "can_edit": permissions.can_edit_company(scope, company),
         "can_diagnose": permissions.can_create_diagnostic(scope, company),
         "can_invite_people": permissions.can_invite_people(scope, company),
+        "can_manage_contact_data": permissions.can_manage_contact_data(scope, company),
         "can_see_members": company.organisation_id is not None
         and (people.can_manage_members(scope, company.organisation) or people.can_invite(scope, company.organisation)),
         "breadcrumb_data": _breadcrumb(company.name),

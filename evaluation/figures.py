@@ -326,8 +326,6 @@ def describe_run(run):
 
 
 def french_datetime(moment, format="j F Y à H:i"):
-    from django.utils import timezone, translation
-    from django.utils.formats import date_format
+    from charte.dates import french_date
 
-    with translation.override("fr"):
-        return date_format(timezone.localtime(moment), format)
+    return french_date(moment, format)

@@ -16,6 +16,7 @@ the end; each case runs in its own savepoint.
 """
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -25,6 +26,8 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from charte.catalogue.models import ActionType, Family, Indicator
+from charte.comptes.models import Organisation
+from entreprises.models import Contact
 from tests.comptes.proconnect import proconnect_on
 from tests.factories import MembershipFactory
 from tests.walk_fixtures import ROLES, SIDES, build_world
@@ -259,7 +262,27 @@ def _import_batch(world, role, variant, kind="actions"):
     return {"pk": batch.pk}
 
 
+def _person(world, role, variant):
+    """A plain member of the organisation the person walking administers ("ici"), of the Aude's préfecture
+    ("aude"), or of the Hérault's company B account ("voisin": the préfecture's, not the club's nor the company's)."""
+    if variant == "aude":
+        organisation = world.aude.prefecture
+    elif variant == "voisin":
+        organisation = Organisation.objects.get(pk=_company_account(world, role, "voisin")["pk"])
+    else:
+        organisation = world.organisations[role]
+    return {"pk": MembershipFactory(organisation=organisation).user.pk}
+
+
+def _contact(world, role, variant):
+    side = side_of(world, variant)
+    company = side.company_b if variant == "voisin" else side.company_a
+    return {"pk": Contact.objects.create(company=company, first_name="Paul", last_name="Garcia", email="paul@example.org").pk}
+
+
 TARGETS = {
+    "person": Target(_person),
+    "contact": Target(_contact),
     "import_batch": Target(_import_batch, ("ici", "aude")),
     "company_import_batch": Target(
         lambda world, role, variant: _import_batch(world, role, variant, "companies"), ("ici", "aude")
@@ -379,6 +402,9 @@ RULES = {
     "comptes:invitation_revoke": Rule(same(405), "any_pk"),
     # Public: the invitation link, for whoever opens it (a signed-in person other than the invitee is told so).
     "comptes:invitation_accept": Rule(same(200), "invitation_link"),
+    # A person's data (export, anonymisation): the administrators of every organisation the person belongs to.
+    "comptes:person_export": Rule(by_role(200, 200, 200, 200, 200, 404), "person"),
+    "comptes:person_erase": Rule(by_role(200, 200, 200, 200, 200, 404), "person"),
     "entreprises:list": Rule(same(200), rows="companies"),
     "entreprises:export": Rule(same(200), rows="companies"),
     "entreprises:create": Rule(by_role(200, 200, 200, 403, 403, 403)),
@@ -392,6 +418,9 @@ RULES = {
     "entreprises:detail": Rule(READERS, "company"),
     "entreprises:edit": Rule(COMPANY_WRITERS, "company"),
     "entreprises:invite": Rule(PEOPLE_MANAGERS, "company"),
+    # A contact's data: the administrators of an organisation that may change the company's page.
+    "entreprises:contact_export": Rule(COMPANY_WRITERS, "contact"),
+    "entreprises:contact_erase": Rule(COMPANY_WRITERS, "contact"),
     "entreprises:diagnostic_create": Rule(PORTAL_WRITERS, "company_of_page"),
     "entreprises:diagnostic_detail": Rule(READERS, "diagnostic"),
     "entreprises:diagnostic_edit": Rule(PORTAL_WRITERS, "diagnostic"),
@@ -476,6 +505,11 @@ RULES = {
     "rapports:open_data_csv": Rule(same(200)),
     "rapports:open_data_json": Rule(same(200)),
     "methodologie": Rule(same(200)),  # public: the definitions of the figures
+    # The mandatory pages of a State site (charte/legal.py): public, the same for everybody.
+    "accessibilite": Rule(same(200)),
+    "mentions_legales": Rule(same(200)),
+    "donnees_personnelles": Rule(same(200)),
+    "plan_du_site": Rule(same(200)),
     "rapports:start": Rule(same(405), "report_departement", foreign=same(405)),
     # Operations, the same for everybody (charte/ops). The health probe is public; with a broker (CI), no worker nor
     # beat runs during the walk, so it rightly answers 503 (tests/ops/test_health.py covers both answers).
@@ -555,6 +589,18 @@ def body(response):
     return html.unescape(content.decode("utf-8-sig", errors="replace"))
 
 
+def assert_one_breadcrumb_shape(text):
+    """Every breadcrumb is the DSFR one and starts the same way: « Accueil » (the home page, which leads a signed-in
+    person to the dashboard), then the section; never a second « Tableau de bord » step (issue 13)."""
+    if 'class="fr-breadcrumb"' not in text:
+        return
+    crumb = text[text.index('class="fr-breadcrumb"') : text.index("</nav>", text.index('class="fr-breadcrumb"'))]
+    links = re.findall(r'<a class="fr-breadcrumb__link"[^>]*>([^<]*)</a>', crumb)
+    assert links and links[0] == "Accueil", links
+    assert "Tableau de bord" not in links, links
+    assert 'aria-current="page"' in crumb.rsplit('class="fr-breadcrumb__link"', 1)[1], crumb
+
+
 # --- the tests -----------------------------------------------------------------------------------------------
 
 
@@ -606,6 +652,8 @@ def test_walk(client, rolled_back, world, role, name, target, variant):
         # The shared French refusal page, with the view's reason.
         assert "Erreur 403" in text and "Action non autorisée" in text
         assert any(word in text for word in ("peut", "peuvent", "pouvez")), text
+    if expected == 200:
+        assert_one_breadcrumb_shape(text)
     if expected != 200 or variant != "ici":
         # Rows are checked on the Hérault's pages; the national level's Aude pages show the Aude's rows.
         return

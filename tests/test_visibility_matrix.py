@@ -41,13 +41,13 @@ SERVED = {
     QPV: Served(portal=("territoires:qpv", "territoires:epci", "rapports:report"), api=("qpv", "qpv-correspondance")),
     # The clubs a person may pick (clubs_visible_to) are the club reports' readers; accounts are admin pages.
     Organisation: Served(portal=("rapports:report", "entreprises:clubs", "entreprises:club_members")),
-    User: Served(),
+    User: Served(portal=("comptes:person_export", "comptes:person_erase")),
     # Invitations into an organisation: its members page (resend and revoke are POST-only), and the admin.
     Invitation: Served(portal=("comptes:organisation_members",)),
     Company: Served(portal=("entreprises:list", "entreprises:export", "entreprises:detail"), api=("entreprise",)),
     # A company's establishments, contacts and club memberships: its page and the admin.
     Establishment: Served(portal=("entreprises:detail",)),
-    Contact: Served(),
+    Contact: Served(portal=("entreprises:contact_export", "entreprises:contact_erase")),
     ClubMembership: Served(portal=("entreprises:club_members", "entreprises:club_member_end")),
     Diagnostic: Served(portal=("entreprises:diagnostic_detail", "entreprises:diagnostic_edit")),
     Convention: Served(portal=("conventions:list", "conventions:export", "conventions:detail"), api=("convention",)),

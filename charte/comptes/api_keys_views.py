@@ -40,7 +40,7 @@ def _is_admin(request):
 
 
 def _crumbs(current=None):
-    links = [{"title": "Tableau de bord", "url": reverse("dashboard")}]
+    links = []
     if current:
         links.append({"title": "Clés d'API", "url": reverse("comptes:api_keys")})
     return {"links": links, "current": current or "Clés d'API"}

@@ -39,8 +39,7 @@ REFUSED_INVITE = "Vous ne pouvez pas inviter de personne dans cette organisation
 
 
 def _crumbs(current, *links):
-    items = [{"title": "Tableau de bord", "url": reverse("dashboard")}]
-    items += [{"title": title, "url": url} for url, title in links]
+    items = [{"title": title, "url": url} for url, title in links]
     return {"links": items, "current": current}
 
 

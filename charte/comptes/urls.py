@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import api_keys_views, people_views, views
+from . import api_keys_views, people_views, personal_data_views, views
 
 app_name = "comptes"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("invitations/<int:pk>/renvoyer/", people_views.invitation_resend, name="invitation_resend"),
     path("invitations/<int:pk>/annuler/", people_views.invitation_revoke, name="invitation_revoke"),
     path("invitation/<str:token>/", people_views.invitation_accept, name="invitation_accept"),
+    path("personnes/<int:pk>/donnees/", personal_data_views.person_export, name="person_export"),
+    path("personnes/<int:pk>/anonymiser/", personal_data_views.person_erase, name="person_erase"),
 ]
 
 if settings.PROCONNECT_ENABLED:

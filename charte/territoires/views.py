@@ -38,8 +38,7 @@ def _sum_subquery(queryset, group_field, summed):
 
 
 def _crumbs(*links, current):
-    base = [{"url": reverse("dashboard"), "title": "Tableau de bord"}]
-    return {"links": base + [{"url": url, "title": title} for url, title in links], "current": current}
+    return {"links": [{"url": url, "title": title} for url, title in links], "current": current}
 
 
 # --- the départements of the scope ------------------------------------------------------------------

@@ -168,7 +168,6 @@ def _pages(request, kind):
 
 def _crumbs(pages, current, batch=None):
     links = [
-        {"url": reverse("dashboard"), "title": "Tableau de bord"},
         {"url": pages.list_url(), "title": pages.list_title},
     ]
     if batch is not None:

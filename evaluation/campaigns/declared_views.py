@@ -77,7 +77,6 @@ def _text_cell(sheet, value):
 
 def _crumbs(current, batch=None):
     links = [
-        {"url": reverse("dashboard"), "title": "Tableau de bord"},
         {"url": reverse("evaluation:declaration_list"), "title": "Déclarations"},
     ]
     if batch is not None:

@@ -33,7 +33,7 @@ def unread_notifications(request):
 
 
 def _crumbs(current, parent=False):
-    links = [{"title": "Tableau de bord", "url": reverse("dashboard")}]
+    links = []
     if parent:
         links.append({"title": "Mes notifications", "url": reverse("notifications:list")})
     return {"links": links, "current": current}

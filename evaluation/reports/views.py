@@ -192,6 +192,8 @@ def open_data(request):
             "years": opendata.open_data_years(),
             "data": opendata.open_data(year),
             "secrecy_url": opendata.SECRECY_URL,
+            # Signed in, the page sits under « Évaluation » (rapports/includes/breadcrumb.html); public, under the home.
+            "public_breadcrumb": {"links": [], "current": "Données ouvertes"},
         },
     )
 

@@ -23,6 +23,8 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k8#Zq2!vR9pW4mX7nB1cT6yH3jL5sD0fG8aE2uI4oP6rQ9wZ1xC3vB5nM7kJ0hG",
     "ALLOWED_HOSTS": "charte.example.gouv.fr",
     "SITE_URL": "https://charte.example.gouv.fr",
+    "PUBLISHER_NAME": "Préfecture de l'Hérault",
+    "CONTACT_EMAIL": "charte@herault.gouv.fr",
 }
 
 
@@ -68,3 +70,12 @@ def test_models_and_migrations_agree():
     result = manage("makemigrations", "--check", "--dry-run", DEBUG="1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_check_deploy_warns_when_the_legal_notices_keep_the_demonstration_publisher():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("PUBLISHER_NAME", "CONTACT_EMAIL")}
+    result = manage("check", "--deploy", **env)
+    output = result.stdout + result.stderr
+    assert "(charte.W002)" in output and "PUBLISHER_NAME" in output and "CONTACT_EMAIL" in output, output
+    dev = manage("check", "--deploy", **{**env, "DEBUG": "1"})
+    assert "charte.W002" not in dev.stdout + dev.stderr

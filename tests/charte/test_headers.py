@@ -16,6 +16,10 @@ PUBLIC = [
     "/api/redoc/",
     "/admin/login/",
     "/rapports/donnees-ouvertes/",
+    "/accessibilite/",
+    "/mentions-legales/",
+    "/donnees-personnelles/",
+    "/plan-du-site/",
 ]
 SIGNED_IN = ["/tableau-de-bord/", "/entreprises/", "/conventions/", "/actions/", "/campagnes/", "/rapports/"]
 SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)

@@ -156,8 +156,10 @@ def test_a_prefecture_admin_invites_a_company_admin_who_joins_from_the_emailed_l
     assert Membership.objects.get(user=user).organisation == company.organisation
     assert Membership.objects.get(user=user).role == Membership.Role.ADMIN
 
-    # The « Membres » entry of the menu leads the new administrator to the account's members.
-    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Membres", exact=True).click()
+    # The « Membres » entry of the « Compte » menu leads the new administrator to the account's members.
+    menu = page.get_by_role("navigation", name="Menu principal")
+    menu.get_by_role("button", name="Compte").click()
+    menu.get_by_role("link", name="Membres", exact=True).click()
     expect(page.get_by_role("heading", level=1, name="Membres de Vignes du Lez")).to_be_visible()
     expect(page.locator("#liste-membres")).to_contain_text("lucie@vignes.example")
     screenshot(page, "invitation-3b-membres-du-compte")
