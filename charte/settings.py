@@ -96,6 +96,7 @@ TEMPLATES = [
                 "charte.comptes.context_processors.current_organisation",
                 "evaluation.campaigns.inbox.unread_notifications",
             ],
+            "builtins": ["charte.form_errors"],
         },
     },
 ]

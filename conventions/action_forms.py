@@ -295,6 +295,8 @@ class PartnerForm(DsfrBaseForm):
 
 
 class BasePartnerFormSet(forms.BaseFormSet):
+    summary_item_label = "Structure partenaire"  # how the error summary names a row
+
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:

@@ -254,6 +254,8 @@ class CommitmentForm(DsfrModelForm):
 
 
 class BaseCommitmentFormSet(forms.BaseInlineFormSet):
+    summary_item_label = "Engagement"  # how the error summary names a row, as the form's legends do
+
     prefilled_count = 0
 
     def get_form_kwargs(self, index):
@@ -304,6 +306,8 @@ class TargetForm(DsfrBaseForm):
 
 
 class BaseTargetFormSet(BaseFormSet):
+    summary_item_label = "Objectif"
+
     def check_against(self, live_positions, years):
         """Errors that need the rest of the page: a row naming an empty or deleted commitment, a year outside
         the convention's dates, the same indicator and year twice for one commitment."""
@@ -490,6 +494,8 @@ class SignatoryForm(DsfrModelForm):
 
 
 class BaseSignatoryFormSet(BaseFormSet):
+    summary_item_label = "Signataire"
+
     default_error_messages = {
         **BaseFormSet.default_error_messages,
         "too_few_forms": "Indiquez au moins un signataire et sa date de signature.",

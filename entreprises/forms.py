@@ -157,6 +157,8 @@ class EstablishmentForm(DsfrModelForm):
 class BaseEstablishmentFormSet(BaseInlineFormSet):
     """Establishments of one company: each SIRET starts with the company's SIREN, one head office at most."""
 
+    summary_item_label = "Établissement"  # how the error summary names a row
+
     siren = None  # set by the view once the company form has given a valid SIREN
 
     def clean(self):
@@ -194,6 +196,8 @@ class ContactForm(DsfrModelForm):
 
 
 class BaseContactFormSet(BaseInlineFormSet):
+    summary_item_label = "Contact"
+
     def clean(self):
         super().clean()
         mains = sum(

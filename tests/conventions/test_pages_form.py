@@ -8,6 +8,7 @@ from conventions.models import Commitment, Convention, Target
 from entreprises.models import Diagnostic, DiagnosticItem
 from tests.conventions.test_pages_support import S, World, login
 from tests.factories import CommitmentFactory, TargetFactory, action_type, family, indicator
+from tests.html_checks import assert_error_pattern
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,11 @@ def test_create_refusals_keep_what_was_typed(client, world, case):
     assert 'value="Titre saisi à garder"' in page
     assert "Le formulaire contient des erreurs" in page
     assert ">\nStages de 3e</textarea>" in page or ">Stages de 3e</textarea>" in page
+    # The summary links the very field in error (a formset row's field by its row's id), which says why.
+    field_id = f"id_{field}" if part == "form" else f"id_{part}-{index}-{field}"
+    links = assert_error_pattern(page, [])
+    assert any(href == f"#{field_id}" or href.startswith(f"#{field_id}_") for href, _ in links), (field_id, links)
+    assert any(message in text for _, text in links), links
 
 
 def test_duplicate_target_is_refused(client, world):

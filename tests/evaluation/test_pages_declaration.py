@@ -21,6 +21,7 @@ from tests.evaluation.test_pages_support import (
     make_world,
 )
 from tests.factories import ActionFactory, CommitmentFactory, TargetFactory, indicator
+from tests.html_checks import assert_error_pattern
 
 ACCUEILLIS = "STAGE3_ACCUEILLIS"
 OFFERTS = "STAGE3_OFFERTS"
@@ -168,6 +169,10 @@ def test_an_invalid_value_is_refused_at_its_field_and_what_was_typed_is_kept(cli
     assert "La valeur ne peut pas être négative." in html and "Saisissez un nombre." in html
     assert 'value="-3"' in html and 'value="douze"' in html and "mon commentaire" in html
     assert not DeclarationValue.objects.exists()
+    # The summary comes first, names each indicator (every line's field is "Valeur réalisée") and links
+    # its input, which is marked invalid and described by its message.
+    links = assert_error_pattern(html, [f"id_{line_field(w.commitment, ACCUEILLIS)}", f"id_{line_field(w.commitment, OFFERTS)}"])
+    assert any(text.startswith("Élèves de 3e accueillis en stage — valeur") for _, text in links), links
 
 
 # --- refusals ---------------------------------------------------------------------------------------------
