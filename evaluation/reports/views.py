@@ -115,12 +115,28 @@ def report(request, kind, key):
 
 
 def progress(request, kind, key):
-    """The run in progress for this report, for an optional poll (the page also refreshes itself)."""
-    report = _report(request, kind, key)
-    run = report.active_run
+    """The compile's progress as JSON, polled by the report page (static/js/report-progress.js) instead of
+    reloading it. Resolved like the report: out of scope is a 404."""
+    resolve(request.scope, kind, key)
+    year = _year(request)
+    run_id = request.GET.get("run")
+    run = reports.run_progress(request.scope, year, int(run_id) if run_id and run_id.isdigit() else None)
+    report_url = reverse("rapports:report", args=[kind, key]) + f"?annee={year}"
     if run is None:
-        return JsonResponse({"status": None, "percent": 100, "finished": True})
-    return JsonResponse({"status": run.status, "label": run.get_status_display(), "percent": run.percent, "finished": False})
+        return JsonResponse({"run": None, "status": None, "finished": True, "percent": None, "report_url": report_url})
+    return JsonResponse(
+        {
+            "run": run.pk,
+            "status": run.status,
+            "label": reports.run_state_label(run),
+            "percent": run.percent,
+            "units_done": run.units_done,
+            "units_total": run.units_total,
+            "finished": run.is_finished,
+            "succeeded": run.status == EvaluationRun.Status.SUCCEEDED,
+            "report_url": report_url,
+        }
+    )
 
 
 @require_POST
@@ -135,7 +151,9 @@ def start(request, kind, key):
             status=403,
         )
     try:
-        runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
+        run = runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
+        # Without a broker the tasks ran in this request (eager Celery, on commit): the run may be over already.
+        run.refresh_from_db()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except runs.BrokerError:  # the run is already marked failed, with the technical reason, for the support
@@ -145,7 +163,16 @@ def start(request, kind, key):
         )
     else:
         # Whatever report the button is on, the whole year is compiled: say so, the préfet asked for one territory.
-        messages.success(request, f"Compilation {year} demandée depuis « {title} ». {WHOLE_YEAR}")
+        if run.status == EvaluationRun.Status.SUCCEEDED:
+            messages.success(request, f"Compilation {year} terminée : les chiffres ci-dessous sont à jour. {WHOLE_YEAR}")
+        elif run.status == EvaluationRun.Status.FAILED:
+            messages.error(
+                request, f"La compilation {year} a échoué : les chiffres publiés restent ceux de la compilation précédente."
+            )
+        else:
+            messages.success(
+                request, f"Compilation {year} demandée depuis « {title} » : son avancement s'affiche ci-dessous. {WHOLE_YEAR}"
+            )
     return redirect(reverse("rapports:report", args=[kind, key]) + f"?annee={year}")
 
 

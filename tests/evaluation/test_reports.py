@@ -149,19 +149,62 @@ def test_starting_a_run_from_the_portal(client, db, django_capture_on_commit_cal
     assert (run.trigger, run.status) == ("portal", Status.PENDING)
     assert run.requested_by.memberships.get().organisation == prefecture
 
-    # While it runs, the page shows a labelled progress bar and refreshes itself (half-way here).
-    assert len(run.units) == 104
-    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_total=2, units_done=1)
+    # Before a worker takes it, the page says it waits (not "en cours (en attente)").
     html = text(page(client, "/rapports/departement/34/"))
-    assert '<progress id="progression-compilation" max="100" value="50">' in html
-    assert '<label for="progression-compilation">' in html and "<span>50 %</span>" in html
-    assert 'http-equiv="refresh"' in html
-    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR}).json()
-    assert progress == {"status": "running", "label": "En cours", "percent": 50, "finished": False}
+    assert "Compilation 2017 : en attente de démarrage" in html and "en cours (" not in html
+
+    # While it runs, the page shows a labelled progress bar that a script updates from the JSON progress view,
+    # with a polite live region for the announcements and, without JavaScript, a link to refresh by hand: the
+    # page never reloads itself (RGAA 13.1).
+    assert len(run.units) == 104
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_total=4, units_done=2)
+    html = text(page(client, "/rapports/departement/34/"))
+    assert "Compilation 2017 : en cours" in html and "en cours (en cours)" not in html
+    assert '<progress class="charte-progress" id="progression-compilation" max="100" value="50">' in html
+    assert '<label class="fr-label" for="progression-compilation">Avancement de la compilation</label>' in html
+    assert "50 % — 2 unités de calcul terminées sur 4." in html
+    assert '<p class="fr-sr-only" aria-live="polite" aria-atomic="true" id="compilation-annonce"></p>' in html
+    assert f'data-progress-url="/rapports/departement/34/progression/?annee=2017&amp;run={run.pk}"' in html
+    assert 'id="compilation-actualiser" href="/rapports/departement/34/?annee=2017">Actualiser' in html
+    assert "js/report-progress.js" in html
+    assert "http-equiv" not in html.lower()
+    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR, "run": run.pk}).json()
+    assert progress == {
+        "run": run.pk,
+        "status": "running",
+        "label": "en cours",
+        "percent": 50,
+        "units_done": 2,
+        "units_total": 4,
+        "finished": False,
+        "succeeded": False,
+        "report_url": "/rapports/departement/34/?annee=2017",
+    }
+    # Once over, the poll says so, and the page no longer shows a progress bar.
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.SUCCEEDED, units_done=4)
+    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR, "run": run.pk}).json()
+    assert (progress["finished"], progress["succeeded"], progress["percent"]) == (True, True, 100)
+    assert "<progress" not in text(page(client, "/rapports/departement/34/"))
+    # The progress is scoped like the report: another département, or an unknown run, tells nothing.
+    assert client.get("/rapports/departement/13/progression/", {"annee": YEAR}).status_code == 404
+    assert client.get("/rapports/departement/34/progression/", {"annee": YEAR, "run": run.pk + 1}).json()["run"] is None
 
     # Out of scope: 404, and GET is refused.
     assert client.post("/rapports/departement/13/lancer/", {"annee": YEAR}).status_code == 404
     assert client.get("/rapports/departement/34/lancer/").status_code == 405
+
+
+def test_without_a_broker_the_start_says_the_compile_is_done_and_shows_the_figures(client, transactional_db):
+    # No broker (the embedded default): the tasks run in the request, on commit, so the run is over when the
+    # page comes back. It must not say "demandée" nor show a progress bar.
+    build_territory(1)
+    login(client, prefecture_of("34"))
+    response = client.post("/rapports/departement/34/lancer/", {"annee": YEAR}, follow=True)
+    html = text(response)
+    assert EvaluationRun.objects.get().status == Status.SUCCEEDED
+    assert "Compilation 2017 terminée : les chiffres ci-dessous sont à jour." in html
+    assert "demandée" not in html and "<progress" not in html
+    assert "Chiffres calculés le" in html
 
 
 def test_a_broker_out_of_reach_is_told_in_french_when_starting_from_the_portal(client, transactional_db):
