@@ -100,6 +100,8 @@ def run_state_label(run):
 def _declarations_filter(scope_type, scope_key):
     if scope_type == ScopeType.NATIONAL:
         return Q()
+    if scope_type == ScopeType.REGION:
+        return Q(convention__departement__region__code=scope_key)
     if scope_type == ScopeType.DEPARTEMENT:
         return Q(convention__departement__code=scope_key)
     if scope_type == ScopeType.CLUB:

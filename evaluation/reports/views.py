@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from charte.comptes import scoping
 from charte.comptes.models import Organisation
-from charte.territoires.models import QPV, Departement
+from charte.territoires.models import QPV, Departement, Region
 from charte.web import EXPORT_CHUNK_SIZE, csv_response, streaming_csv_response
 from conventions.models import Convention
 from entreprises.models import Company
@@ -29,11 +29,16 @@ NATIONAL_KEY = "france"
 WHOLE_YEAR = "La compilation porte sur toute l'année, pour tous les territoires, afin que les totaux restent cohérents."
 KINDS = {
     "national": ScopeType.NATIONAL,
+    "region": ScopeType.REGION,
     "departement": ScopeType.DEPARTEMENT,
     "club": ScopeType.CLUB,
     "convention": ScopeType.CONVENTION,
     "entreprise": ScopeType.COMPANY,
 }
+
+
+# The roles whose organisation has a territory, hence read its aggregates (département, région, QPV).
+TERRITORY_READERS = (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER)
 
 
 def _pk(key):
@@ -46,10 +51,14 @@ def resolve(scope, kind, key):
     """(scope type, scope key, title) of a report the reader may open, or 404."""
     if kind == "national" and key == NATIONAL_KEY and scope.is_national:
         return ScopeType.NATIONAL, "", "France entière"
-    if kind == "departement" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+    if kind == "region" and scope.kind in TERRITORY_READERS:
+        # The roles that read the compiled rows of a région (AnnualResult.visible_to): those of its départements.
+        region = get_object_or_404(Region.objects.visible_to(scope), code=key)
+        return ScopeType.REGION, region.code, f"Région {region.name}"
+    if kind == "departement" and scope.kind in TERRITORY_READERS:
         departement = get_object_or_404(Departement.objects.visible_to(scope), code=key)
         return ScopeType.DEPARTEMENT, departement.code, f"{departement.name} ({departement.code})"
-    if kind == "qpv" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+    if kind == "qpv" and scope.kind in TERRITORY_READERS:
         # A partner attached to an EPCI reads its territory through the reports of the EPCI's QPV.
         qpv = get_object_or_404(QPV.objects.visible_to(scope), code=str(key).upper())
         return ScopeType.QPV, qpv.code, f"{qpv.name} ({qpv.code})"
@@ -81,9 +90,10 @@ def index(request):
     scope = request.scope
     if scope.kind is None:
         raise Http404("Page introuvable.")
-    departements = []
-    if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+    departements = regions = []
+    if scope.kind in TERRITORY_READERS:
         departements = Departement.objects.visible_to(scope).order_by("code")
+        regions = Region.objects.visible_to(scope).order_by("name")
     clubs = (
         Organisation.objects.clubs_visible_to(scope).order_by("name")
         if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB)
@@ -95,6 +105,7 @@ def index(request):
         request,
         "rapports/index.html",
         {
+            "regions": regions,
             "departements": departements,
             "qpvs": qpvs,
             "clubs": clubs,

@@ -264,19 +264,62 @@ def _grow(count):
         )
 
 
-def _report_queries(client):
+def _report_queries(client, path):
     runs.start_run(YEAR, sync=True)
-    page(client, "/rapports/departement/13/")  # warm the session
+    page(client, path)  # warm the session
     with CaptureQueriesContext(connection) as captured:
-        assert page(client, "/rapports/departement/13/").status_code == 200
+        assert page(client, path).status_code == 200
     return len(captured)
 
 
-def test_report_queries_do_not_grow_with_the_data(client, db):
+@pytest.mark.parametrize("path", ["/rapports/departement/13/", "/rapports/region/93/"])
+def test_report_queries_do_not_grow_with_the_data(client, db, path):
     build_territory(2)
     login(client, prefecture_of("13"))
     _grow(5)
-    small = _report_queries(client)
+    small = _report_queries(client, path)
     _grow(45)
     assert Convention.objects.filter(departement__code="13").count() >= 50
-    assert _report_queries(client) == small <= 14
+    assert _report_queries(client, path) == small <= 14
+
+
+def test_region_report_like_the_departement_s_for_the_readers_of_its_departements(client, territory):
+    login(client, prefecture_of("13"))  # Bouches-du-Rhône, in Provence-Alpes-Côte d'Azur (93)
+    response = page(client, "/rapports/region/93/")
+    assert response.status_code == 200
+    html = text(response)
+    row = AnnualResult.objects.for_scope(YEAR, "region", "93").get(family=None, indicator=None)
+    assert f'id="chiffre-actions">{row.actions_count}<' in html
+    assert "<h1>Rapport d'évaluation 2017 — Région Provence-Alpes-Côte d&#x27;Azur</h1>" in html
+    assert "Chiffres calculés le" in html and 'role="img"' in html
+    # The companies of the région that have not declared are those of its départements' conventions.
+    section = html.split('id="non-declarantes"')[1]
+    for declaration in Declaration.objects.filter(year=YEAR, convention__departement__code="13").exclude(
+        status__in=["submitted", "validated"]
+    ):
+        assert declaration.convention.reference in section
+    for declaration in Declaration.objects.filter(year=YEAR).exclude(convention__departement__code="13"):
+        assert declaration.convention.reference not in section
+    # Exports resolve it the same way.
+    assert client.get("/rapports/region/93/rapport.csv", {"annee": YEAR}).status_code == 200
+    # Another région (Occitanie), an unknown code: 404, never 403.
+    assert page(client, "/rapports/region/76/").status_code == 404
+    assert page(client, "/rapports/region/zz/").status_code == 404
+    # The reports index and the département page link it.
+    assert 'href="/rapports/region/93/?annee=' in text(page(client, "/rapports/"))
+    assert 'href="/rapports/region/93/?annee=2017"' in text(page(client, "/territoires/13/"))
+
+
+def test_region_report_is_404_for_a_company_and_open_to_a_partner_and_the_national_level(client, territory):
+    company_org = OrganisationFactory(kind=OrganisationKind.COMPANY)
+    CompanyFactory(organisation=company_org)
+    login(client, company_org)
+    assert page(client, "/rapports/region/93/").status_code == 404
+    assert 'href="/rapports/region/' not in text(page(client, "/rapports/"))
+    client.logout()
+    login(client, OrganisationFactory(kind=OrganisationKind.PARTNER, departements=[departement("13")]))
+    assert page(client, "/rapports/region/93/").status_code == 200
+    assert page(client, "/rapports/region/76/").status_code == 404
+    client.logout()
+    login(client, national_org())
+    assert page(client, "/rapports/region/76/").status_code == 200
