@@ -360,7 +360,12 @@ def _render_declaration(
         "evidence_files": declaration.evidence_files.select_related("uploaded_by"),
         "upload_form": upload_form or (EvidenceForm() if editable else None),
         "can_validate": may_validate and submitted,
-        "can_return": may_validate and submitted and not locked,
+        # After the close, returning also reopens the declaration (services.return_declaration): the préfecture's.
+        "can_return": may_validate and submitted and (not locked or permissions.can_reopen_declaration(scope, declaration)),
+        "return_needs_prefecture": may_validate
+        and submitted
+        and locked
+        and not permissions.can_reopen_declaration(scope, declaration),
         "return_form": return_form or ReturnForm(),
         "can_reopen": permissions.can_reopen_declaration(scope, declaration) and locked,
         "reopen_form": reopen_form or ReopenForm(),
@@ -482,6 +487,24 @@ def _tell(request, done, declaration, event):
     level(request, done + notifications.describe(recipients, event))
 
 
+def _confirm(request, declaration, decision, comment=""):
+    """The confirmation step of a validation or a return: what will happen, then one button that posts again with
+    `confirm` (the comment typed travels in a hidden field). Works without JavaScript."""
+    today = timezone.localdate()
+    return render(
+        request,
+        "evaluation/declaration_confirm.html",
+        {
+            "declaration": declaration,
+            "campaign": declaration.campaign,
+            "year": declaration.year,
+            "decision": decision,
+            "comment": comment,
+            "reopens": decision == "return" and declaration.is_locked(today),
+        },
+    )
+
+
 NOT_VALIDATOR = (
     "Seuls le club animateur de la convention, la préfecture du département de la convention et le niveau "
     "national peuvent valider ou renvoyer une déclaration."
@@ -493,6 +516,8 @@ def declaration_validate(request, pk):
     declaration = _declaration_or_404(request, pk)
     if request.scope.is_company or not permissions.can_validate_declaration(request.scope, declaration):
         return _forbidden(request, NOT_VALIDATOR, declaration=declaration)
+    if "confirm" not in request.POST:
+        return _confirm(request, declaration, "validate")
     try:
         services.validate(declaration, request.user, request.scope)
     except PermissionDenied as error:
@@ -510,6 +535,8 @@ def declaration_return(request, pk):
     if request.scope.is_company or not permissions.can_validate_declaration(request.scope, declaration):
         return _forbidden(request, NOT_VALIDATOR, declaration=declaration)
     form = ReturnForm(request.POST)
+    if form.is_valid() and "confirm" not in request.POST:
+        return _confirm(request, declaration, "return", comment=form.cleaned_data["comment"])
     if form.is_valid():
         try:
             services.return_declaration(declaration, request.user, request.scope, form.cleaned_data["comment"])
