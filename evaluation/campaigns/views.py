@@ -346,6 +346,7 @@ def _render_declaration(
     locked = declaration.is_locked(today)
     may_validate = not scope.is_company and permissions.can_validate_declaration(scope, declaration)
     submitted = declaration.status == Status.SUBMITTED
+    may_reopen = permissions.can_reopen_declaration(scope, declaration)
     context = {
         "declaration": declaration,
         "campaign": declaration.campaign,
@@ -367,7 +368,7 @@ def _render_declaration(
         and locked
         and not permissions.can_reopen_declaration(scope, declaration),
         "return_form": return_form or ReturnForm(),
-        "can_reopen": permissions.can_reopen_declaration(scope, declaration) and locked,
+        "can_reopen": may_reopen and locked,
         "reopen_form": reopen_form or ReopenForm(),
         # A save that only bumped the version (the values changed are their own entries) says nothing to a reader.
         "history": [e for e in history.declaration_history(declaration) if e.changes or e.kind != "Modification"],
