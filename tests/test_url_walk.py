@@ -434,6 +434,7 @@ RULES = {
     "evaluation:campaign_sync": Rule(same(405), "campaign", foreign=same(405)),
     "evaluation:completeness": Rule(VALIDATORS, "campaign"),
     "evaluation:completeness_export": Rule(VALIDATORS, "campaign"),
+    "evaluation:completeness_remind": Rule(same(405), "campaign", foreign=same(405)),  # POST only
     "evaluation:declaration_list": Rule(READERS, rows="declarations"),
     "evaluation:declaration": Rule(READERS, "declaration"),
     "evaluation:declaration_validate": Rule(same(405), "declaration", foreign=same(405)),

@@ -217,6 +217,33 @@ def _completeness(request, pk):
     return campaign, data, filter_form, companies
 
 
+@require_POST
+def completeness_remind(request, pk):
+    """Remind every company still missing, after a confirmation page that says how many will receive it."""
+    campaign = _campaign_or_404(request, pk)
+    if request.scope.is_company:
+        return _forbidden(request, COMPLETENESS_REFUSED, campaign=campaign)
+    today = timezone.localdate()
+    plan = notifications.manual_reminder_plan(campaign, request.scope, today)
+    if plan.event is None:
+        messages.error(request, f"La campagne ouvre le {campaign.opens_on:%d/%m/%Y} : aucune relance avant son ouverture.")
+        return redirect("evaluation:completeness", pk=campaign.pk)
+    if not plan.groups:
+        messages.info(request, "Aucune entreprise à relancer : toutes les déclarations attendues sont transmises.")
+        return redirect("evaluation:completeness", pk=campaign.pk)
+    if "confirm" not in request.POST:
+        return render(request, "evaluation/completeness_remind.html", {"campaign": campaign, "plan": plan})
+    sent, already = notifications.send_manual_reminder(campaign, plan, today)
+    parts = [f"Relance envoyée à {_plural(sent, 'entreprise')}." if sent else "Aucune relance n'est partie."]
+    if already:
+        reminded = _plural(already, "entreprise déjà relancée")
+        parts.append(f"{reminded} aujourd'hui depuis le portail : rien de plus ne part.")
+    if plan.unreachable:
+        parts.append(f"{_plural(len(plan.unreachable), 'entreprise')} sans destinataire : ajoutez un contact sur sa fiche.")
+    (messages.success if sent else messages.info)(request, " ".join(parts))
+    return redirect("evaluation:completeness", pk=campaign.pk)
+
+
 COMPLETENESS_REFUSED = "Le suivi de complétude d'une campagne est réservé aux préfectures, aux clubs et au niveau national."
 
 
