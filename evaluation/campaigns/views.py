@@ -236,7 +236,7 @@ def completeness_remind(request, pk):
     sent, already = notifications.send_manual_reminder(campaign, plan, today)
     parts = [f"Relance envoyée à {_plural(sent, 'entreprise')}." if sent else "Aucune relance n'est partie."]
     if already:
-        reminded = _plural(already, "entreprise déjà relancée")
+        reminded = f"{_plural(already, 'entreprise')} déjà {_plural(already, 'relancée').split()[1]}"
         parts.append(f"{reminded} aujourd'hui depuis le portail : rien de plus ne part.")
     if plan.unreachable:
         parts.append(f"{_plural(len(plan.unreachable), 'entreprise')} sans destinataire : ajoutez un contact sur sa fiche.")
