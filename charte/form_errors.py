@@ -15,6 +15,10 @@ def _field_anchor(bound_field):
     (their group has no single input, and `id_for_label` is empty for radios)."""
     if bound_field.is_hidden:
         return ""
+    if getattr(bound_field.field.widget, "checklist", False):
+        # A charte.web.Checklist: its checkboxes are named by object id; the link goes to its fieldset, whose
+        # first checkbox static/js/form-errors.js focuses.
+        return f"fieldset-{bound_field.name}"
     anchor = bound_field.id_for_label
     if not anchor and bound_field.auto_id:
         anchor = f"{bound_field.auto_id}_0"

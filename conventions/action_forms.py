@@ -15,7 +15,7 @@ from dsfr.forms import DsfrBaseForm
 from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.territoires.models import QPV, Departement
-from charte.web import DsfrModelForm
+from charte.web import Checklist, DsfrModelForm
 from entreprises.models import Company
 
 from .action_services import link_errors
@@ -67,8 +67,8 @@ class ActionForm(DsfrModelForm):
             "start_date": DateInput(),
             "end_date": DateInput(),
             "description": forms.Textarea(attrs={"rows": 3}),
-            "companies": forms.CheckboxSelectMultiple(),
-            "qpvs": forms.CheckboxSelectMultiple(),
+            "companies": Checklist(),
+            "qpvs": Checklist(),
         }
         help_texts = {
             "end_date": "Seulement si l'action a duré plusieurs jours. Format : jj/mm/aaaa.",

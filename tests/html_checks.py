@@ -89,7 +89,8 @@ def summary_links(html):
 def assert_error_pattern(html, expected_fields):
     """The DSFR error pattern on a rendered page: the summary is the first thing in <main> and takes the
     focus (tabindex -1, data-focus-on-load), it links every expected field, and each linked field exists,
-    carries aria-invalid="true" and is described by an element that holds its error message."""
+    carries aria-invalid="true" and is described by an element that holds its error message (a group of
+    checkboxes: its fieldset is marked in error and named by its legend and its message)."""
     page = parse(html)
     assert page.main_first is not None and page.main_first[1].get("id") == "form-errors", page.main_first
     summary = page.by_id["form-errors"][1]
@@ -100,9 +101,14 @@ def assert_error_pattern(html, expected_fields):
         assert field_id in targets, (field_id, links)
     for href, text in links:
         tag, attrs = page.by_id[href.removeprefix("#")]
-        assert tag in {"input", "select", "textarea"}, (href, tag)
-        assert attrs.get("aria-invalid") == "true", (href, attrs)
-        described = attrs.get("aria-describedby", "").split()
+        assert tag in {"input", "select", "textarea", "fieldset"}, (href, tag)
+        if tag == "fieldset":
+            # A group of checkboxes (charte.web.Checklist): its name includes its error message.
+            described = attrs.get("aria-labelledby", "").split()
+            assert "fr-fieldset--error" in attrs.get("class", ""), (href, attrs)
+        else:
+            assert attrs.get("aria-invalid") == "true", (href, attrs)
+            described = attrs.get("aria-describedby", "").split()
         messages = " ".join(page.text_by_id.get(ident, "") for ident in described)
         message = text.split(" : ", 1)[-1]
         assert message in messages, (href, message, messages)

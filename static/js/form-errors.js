@@ -9,12 +9,16 @@
   summary.addEventListener("click", function (event) {
     var link = event.target.closest("a[href^='#']");
     if (!link) { return; }
-    var field = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
-    if (!field) { return; }
+    var target = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+    if (!target) { return; }
     event.preventDefault();
-    var label = document.querySelector("label[for='" + field.id + "']");
-    (label || field).scrollIntoView({ block: "center" });
-    field.focus({ preventScroll: true });
-    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", "#" + field.id); }
+    // A group of checkboxes is linked by its fieldset: its legend is shown and its first checkbox focused.
+    var field = target.tagName === "FIELDSET"
+      ? target.querySelector("input[type=checkbox], input[type=radio]") || target.querySelector("input:not([type=hidden])")
+      : target;
+    var label = target.tagName === "FIELDSET" ? target : document.querySelector("label[for='" + target.id + "']");
+    (label || field || target).scrollIntoView({ block: "center" });
+    if (field) { field.focus({ preventScroll: true }); }
+    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", "#" + target.id); }
   });
 })();

@@ -18,8 +18,9 @@
   var delay = 3000;
 
   // Without JavaScript the "Actualiser" link reloads the page; with it the box updates by itself.
+  // (style, not the hidden attribute, which the DSFR link class overrides).
   var refresh = document.getElementById("compilation-actualiser");
-  if (refresh) { refresh.hidden = true; }
+  if (refresh) { refresh.style.display = "none"; }
 
   function plural(n, word) { return n + " " + word + (n > 1 ? "s" : ""); }
 
@@ -68,7 +69,7 @@
       .then(update)
       .catch(function () {
         // A network hiccup or a restart of the server: try again later, and offer the manual link meanwhile.
-        if (refresh) { refresh.hidden = false; }
+        if (refresh) { refresh.style.display = ""; }
         window.setTimeout(poll, 15000);
       });
   }
