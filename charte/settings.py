@@ -102,6 +102,7 @@ TEMPLATES = [
                 "evaluation.campaigns.inbox.unread_notifications",
                 "charte.legal.footer",
             ],
+            "builtins": ["charte.form_errors"],
         },
     },
 ]

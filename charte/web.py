@@ -30,6 +30,59 @@ class DsfrModelForm(forms.ModelForm):
             dsfr_input_class_attr(visible)
         for field in self.fields.values():
             bound_inputs(field)
+        french_empty_labels(self)
+
+
+EMPTY_LABEL = "Choisir…"
+
+
+def french_empty_labels(form):
+    """The empty choice of a drop-down reads « Choisir… », not Django's "---------" (read aloud as dashes)."""
+    for field in form.fields.values():
+        if isinstance(field, forms.ModelChoiceField) and field.empty_label == "---------":
+            field.empty_label = EMPTY_LABEL
+        elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+            choices = list(field.choices)
+            if choices and choices[0] == ("", "---------"):
+                field.choices = [("", EMPTY_LABEL), *choices[1:]]
+
+
+class Checklist(forms.CheckboxSelectMultiple):
+    """A long multiple choice drawn as DSFR checkboxes in a scrollable fieldset with a text filter
+    (templates/actions/includes/checklist.html, static/js/actions-form.js), never a Ctrl-click multi-select.
+    Its checkboxes are named by the object's id (`id_<field>_<pk>`); the error summary links its fieldset."""
+
+    checklist = True
+
+
+class NamedDeleteMixin:
+    """Formsets whose "remove this row" checkbox says what it removes ("Retirer cet engagement"), not Django's
+    bare "Supprimer"; templates draw it with includes/delete_checkbox.html (no "(Optionnel)" mark)."""
+
+    delete_label = "Retirer cette ligne"
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = self.delete_label
+
+
+def checklist_options(bound_field, queryset, label):
+    """The checkboxes of a Checklist field: [{id, value, label, checked}] from the rows offered (the field's
+    scoped queryset), ticked from what was posted, else from the initial value or the saved relation."""
+    form, name = bound_field.form, bound_field.name
+    if form.is_bound:
+        values = form.data.getlist(form.add_prefix(name))
+    else:
+        values = form.initial.get(name) or []
+        instance = getattr(form, "instance", None)
+        if not values and instance is not None and instance.pk:
+            values = [obj.pk for obj in getattr(instance, name).all()]
+    selected = {str(getattr(v, "pk", v)) for v in values}
+    return [
+        {"id": f"{bound_field.auto_id}_{obj.pk}", "value": obj.pk, "label": label(obj), "checked": str(obj.pk) in selected}
+        for obj in queryset
+    ]
 
 
 def bound_inputs(field):

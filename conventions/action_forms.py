@@ -15,7 +15,7 @@ from dsfr.forms import DsfrBaseForm
 from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.territoires.models import QPV, Departement
-from charte.web import DsfrModelForm
+from charte.web import Checklist, DsfrModelForm
 from entreprises.models import Company
 
 from .action_services import link_errors
@@ -69,8 +69,8 @@ class ActionForm(DsfrModelForm):
             "start_date": DateInput(),
             "end_date": DateInput(),
             "description": forms.Textarea(attrs={"rows": 3}),
-            "companies": forms.CheckboxSelectMultiple(),
-            "qpvs": forms.CheckboxSelectMultiple(),
+            "companies": Checklist(),
+            "qpvs": Checklist(),
         }
         help_texts = {
             "end_date": "Seulement si l'action a duré plusieurs jours. Format : jj/mm/aaaa.",
@@ -297,6 +297,8 @@ class PartnerForm(DsfrBaseForm):
 
 
 class BasePartnerFormSet(forms.BaseFormSet):
+    summary_item_label = "Structure partenaire"  # how the error summary names a row
+
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:

@@ -18,7 +18,7 @@ from dsfr.forms import DsfrBaseForm
 from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import Organisation
 from charte.territoires.models import Departement
-from charte.web import DsfrModelForm, bound_inputs
+from charte.web import Checklist, DsfrModelForm, NamedDeleteMixin, bound_inputs, checklist_options, french_empty_labels
 from entreprises.models import Company
 
 from . import permissions
@@ -100,10 +100,10 @@ class ConventionForm(DsfrModelForm):
         widgets = {
             "start_date": DateInput(),
             "end_date": DateInput(),
-            "companies": forms.SelectMultiple(attrs={"size": 8}),
+            "companies": Checklist(),
         }
         help_texts = {
-            "companies": "Au moins une, sauf pour une charte-cadre. Maintenez Ctrl (ou Cmd) pour en choisir plusieurs.",
+            "companies": "Au moins une, sauf pour une charte-cadre. Cochez-en autant que nécessaire.",
             "generation": "En 2e génération, les objectifs par indicateur et par année sont fixés à la signature.",
         }
         error_messages = {
@@ -190,6 +190,9 @@ class ConventionForm(DsfrModelForm):
             self.add_error("companies", "Choisissez au moins une entreprise signataire.")
         return cleaned
 
+    def company_options(self):
+        return checklist_options(self["companies"], self.fields["companies"].queryset, lambda c: f"{c.name} (SIREN {c.siren})")
+
     @property
     def years(self):
         """The convention's years as typed (None while the dates are missing or wrong)."""
@@ -253,7 +256,10 @@ class CommitmentForm(DsfrModelForm):
         return super().has_changed()
 
 
-class BaseCommitmentFormSet(forms.BaseInlineFormSet):
+class BaseCommitmentFormSet(NamedDeleteMixin, forms.BaseInlineFormSet):
+    summary_item_label = "Engagement"  # how the error summary names a row, as the form's legends do
+    delete_label = "Retirer cet engagement"
+
     prefilled_count = 0
 
     def get_form_kwargs(self, index):
@@ -293,6 +299,7 @@ class TargetForm(DsfrBaseForm):
         super().__init__(*args, **kwargs)
         self.fields["commitment"].choices = [("", "Choisir l'engagement"), *commitment_choices]
         self.fields["indicator"].queryset = Indicator.objects.filter(is_active=True).order_by("label")
+        french_empty_labels(self)
         if catalogue:
             shared_choices(self.fields["indicator"], catalogue.indicators)
 
@@ -303,7 +310,10 @@ class TargetForm(DsfrBaseForm):
         return indicator
 
 
-class BaseTargetFormSet(BaseFormSet):
+class BaseTargetFormSet(NamedDeleteMixin, BaseFormSet):
+    summary_item_label = "Objectif"
+    delete_label = "Retirer cet objectif"
+
     def check_against(self, live_positions, years):
         """Errors that need the rest of the page: a row naming an empty or deleted commitment, a year outside
         the convention's dates, the same indicator and year twice for one commitment."""
@@ -490,6 +500,8 @@ class SignatoryForm(DsfrModelForm):
 
 
 class BaseSignatoryFormSet(BaseFormSet):
+    summary_item_label = "Signataire"
+
     default_error_messages = {
         **BaseFormSet.default_error_messages,
         "too_few_forms": "Indiquez au moins un signataire et sa date de signature.",

@@ -10,7 +10,7 @@ from dsfr.widgets import InlineRadioSelect
 from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.territoires.models import Commune, Departement
-from charte.web import DsfrModelForm, bound_inputs
+from charte.web import DsfrModelForm, NamedDeleteMixin, bound_inputs
 
 from . import permissions
 from .models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
@@ -154,8 +154,11 @@ class EstablishmentForm(DsfrModelForm):
         return siret
 
 
-class BaseEstablishmentFormSet(BaseInlineFormSet):
+class BaseEstablishmentFormSet(NamedDeleteMixin, BaseInlineFormSet):
     """Establishments of one company: each SIRET starts with the company's SIREN, one head office at most."""
+
+    summary_item_label = "Établissement"  # how the error summary names a row
+    delete_label = "Retirer cet établissement"
 
     siren = None  # set by the view once the company form has given a valid SIREN
 
@@ -193,7 +196,10 @@ class ContactForm(DsfrModelForm):
         fields = ["first_name", "last_name", "job_title", "email", "phone", "is_main"]
 
 
-class BaseContactFormSet(BaseInlineFormSet):
+class BaseContactFormSet(NamedDeleteMixin, BaseInlineFormSet):
+    summary_item_label = "Contact"
+    delete_label = "Retirer ce contact"
+
     def clean(self):
         super().clean()
         mains = sum(

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from charte import dashboard
 from charte.comptes.models import OrganisationKind
@@ -81,7 +82,7 @@ def test_prefecture_figures_count_its_departement_only_for_the_latest_year_with_
     # No action this year in the Hérault: the latest year with actions there (2016, not the Aude's 2017).
     assert response.context["year"].year == 2016
     assert "Chiffres clés 2016" in html
-    assert f"Aucune action n'est enregistrée pour {timezone.localdate().year}" in html
+    assert f"Aucune action n'a eu lieu en {timezone.localdate().year} (d'après leur date de début)" in html
     totals = response.context["totals"]
     assert (totals["actions"], totals["beneficiaries"], totals["beneficiaries_qpv"]) == (2, 40, 16)
     assert totals["qpv_share"] == 40.0
@@ -106,7 +107,7 @@ def test_year_selector_shows_another_year_and_ignores_years_not_offered(client, 
     assert response.context["totals"]["beneficiaries"] == 20
     assert '<label class="fr-label" for="annee">Année affichée</label>' in html
     assert '<option value="2015" selected>2015</option>' in html
-    assert "Aucune action n'est enregistrée" not in html
+    assert 'id="year-fallback"' not in html
 
     for wrong in ("1900", "deux-mille", ""):
         response, _ = page(client, user, annee=wrong)
@@ -119,7 +120,7 @@ def test_current_year_is_shown_when_it_has_actions(client, territory):
     action(territory["d34"], year=2016)
     response, html = page(client, member(territory["prefecture"]))
     assert response.context["year"].year == today.year
-    assert "Aucune action n'est enregistrée" not in html
+    assert 'id="year-fallback"' not in html
 
 
 def test_choose_year():
@@ -176,6 +177,15 @@ def test_actions_logged_this_month_by_the_organisation(client, territory):
     response, html = page(client, user)
     assert response.context["todo"]["logged_this_month"] == len(mine) == 2
     assert "2 actions saisies ce mois-ci" in html
+    # The two figures of the page say which date they count, and agree: entered this month, dated in 2016.
+    today = timezone.localdate()
+    assert f"depuis le 1er {date_format(today, 'F Y')}, quelle que soit la date" in html
+    fallback = " ".join(html.split('id="year-fallback">')[1].split("</p>")[0].split())
+    assert fallback == (
+        f"Aucune action n'a eu lieu en {today.year} (d'après leur date de début) : les chiffres affichés sont "
+        f"ceux de 2016, dernière année où des actions ont eu lieu. Les 2 actions saisies ce mois-ci ont eu lieu avant "
+        f"{today.year}."
+    )
 
 
 def test_companies_without_a_convention_in_force(client, territory):

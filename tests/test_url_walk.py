@@ -29,7 +29,7 @@ from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import Organisation
 from entreprises.models import Contact
 from tests.comptes.proconnect import proconnect_on
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, departement
 from tests.walk_fixtures import ROLES, SIDES, build_world
 
 # Pages that still render their own refusal template instead of raising PermissionDenied (templates/403.html).
@@ -318,6 +318,11 @@ TARGETS = {
         lambda world, role, variant: {"kind": "departement", "key": side_of(world, variant).code}, ("ici", "aude")
     ),
     "report_club": Target(lambda world, role, variant: {"kind": "club", "key": side_of(world, variant).club.pk}, ("ici", "aude")),
+    # Hérault and Aude share Occitanie: no twin région in the dataset; the refusal of another région is tested in
+    # tests/evaluation/test_reports.py.
+    "report_region": Target(
+        lambda world, role, variant: {"kind": "region", "key": departement(side_of(world, variant).code).region.code}, ("ici",)
+    ),
     "report_qpv": Target(
         lambda world, role, variant: {"kind": "qpv", "key": side_of(world, variant).qpvs[0].code}, ("ici", "aude")
     ),
@@ -365,6 +370,8 @@ VALIDATORS = by_role(200, 200, 200, 403, 404, 404)  # completeness of a campaign
 REPORT_READERS = {
     "report_national": by_role(200, 404, 404, 404, 404, 404),
     "report_departement": by_role(200, 200, 200, 404, 200, 404),
+    # A région's figures: the readers of one of its départements (AnnualResult.visible_to).
+    "report_region": by_role(200, 200, 200, 404, 200, 404),
     "report_club": by_role(200, 200, 200, 404, 404, 404),
     # A QPV's figures: its territory's readers (a partner attached to an EPCI reads its territory this way).
     "report_qpv": by_role(200, 200, 200, 404, 200, 404),
@@ -479,6 +486,7 @@ RULES = {
     "evaluation:campaign_sync": Rule(same(405), "campaign", foreign=same(405)),
     "evaluation:completeness": Rule(VALIDATORS, "campaign"),
     "evaluation:completeness_export": Rule(VALIDATORS, "campaign"),
+    "evaluation:completeness_remind": Rule(same(405), "campaign", foreign=same(405)),  # POST only
     "evaluation:declaration_list": Rule(READERS, rows="declarations"),
     "evaluation:declaration": Rule(READERS, "declaration"),
     "evaluation:declaration_validate": Rule(same(405), "declaration", foreign=same(405)),

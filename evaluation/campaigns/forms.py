@@ -76,18 +76,21 @@ class DeclarationForm(forms.Form):
         super().__init__(*args, initial=initial, **kwargs)
         for line in lines:
             nature = "offerte" if line.is_offered else "réalisée"
-            self.fields[value_key(*line.key)] = forms.CharField(
+            value_field = self.fields[value_key(*line.key)] = forms.CharField(
                 label=f"Valeur {nature}",
                 required=False,
                 max_length=30,
                 widget=forms.TextInput(attrs={"class": "fr-input", "inputmode": "decimal", "autocomplete": "off"}),
             )
-            self.fields[comment_key(*line.key)] = forms.CharField(
+            comment_field = self.fields[comment_key(*line.key)] = forms.CharField(
                 label="Commentaire",
                 required=False,
                 max_length=2000,
                 widget=forms.Textarea(attrs={"class": "fr-input", "rows": 2}),
             )
+            # Every line has a "Valeur réalisée": the error summary names the indicator it belongs to.
+            value_field.summary_label = f"{line.indicator.label} — valeur {nature}"
+            comment_field.summary_label = f"{line.indicator.label} — commentaire"
 
     def service_values(self):
         """{(commitment_id, indicator_id): (raw value, comment)} for `services.save_draft`."""

@@ -423,6 +423,79 @@ def send_campaign_notifications(today):
     return counts
 
 
+@dataclass
+class ReminderPlan:
+    """Who a reminder sent by hand from the completeness page reaches, shown before it is confirmed."""
+
+    event: str | None  # the e-mail sent (reminder, last reminder, overdue); None before the opening
+    groups: list  # [(company, [pending declarations], [Recipient])], companies in name order
+
+    @property
+    def companies(self):
+        return len(self.groups)
+
+    @property
+    def addresses(self):
+        return len({r.email.lower() for _company, _declarations, recipients in self.groups for r in recipients})
+
+    @property
+    def reachable(self):
+        return self.companies - len(self.unreachable)
+
+    @property
+    def unreachable(self):
+        """Companies with neither an active member nor a contact with an address: nobody can be told."""
+        return [company for company, _declarations, recipients in self.groups if not recipients]
+
+
+def manual_reminder_plan(campaign, scope, today):
+    """Every company whose declaration of the campaign is still not transmitted (draft or returned) among the
+    declarations the person sees, with the people each reminder will reach: the same recipients and e-mails as
+    the daily reminders (docs/notifications.md), the whole list, not a page of it."""
+    event, _keyed_on = _campaign_stage(campaign, today)
+    if event == Event.OPENED:
+        event = Event.REMINDER  # before the reminder date a reminder by hand is still a reminder
+    elif event is None and campaign.closes_on < today:
+        event = Event.OVERDUE
+    pending = (
+        Declaration.objects.visible_to(scope)
+        .filter(campaign=campaign, status__in=PENDING_STATUSES)
+        .select_related("convention", "company")
+        .order_by("company__name", "company_id", "convention__reference")
+    )
+    by_company = {}
+    for declaration in pending:
+        by_company.setdefault(declaration.company_id, (declaration.company, []))[1].append(declaration)
+    recipients = company_recipients(by_company)
+    groups = [(company, declarations, recipients.get(pk, [])) for pk, (company, declarations) in by_company.items()]
+    return ReminderPlan(event=event, groups=groups)
+
+
+def send_manual_reminder(campaign, plan, today):
+    """Send the plan's reminders, one per company; returns (companies reminded, companies already reminded by
+    hand today). Keyed by day: a second press (or a double click) the same day sends nothing more."""
+    sent = already = 0
+    for company, declarations, recipients in plan.groups:
+        if not recipients:
+            continue
+        context = {
+            "stage": plan.event,
+            "campaign": campaign,
+            "company": company,
+            "declarations": [(d, declaration_url(d.pk)) for d in declarations],
+            "days_left": (campaign.closes_on - today).days,
+            "url": site_url(reverse("evaluation:campaign_detail", args=[campaign.pk])),
+        }
+        name = "reminder" if plan.event in (Event.REMINDER, Event.LAST_REMINDER) else plan.event
+        subject, body, html = _render(name, context)
+        key = f"manual:{plan.event}:{campaign.pk}:{company.pk}:{today.isoformat()}"
+        if notify(key, plan.event, recipients, subject, body, html, declaration_url(declarations[0].pk), company=company):
+            sent += 1
+        else:
+            already += 1
+    return sent, already
+
+
 def send_campaign_reminders(today):
     """Kept for the callers of the reminders alone: the number of reminders (before the close) recorded."""
     counts = send_campaign_notifications(today)

@@ -433,17 +433,25 @@ def return_declaration(declaration, by, scope, comment, *, today=None):
             f"Seule une déclaration transmise peut être renvoyée (celle-ci est « {locked.get_status_display().lower()} »).",
             code="not_submitted",
         )
+    fields = ["status", "returned_at", "returned_by", "return_comment"]
     if locked.is_locked(today):
-        raise ValidationError(
-            f"La campagne est close depuis le {_fr_date(locked.campaign.closes_on)} : l'entreprise ne pourrait plus "
-            "corriger. La préfecture doit d'abord rouvrir la déclaration.",
-            code="closed",
-        )
+        # After the close the company could not correct a returned declaration: returning it then reopens it,
+        # which only those who may reopen do (the préfecture, the national level), the comment being the reason.
+        if not permissions.can_reopen_declaration(scope, locked):
+            raise ValidationError(
+                f"La campagne est close depuis le {_fr_date(locked.campaign.closes_on)} : l'entreprise ne pourrait plus "
+                "corriger. La préfecture doit d'abord rouvrir la déclaration.",
+                code="closed",
+            )
+        locked.reopened_at = timezone.now()
+        locked.reopened_by = by
+        locked.reopen_reason = f"Renvoyée pour correction après la clôture : {comment}"
+        fields += ["reopened_at", "reopened_by", "reopen_reason"]
     locked.status = Status.RETURNED
     locked.returned_at = timezone.now()
     locked.returned_by = by
     locked.return_comment = comment
-    _save(locked, declaration, by, ["status", "returned_at", "returned_by", "return_comment"])
+    _save(locked, declaration, by, fields)
     _enqueue(locked.pk, "returned")
     return locked
 

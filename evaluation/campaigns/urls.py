@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("<int:pk>/synchroniser/", views.campaign_sync, name="campaign_sync"),
     path("<int:pk>/completude/", views.completeness, name="completeness"),
+    path("<int:pk>/completude/relancer/", views.completeness_remind, name="completeness_remind"),
     path("<int:pk>/completude.csv", views.completeness_export, name="completeness_export"),
     path("declarations/", views.declaration_list, name="declaration_list"),
     path("declarations/valeurs.csv", declared_views.declared_export, {"fmt": "csv"}, name="declared_export_csv"),

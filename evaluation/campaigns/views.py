@@ -218,6 +218,33 @@ def _completeness(request, pk):
     return campaign, data, filter_form, companies
 
 
+@require_POST
+def completeness_remind(request, pk):
+    """Remind every company still missing, after a confirmation page that says how many will receive it."""
+    campaign = _campaign_or_404(request, pk)
+    if request.scope.is_company:
+        return _forbidden(request, COMPLETENESS_REFUSED, campaign=campaign)
+    today = timezone.localdate()
+    plan = notifications.manual_reminder_plan(campaign, request.scope, today)
+    if plan.event is None:
+        messages.error(request, f"La campagne ouvre le {campaign.opens_on:%d/%m/%Y} : aucune relance avant son ouverture.")
+        return redirect("evaluation:completeness", pk=campaign.pk)
+    if not plan.groups:
+        messages.info(request, "Aucune entreprise à relancer : toutes les déclarations attendues sont transmises.")
+        return redirect("evaluation:completeness", pk=campaign.pk)
+    if "confirm" not in request.POST:
+        return render(request, "evaluation/completeness_remind.html", {"campaign": campaign, "plan": plan})
+    sent, already = notifications.send_manual_reminder(campaign, plan, today)
+    parts = [f"Relance envoyée à {_plural(sent, 'entreprise')}." if sent else "Aucune relance n'est partie."]
+    if already:
+        reminded = f"{_plural(already, 'entreprise')} déjà {_plural(already, 'relancée').split()[1]}"
+        parts.append(f"{reminded} aujourd'hui depuis le portail : rien de plus ne part.")
+    if plan.unreachable:
+        parts.append(f"{_plural(len(plan.unreachable), 'entreprise')} sans destinataire : ajoutez un contact sur sa fiche.")
+    (messages.success if sent else messages.info)(request, " ".join(parts))
+    return redirect("evaluation:completeness", pk=campaign.pk)
+
+
 COMPLETENESS_REFUSED = "Le suivi de complétude d'une campagne est réservé aux préfectures, aux clubs et au niveau national."
 
 
@@ -347,6 +374,7 @@ def _render_declaration(
     locked = declaration.is_locked(today)
     may_validate = not scope.is_company and permissions.can_validate_declaration(scope, declaration)
     submitted = declaration.status == Status.SUBMITTED
+    may_reopen = permissions.can_reopen_declaration(scope, declaration)
     context = {
         "declaration": declaration,
         "campaign": declaration.campaign,
@@ -361,9 +389,14 @@ def _render_declaration(
         "evidence_files": declaration.evidence_files.select_related("uploaded_by"),
         "upload_form": upload_form or (EvidenceForm() if editable else None),
         "can_validate": may_validate and submitted,
-        "can_return": may_validate and submitted and not locked,
+        # After the close, returning also reopens the declaration (services.return_declaration): the préfecture's.
+        "can_return": may_validate and submitted and (not locked or permissions.can_reopen_declaration(scope, declaration)),
+        "return_needs_prefecture": may_validate
+        and submitted
+        and locked
+        and not permissions.can_reopen_declaration(scope, declaration),
         "return_form": return_form or ReturnForm(),
-        "can_reopen": permissions.can_reopen_declaration(scope, declaration) and locked,
+        "can_reopen": may_reopen and locked,
         "reopen_form": reopen_form or ReopenForm(),
         # A save that only bumped the version (the values changed are their own entries) says nothing to a reader.
         "history": [e for e in history.declaration_history(declaration) if e.changes or e.kind != "Modification"],
@@ -483,6 +516,24 @@ def _tell(request, done, declaration, event):
     level(request, done + notifications.describe(recipients, event))
 
 
+def _confirm(request, declaration, decision, comment=""):
+    """The confirmation step of a validation or a return: what will happen, then one button that posts again with
+    `confirm` (the comment typed travels in a hidden field). Works without JavaScript."""
+    today = timezone.localdate()
+    return render(
+        request,
+        "evaluation/declaration_confirm.html",
+        {
+            "declaration": declaration,
+            "campaign": declaration.campaign,
+            "year": declaration.year,
+            "decision": decision,
+            "comment": comment,
+            "reopens": decision == "return" and declaration.is_locked(today),
+        },
+    )
+
+
 NOT_VALIDATOR = (
     "Seuls le club animateur de la convention, la préfecture du département de la convention et le niveau "
     "national peuvent valider ou renvoyer une déclaration."
@@ -494,6 +545,8 @@ def declaration_validate(request, pk):
     declaration = _declaration_or_404(request, pk)
     if request.scope.is_company or not permissions.can_validate_declaration(request.scope, declaration):
         return _forbidden(request, NOT_VALIDATOR, declaration=declaration)
+    if "confirm" not in request.POST:
+        return _confirm(request, declaration, "validate")
     try:
         services.validate(declaration, request.user, request.scope)
     except PermissionDenied as error:
@@ -511,6 +564,8 @@ def declaration_return(request, pk):
     if request.scope.is_company or not permissions.can_validate_declaration(request.scope, declaration):
         return _forbidden(request, NOT_VALIDATOR, declaration=declaration)
     form = ReturnForm(request.POST)
+    if form.is_valid() and "confirm" not in request.POST:
+        return _confirm(request, declaration, "return", comment=form.cleaned_data["comment"])
     if form.is_valid():
         try:
             services.return_declaration(declaration, request.user, request.scope, form.cleaned_data["comment"])

@@ -80,9 +80,28 @@ def can_start_run(scope, scope_type, scope_key):
     return False
 
 
+def run_progress(scope, year, run_id=None):
+    """The progress of the year's compile as the report page polls it (one query): the run it watches
+    (`run_id`, once the page knows it) or else the year's latest national run the reader may see; None when
+    there is none. Every run compiles the whole year, whatever report starts it (methodology §10)."""
+    runs = EvaluationRun.objects.visible_to(scope).filter(year=year, scope_type=ScopeType.NATIONAL)
+    if run_id is not None:
+        runs = runs.filter(pk=run_id)
+    return runs.order_by("-pk").first()
+
+
+def run_state_label(run):
+    """The state of a run in a sentence part: « en attente de démarrage », « en cours », « terminée », « échouée »."""
+    if run.status == EvaluationRun.Status.PENDING:
+        return "en attente de démarrage"
+    return run.get_status_display().lower()
+
+
 def _declarations_filter(scope_type, scope_key):
     if scope_type == ScopeType.NATIONAL:
         return Q()
+    if scope_type == ScopeType.REGION:
+        return Q(convention__departement__region__code=scope_key)
     if scope_type == ScopeType.DEPARTEMENT:
         return Q(convention__departement__code=scope_key)
     if scope_type == ScopeType.CLUB:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from charte.comptes import scoping
 from charte.comptes.models import Organisation
-from charte.territoires.models import QPV, Departement
+from charte.territoires.models import QPV, Departement, Region
 from charte.web import EXPORT_CHUNK_SIZE, csv_response, streaming_csv_response
 from conventions.models import Convention
 from entreprises.models import Company
@@ -29,11 +29,16 @@ NATIONAL_KEY = "france"
 WHOLE_YEAR = "La compilation porte sur toute l'année, pour tous les territoires, afin que les totaux restent cohérents."
 KINDS = {
     "national": ScopeType.NATIONAL,
+    "region": ScopeType.REGION,
     "departement": ScopeType.DEPARTEMENT,
     "club": ScopeType.CLUB,
     "convention": ScopeType.CONVENTION,
     "entreprise": ScopeType.COMPANY,
 }
+
+
+# The roles whose organisation has a territory, hence read its aggregates (département, région, QPV).
+TERRITORY_READERS = (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER)
 
 
 def _pk(key):
@@ -46,10 +51,14 @@ def resolve(scope, kind, key):
     """(scope type, scope key, title) of a report the reader may open, or 404."""
     if kind == "national" and key == NATIONAL_KEY and scope.is_national:
         return ScopeType.NATIONAL, "", "France entière"
-    if kind == "departement" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+    if kind == "region" and scope.kind in TERRITORY_READERS:
+        # The roles that read the compiled rows of a région (AnnualResult.visible_to): those of its départements.
+        region = get_object_or_404(Region.objects.visible_to(scope), code=key)
+        return ScopeType.REGION, region.code, f"Région {region.name}"
+    if kind == "departement" and scope.kind in TERRITORY_READERS:
         departement = get_object_or_404(Departement.objects.visible_to(scope), code=key)
         return ScopeType.DEPARTEMENT, departement.code, f"{departement.name} ({departement.code})"
-    if kind == "qpv" and scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+    if kind == "qpv" and scope.kind in TERRITORY_READERS:
         # A partner attached to an EPCI reads its territory through the reports of the EPCI's QPV.
         qpv = get_object_or_404(QPV.objects.visible_to(scope), code=str(key).upper())
         return ScopeType.QPV, qpv.code, f"{qpv.name} ({qpv.code})"
@@ -81,9 +90,10 @@ def index(request):
     scope = request.scope
     if scope.kind is None:
         raise Http404("Page introuvable.")
-    departements = []
-    if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB, scoping.PARTNER):
+    departements = regions = []
+    if scope.kind in TERRITORY_READERS:
         departements = Departement.objects.visible_to(scope).order_by("code")
+        regions = Region.objects.visible_to(scope).order_by("name")
     clubs = (
         Organisation.objects.clubs_visible_to(scope).order_by("name")
         if scope.kind in (scoping.NATIONAL, scoping.PREFECTURE, scoping.CLUB)
@@ -95,6 +105,7 @@ def index(request):
         request,
         "rapports/index.html",
         {
+            "regions": regions,
             "departements": departements,
             "qpvs": qpvs,
             "clubs": clubs,
@@ -115,12 +126,28 @@ def report(request, kind, key):
 
 
 def progress(request, kind, key):
-    """The run in progress for this report, for an optional poll (the page also refreshes itself)."""
-    report = _report(request, kind, key)
-    run = report.active_run
+    """The compile's progress as JSON, polled by the report page (static/js/report-progress.js) instead of
+    reloading it. Resolved like the report: out of scope is a 404."""
+    resolve(request.scope, kind, key)
+    year = _year(request)
+    run_id = request.GET.get("run")
+    run = reports.run_progress(request.scope, year, int(run_id) if run_id and run_id.isdigit() else None)
+    report_url = reverse("rapports:report", args=[kind, key]) + f"?annee={year}"
     if run is None:
-        return JsonResponse({"status": None, "percent": 100, "finished": True})
-    return JsonResponse({"status": run.status, "label": run.get_status_display(), "percent": run.percent, "finished": False})
+        return JsonResponse({"run": None, "status": None, "finished": True, "percent": None, "report_url": report_url})
+    return JsonResponse(
+        {
+            "run": run.pk,
+            "status": run.status,
+            "label": reports.run_state_label(run),
+            "percent": run.percent,
+            "units_done": run.units_done,
+            "units_total": run.units_total,
+            "finished": run.is_finished,
+            "succeeded": run.status == EvaluationRun.Status.SUCCEEDED,
+            "report_url": report_url,
+        }
+    )
 
 
 @require_POST
@@ -135,7 +162,9 @@ def start(request, kind, key):
             status=403,
         )
     try:
-        runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
+        run = runs.start_run(year, scope_type, scope_key, requested_by=request.user, trigger=EvaluationRun.Trigger.PORTAL)
+        # Without a broker the tasks ran in this request (eager Celery, on commit): the run may be over already.
+        run.refresh_from_db()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except runs.BrokerError:  # the run is already marked failed, with the technical reason, for the support
@@ -145,7 +174,16 @@ def start(request, kind, key):
         )
     else:
         # Whatever report the button is on, the whole year is compiled: say so, the préfet asked for one territory.
-        messages.success(request, f"Compilation {year} demandée depuis « {title} ». {WHOLE_YEAR}")
+        if run.status == EvaluationRun.Status.SUCCEEDED:
+            messages.success(request, f"Compilation {year} terminée : les chiffres ci-dessous sont à jour. {WHOLE_YEAR}")
+        elif run.status == EvaluationRun.Status.FAILED:
+            messages.error(
+                request, f"La compilation {year} a échoué : les chiffres publiés restent ceux de la compilation précédente."
+            )
+        else:
+            messages.success(
+                request, f"Compilation {year} demandée depuis « {title} » : son avancement s'affiche ci-dessous. {WHOLE_YEAR}"
+            )
     return redirect(reverse("rapports:report", args=[kind, key]) + f"?annee={year}")
 
 

@@ -10,6 +10,7 @@ from django import template
 from django.utils.html import format_html
 
 from evaluation import figures as registry
+from evaluation.reports.reports import run_state_label
 
 register = template.Library()
 
@@ -59,3 +60,9 @@ def methodology_url(base=""):
 @register.filter
 def heading(column, year):
     return column.heading(int(year))
+
+
+@register.filter
+def run_state(run):
+    """« en attente de démarrage », « en cours »…: the same words as the JSON progress the page polls."""
+    return run_state_label(run)

@@ -109,7 +109,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var form = document.getElementById("action-form");
+    // The action form, and the convention form for its list of companies.
+    var form = document.getElementById("action-form") || document.getElementById("convention-form");
     if (!form) return;
     form.querySelectorAll("[data-searchable-select]").forEach(enhanceSelect);
     var departementSelect = form.querySelector("select[name='departement']");

@@ -9,6 +9,7 @@ from django.urls import reverse
 from charte.comptes.models import OrganisationKind
 from conventions.models import Action
 from tests.factories import CompanyFactory, ConventionFactory, QPVFactory, departement
+from tests.html_checks import assert_error_pattern, parse
 
 from .conftest import act_as, action_data, company_user
 
@@ -276,3 +277,18 @@ def test_the_service_refuses_links_the_form_would_refuse(world):
         save_action(action, companies=[CompanyFactory()], qpvs=[world["pissevin"]], partners=[])
     assert "qpvs" in refused.value.message_dict
     assert not Action.objects.exists()
+
+
+def test_the_error_summary_lists_and_links_every_field_in_error_including_a_partner_row(client, world):
+    client.force_login(world["club_34_user"])
+    data = action_data(companies=[world["engie"].pk], title="", beneficiaries_women="40")
+    data["partenaires-1-kind"] = "college"  # a partner row with a kind but no name
+
+    response = client.post(reverse("actions:create"), data)
+
+    page = response.content.decode()
+    assert parse(page).forms[-1].get("id") == "action-form" and "novalidate" in parse(page).forms[-1]
+    links = assert_error_pattern(page, ["id_title", "id_beneficiaries_women", "id_partenaires-1-name"])
+    texts = [text for _, text in links]
+    assert any(text.startswith("Intitulé") for text in texts), texts
+    assert any(text.startswith("Structure partenaire 2 — ") for text in texts), texts

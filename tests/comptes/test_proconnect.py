@@ -111,7 +111,7 @@ def proconnect():
 
 def test_the_login_page_shows_the_proconnect_button(client, db, proconnect):
     page = client.get("/compte/connexion/?next=/conventions/").content.decode()
-    assert '<form method="get" action="/compte/proconnect/connexion/">' in page
+    assert '<form method="get" action="/compte/proconnect/connexion/" novalidate>' in page
     assert '<span class="fr-connect__login">S’identifier avec</span>' in page
     assert '<span class="fr-connect__brand">ProConnect</span>' in page
     assert '<input type="hidden" name="next" value="/conventions/">' in page

@@ -8,6 +8,7 @@ from conventions.models import Commitment, Convention, Target
 from entreprises.models import Diagnostic, DiagnosticItem
 from tests.conventions.test_pages_support import S, World, login
 from tests.factories import CommitmentFactory, TargetFactory, action_type, family, indicator
+from tests.html_checks import assert_error_pattern
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,13 @@ def test_create_refusals_keep_what_was_typed(client, world, case):
     assert 'value="Titre saisi à garder"' in page
     assert "Le formulaire contient des erreurs" in page
     assert ">\nStages de 3e</textarea>" in page or ">Stages de 3e</textarea>" in page
+    # The summary links the very field in error (a formset row's field by its row's id), which says why.
+    field_id = f"id_{field}" if part == "form" else f"id_{part}-{index}-{field}"
+    if field == "companies":  # a group of checkboxes: linked by its fieldset
+        field_id = "fieldset-companies"
+    links = assert_error_pattern(page, [])
+    assert any(href == f"#{field_id}" or href.startswith(f"#{field_id}_") for href, _ in links), (field_id, links)
+    assert any(message in text for _, text in links), links
 
 
 def test_duplicate_target_is_refused(client, world):
@@ -166,6 +174,22 @@ def test_duplicate_target_is_refused(client, world):
     response = login(client, world.prefecture).post("/conventions/nouvelle/", data)
     assert response.status_code == 200
     assert "Un objectif existe déjà" in " ".join(errors_of(response)[2][1]["year"])
+
+
+def test_the_convention_form_speaks_plainly(client, world):
+    # No Ctrl-click multi-select, no "---------" empty choice, no "Supprimer (Optionnel)" on the formset rows.
+    html = login(client, world.prefecture).get("/conventions/nouvelle/").content.decode()
+    assert "<select" in html and "---------" not in html and ">Choisir…</option>" in html
+    assert "Ctrl" not in html and "multiple" not in html.split('id="fieldset-companies"')[0].split("<form")[-1]
+    company = world.company
+    assert f'<input type="checkbox" name="companies" value="{company.pk}" id="id_companies_{company.pk}">' in html
+    assert f'for="id_companies_{company.pk}">{company.name} (SIREN {company.siren})</label>' in html
+    assert "Retirer cet engagement" in html and "Retirer cet objectif" in html
+    assert "Supprimer" not in html and "(Optionnel)</label>" not in html.split("Retirer cet engagement")[0][-300:]
+    # A company typed then refused stays ticked, and the summary links the list of companies.
+    data = payload(world, commitments=[stage()], targets=[], title="")
+    refused = login(client, world.prefecture).post("/conventions/nouvelle/", data).content.decode()
+    assert f'value="{company.pk}" id="id_companies_{company.pk}" checked' in refused
 
 
 def test_create_choices_are_scoped(client, world):
@@ -333,8 +357,10 @@ def test_form_fields_have_labels_and_french_help(client, world):
     page = login(client, world.prefecture).get("/conventions/nouvelle/").content.decode()
     assert "Laissée vide, elle est attribuée automatiquement" in page
     assert "Obligatoire, sauf pour une convention nationale." in page
-    for name in ("reference", "title", "kind", "start_date", "companies", "commitments-0-family", "targets-0-year"):
+    for name in ("reference", "title", "kind", "start_date", "commitments-0-family", "targets-0-year"):
         assert f'for="id_{name}"' in page, name
+    # The companies are a group of checkboxes named by its legend.
+    assert 'aria-labelledby="companies-legend"' in page and 'id="companies-legend"' in page
 
 
 def test_the_edit_page_reads_the_catalogue_once_whatever_the_number_of_rows(client, world):

@@ -25,7 +25,7 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     accueillis = "#id_" + line_field(w.commitment, "STAGE3_ACCUEILLIS")
     accueillis_comment = "#id_" + line_field(w.commitment, "STAGE3_ACCUEILLIS", "comment")
     offerts = "#id_" + line_field(w.commitment, "STAGE3_OFFERTS")
-    # "Soumettre" asks for a confirmation (optional JavaScript): accept it as a person would.
+    # "Transmettre la déclaration" asks for a confirmation (optional JavaScript): accept it as a person would.
     page.on("dialog", lambda dialog: dialog.accept())
 
     # 1. The company finds its declaration on the dashboard, saves a draft, then submits.
@@ -38,7 +38,7 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     expect(page.get_by_text("Brouillon enregistré : 2 valeurs modifiées.")).to_be_visible()
     assert page.locator(accueillis).input_value() == "8"
     screenshot(page, "campagne-1-entreprise-brouillon")
-    page.get_by_role("button", name="Soumettre").click()
+    page.get_by_role("button", name="Transmettre la déclaration").click()
     expect(page.get_by_text("Déclaration transmise : le club animateur")).to_be_visible()
     assert page.locator("#declaration-form").count() == 0
     screenshot(page, "campagne-2-entreprise-transmise")
@@ -53,6 +53,9 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     )
     screenshot(page, "campagne-3-animatrice-avant-renvoi")
     page.get_by_role("button", name="Renvoyer avec un commentaire").click()
+    # The confirmation step shows the comment back before anything changes.
+    expect(page.locator("#confirm-comment")).to_contain_text("Le nombre d'élèves accueillis semble bas")
+    page.get_by_role("button", name="Confirmer le renvoi").click()
     expect(page.get_by_text("Déclaration renvoyée à l'entreprise avec votre commentaire")).to_be_visible()
     assert Declaration.objects.get(pk=w.declaration.pk).status == Declaration.Status.RETURNED
     sign_out(page)
@@ -64,7 +67,7 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     page.locator(accueillis).fill("11")
     page.locator(accueillis_comment).fill("Trois élèves oubliés dans le premier décompte")
     screenshot(page, "campagne-4-entreprise-correction")
-    page.get_by_role("button", name="Soumettre").click()
+    page.get_by_role("button", name="Transmettre la déclaration").click()
     expect(page.get_by_text("Déclaration transmise : le club animateur")).to_be_visible()
     sign_out(page)
 
@@ -73,7 +76,8 @@ def test_company_submits_club_returns_company_resubmits_prefecture_validates(pag
     page.locator("#main-menu").get_by_role("link", name="Campagnes").click()
     page.get_by_role("link", name="Campagne nationale 2017").click()
     page.get_by_role("link", name="BRL").click()
-    page.get_by_role("button", name="Valider").click()
+    page.get_by_role("button", name="Valider", exact=True).click()
+    page.get_by_role("button", name="Confirmer la validation").click()
     expect(page.get_by_text("Déclaration validée. Un courriel part vers")).to_be_visible()
     assert page.locator("#declaration-status").text_content().strip() == "Validée"
     page.locator("#historique").scroll_into_view_if_needed()

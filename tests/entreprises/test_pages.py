@@ -23,6 +23,7 @@ from tests.factories import (
     family,
     with_luhn_key,
 )
+from tests.html_checks import assert_error_pattern
 
 VALID_SIREN = "552100554"
 VALID_SIRET = "55210055400013"
@@ -420,6 +421,7 @@ def test_invalid_siren_is_refused_at_the_field_and_everything_typed_is_kept(clie
     assert 'value="34172"' in html
     assert 'value="Nadia"' in html
     assert not Company.objects.filter(name="Delta Conseil").exists()
+    assert_error_pattern(html, ["id_siren"])
 
 
 def test_siren_with_wrong_length_has_its_own_message(client, world, act_as):

@@ -1,9 +1,12 @@
 """Completeness of a campaign: expected / draft / submitted / validated / returned / missing, in total, by
 club and by company, limited to what the reader may see, in a fixed number of queries."""
 
+from django.urls import reverse
+
+from entreprises.models import Contact
 from evaluation.campaigns import services
-from evaluation.models import Declaration
-from tests.evaluation.conftest import DURING, active_convention, company_with_members, key
+from evaluation.models import Declaration, Notification
+from tests.evaluation.conftest import CLOSES, DURING, OPENS, REMINDER, active_convention, company_with_members, key
 from tests.factories import CommitmentFactory
 
 COUNTED = ("expected", "draft", "submitted", "validated", "returned", "missing")
@@ -62,3 +65,95 @@ def test_counts_by_status_club_and_company(world, django_assert_num_queries):
     assert services.completeness(w.campaign, w.gard_scope)["total"].expected == 0
     company_view = services.completeness(w.campaign, w.company_scope)
     assert [row.name for row in company_view["by_company"]] == ["BRL"]
+
+
+# --- the reminder button of the completeness page ------------------------------------------------------
+
+
+def _pending_world(w):
+    """BRL (fixture, missing), two more pending companies (one in draft with a contact, one returned), one that
+    transmitted, one validated, one pending without anybody to tell, one pending in the Gard (another scope)."""
+    draft, ((draft_user, _),) = company_with_members("Alpha", "alpha@example.org", club=w.club)
+    Contact.objects.create(company=draft, first_name="Inès", last_name="Contact", email="ines.contact@alpha.example")
+    returned, ((returned_user, _),) = company_with_members("Bêta", "beta@example.org", club=w.club)
+    done, ((done_user, _),) = company_with_members("Gamma", "gamma@example.org", club=w.club)
+    valid, ((valid_user, _),) = company_with_members("Delta", "delta@example.org", club=w.club)
+    nobody, () = company_with_members("Epsilon", club=w.club)
+    gard, ((gard_user, _),) = company_with_members("Gardoise", "gard@example.org")
+    made = {}
+    for company, user in [(draft, draft_user), (returned, returned_user), (done, done_user), (valid, valid_user), (nobody, None)]:
+        convention = active_convention(company, club=w.club)
+        made[company.name] = (convention, CommitmentFactory(convention=convention), user)
+    active_convention(gard, departement_code="30")
+    services.sync_expected_declarations(w.campaign)
+    other = services.open_campaign(w.prefecture_gard, w.gard_user, 2017, "Campagne Gard", OPENS, REMINDER, CLOSES)
+    assert other.declarations.count() == 1
+
+    def d(name):
+        return Declaration.objects.get(convention=made[name][0])
+
+    for name in ("Alpha", "Bêta", "Gamma", "Delta"):
+        declare(w, d(name), made[name][1], made[name][2])
+    for name in ("Bêta", "Gamma", "Delta"):
+        services.submit(d(name), made[name][2], today=DURING)
+    services.validate(d("Delta"), w.animator, w.club_scope, today=DURING)
+    services.return_declaration(d("Bêta"), w.animator, w.club_scope, "Préciser", today=DURING)
+
+
+PENDING_ADDRESSES = {
+    "claire@brl.example",
+    "paul@brl.example",
+    "alpha@example.org",
+    "ines.contact@alpha.example",
+    "beta@example.org",
+}
+
+
+def test_the_reminder_button_reaches_every_missing_company_after_saying_how_many(
+    client, world, mailoutbox, django_capture_on_commit_callbacks
+):
+    w = world
+    _pending_world(w)
+    client.force_login(w.prefecture_user)
+    url = reverse("evaluation:completeness", args=[w.campaign.pk])
+    remind = reverse("evaluation:completeness_remind", args=[w.campaign.pk])
+    assert 'id="remind-form"' in client.get(url, {"show": "a_valider"}).content.decode()
+
+    # First the confirmation page: how many people and companies, and who has nobody to tell.
+    confirm = client.post(remind)
+    html = " ".join(confirm.content.decode().split())
+    assert confirm.status_code == 200 and not mailoutbox
+    assert "<strong>5 destinataires</strong> de <strong>3 entreprises</strong>" in html
+    assert "1 autre entreprise en attente n'a aucun destinataire." in html
+    assert "Envoyer la relance à 3 entreprises" in html
+    for name in ("BRL", "Alpha", "Bêta", "Epsilon"):
+        assert f'<th scope="row">{name}</th>' in html
+    for name in ("Gamma", "Delta", "Gardoise"):
+        assert name not in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(remind, {"confirm": "1"}, follow=True)
+    assert "Relance envoyée à 3 entreprises." in response.content.decode()
+    # Every contact and member of every missing company, not only one: one e-mail each.
+    assert sorted(to for m in mailoutbox for to in m.to) == sorted(PENDING_ADDRESSES)
+    assert all("s'est close le" in m.body for m in mailoutbox)  # the campaign is over: the overdue e-mail
+    assert Notification.objects.filter(event="overdue").count() == 3
+
+    # A second press the same day sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(remind, {"confirm": "1"}, follow=True)
+    assert "3 entreprises déjà relancées aujourd&#x27;hui" in again.content.decode()
+    assert len(mailoutbox) == len(PENDING_ADDRESSES)
+
+
+def test_the_reminder_follows_the_reader_s_scope(client, world, mailoutbox, django_capture_on_commit_callbacks):
+    w = world
+    _pending_world(w)
+    remind = reverse("evaluation:completeness_remind", args=[w.campaign.pk])
+    # The Gard's préfecture does not see the Hérault campaign; a company may not remind.
+    client.force_login(w.gard_user)
+    assert client.post(remind, {"confirm": "1"}).status_code == 404
+    client.force_login(w.company_user)
+    assert client.post(remind, {"confirm": "1"}).status_code == 403
+    assert client.get(remind).status_code == 405
+    assert not mailoutbox

@@ -157,7 +157,9 @@ def test_returned_and_validated_reach_members_and_contacts_and_the_page_says_so(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("evaluation:declaration_return", args=[d.pk]), {"comment": "Ajoutez la feuille d'émargement."}, follow=True
+            reverse("evaluation:declaration_return", args=[d.pk]),
+            {"comment": "Ajoutez la feuille d'émargement.", "confirm": "1"},
+            follow=True,
         )
     page = html_module.unescape(response.content.decode())
     assert sorted(smtp.recipients) == ["claire@brl.example", "paul@brl.example", "rse@brl.example"]
@@ -166,7 +168,7 @@ def test_returned_and_validated_reach_members_and_contacts_and_the_page_says_so(
 
     services.submit(d, w.company_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("evaluation:declaration_validate", args=[d.pk]), follow=True)
+        response = client.post(reverse("evaluation:declaration_validate", args=[d.pk]), {"confirm": "1"}, follow=True)
     validated = [rcpts[0] for rcpts, m in smtp.messages if "validée" in m["Subject"]]
     assert sorted(validated) == ["claire@brl.example", "paul@brl.example", "rse@brl.example"]
     assert "Déclaration validée. Un courriel part vers" in html_module.unescape(response.content.decode())
@@ -184,7 +186,7 @@ def test_a_company_nobody_can_be_told_about_is_said_so(world, client, django_cap
     Declaration.objects.filter(pk=declaration.pk).update(status="submitted")
     client.force_login(w.animator)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("evaluation:declaration_validate", args=[declaration.pk]), follow=True)
+        response = client.post(reverse("evaluation:declaration_validate", args=[declaration.pk]), {"confirm": "1"}, follow=True)
     page = html_module.unescape(response.content.decode())
     assert "Personne n'a pu en être informé" in page and "ajoutez un contact" in page
     assert "fr-alert--warning fr-alert--sm" in page

@@ -21,6 +21,7 @@ from tests.evaluation.test_pages_support import (
     make_world,
 )
 from tests.factories import ActionFactory, CommitmentFactory, TargetFactory, indicator
+from tests.html_checks import assert_error_pattern
 
 ACCUEILLIS = "STAGE3_ACCUEILLIS"
 OFFERTS = "STAGE3_OFFERTS"
@@ -122,8 +123,14 @@ def test_whole_cycle_through_the_pages(client, w, mailoutbox, django_capture_on_
 
     login(client, w.animator)
     assert 'id="return-form"' in client.get(url).content.decode()
+    # A confirmation step first: the comment is shown back, nothing is changed yet.
+    response = client.post(url + "renvoyer/", {"comment": "Le nombre d'élèves semble bas : vérifiez."})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Confirmer le renvoi" in html
+    assert "Le nombre d&#x27;élèves semble bas : vérifiez." in html.split('id="confirm-comment"')[1]
+    assert fresh(w.declaration).status == S.SUBMITTED and not mailoutbox
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url + "renvoyer/", {"comment": "Le nombre d'élèves semble bas : vérifiez."})
+        response = client.post(url + "renvoyer/", {"comment": "Le nombre d'élèves semble bas : vérifiez.", "confirm": "1"})
     assert response.status_code == 302
     d = fresh(w.declaration)
     assert (d.status, d.returned_by, d.return_comment) == (S.RETURNED, w.animator, "Le nombre d'élèves semble bas : vérifiez.")
@@ -138,8 +145,11 @@ def test_whole_cycle_through_the_pages(client, w, mailoutbox, django_capture_on_
     assert fresh(w.declaration).status == S.SUBMITTED and saved_value(w) == Decimal("11")
 
     login(client, w.prefecture_user)
+    response = client.post(url + "valider/")
+    assert response.status_code == 200 and "Confirmer la validation" in response.content.decode()
+    assert fresh(w.declaration).status == S.SUBMITTED
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url + "valider/", follow=True)
+        response = client.post(url + "valider/", {"confirm": "1"}, follow=True)
     d = fresh(w.declaration)
     assert (d.status, d.validated_by) == (S.VALIDATED, w.prefecture_user)
     assert "Déclaration validée" in response.content.decode()
@@ -168,6 +178,10 @@ def test_an_invalid_value_is_refused_at_its_field_and_what_was_typed_is_kept(cli
     assert "La valeur ne peut pas être négative." in html and "Saisissez un nombre." in html
     assert 'value="-3"' in html and 'value="douze"' in html and "mon commentaire" in html
     assert not DeclarationValue.objects.exists()
+    # The summary comes first, names each indicator (every line's field is "Valeur réalisée") and links
+    # its input, which is marked invalid and described by its message.
+    links = assert_error_pattern(html, [f"id_{line_field(w.commitment, ACCUEILLIS)}", f"id_{line_field(w.commitment, OFFERTS)}"])
+    assert any(text.startswith("Élèves de 3e accueillis en stage — valeur") for _, text in links), links
 
 
 # --- refusals ---------------------------------------------------------------------------------------------
@@ -226,14 +240,14 @@ def test_a_return_needs_a_comment(client, w):
 
 
 def test_validating_a_draft_is_refused_with_a_message(client, w):
-    response = login(client, w.animator).post(declaration_url(w.declaration, "valider/"), follow=True)
+    response = login(client, w.animator).post(declaration_url(w.declaration, "valider/"), {"confirm": "1"}, follow=True)
     assert "Seule une déclaration transmise peut être validée" in response.content.decode()
     assert fresh(w.declaration).status == S.DRAFT
 
 
 def test_reopen_after_close_needs_a_reason_and_the_prefecture(client, w):
     submitted(client, w)
-    login(client, w.animator).post(declaration_url(w.declaration, "valider/"))
+    login(client, w.animator).post(declaration_url(w.declaration, "valider/"), {"confirm": "1"})
     close_campaign(w.campaign)
     url = declaration_url(w.declaration, "rouvrir/")
 
@@ -253,6 +267,34 @@ def test_reopen_after_close_needs_a_reason_and_the_prefecture(client, w):
     assert (d.status, d.reopened_by) == (S.DRAFT, w.prefecture_user)
     login(client, w.company_user).post(declaration_url(w.declaration), form_data(w, "12", save="1"))
     assert saved_value(w) == Decimal("12")
+
+
+@pytest.mark.parametrize("who", ["animator", "prefecture_user"])
+def test_a_closed_campaign_still_offers_to_validate_or_return_with_a_comment(client, w, who, mailoutbox):
+    submitted(client, w)
+    close_campaign(w.campaign)
+    url = declaration_url(w.declaration)
+    html = login(client, getattr(w, who)).get(url).content.decode()
+    assert 'id="validate-form"' in html
+    if who == "animator":
+        # The animating club may not reopen: it is told who can return the declaration now.
+        assert 'id="return-form"' not in html and 'id="return-needs-prefecture"' in html
+        response = client.post(url + "renvoyer/", {"comment": "À revoir", "confirm": "1"})
+        assert "La préfecture doit d&#x27;abord rouvrir la déclaration." in response.content.decode()
+        assert fresh(w.declaration).status == S.SUBMITTED
+        return
+    # The préfecture returns it with a comment (required), confirms, and the return reopens it for correction.
+    assert 'id="return-form"' in html and "le renvoi rouvre la déclaration" in html
+    response = client.post(url + "renvoyer/", {"comment": ""})
+    assert "Indiquez à l&#x27;entreprise ce qu&#x27;elle doit corriger." in response.content.decode()
+    confirm = client.post(url + "renvoyer/", {"comment": "Les heures manquent"}).content.decode()
+    assert "ce renvoi rouvre la déclaration" in confirm and fresh(w.declaration).status == S.SUBMITTED
+    client.post(url + "renvoyer/", {"comment": "Les heures manquent", "confirm": "1"})
+    d = fresh(w.declaration)
+    assert (d.status, d.return_comment, d.reopened_by) == (S.RETURNED, "Les heures manquent", w.prefecture_user)
+    # The company can correct and transmit again although the campaign is closed.
+    login(client, w.company_user).post(url, form_data(w, "12", submit="1"))
+    assert fresh(w.declaration).status == S.SUBMITTED and saved_value(w) == Decimal("12")
 
 
 # --- concurrent edits ------------------------------------------------------------------------------------

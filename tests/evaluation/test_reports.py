@@ -149,19 +149,62 @@ def test_starting_a_run_from_the_portal(client, db, django_capture_on_commit_cal
     assert (run.trigger, run.status) == ("portal", Status.PENDING)
     assert run.requested_by.memberships.get().organisation == prefecture
 
-    # While it runs, the page shows a labelled progress bar and refreshes itself (half-way here).
-    assert len(run.units) == 104
-    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_total=2, units_done=1)
+    # Before a worker takes it, the page says it waits (not "en cours (en attente)").
     html = text(page(client, "/rapports/departement/34/"))
-    assert '<progress id="progression-compilation" max="100" value="50">' in html
-    assert '<label for="progression-compilation">' in html and "<span>50 %</span>" in html
-    assert 'http-equiv="refresh"' in html
-    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR}).json()
-    assert progress == {"status": "running", "label": "En cours", "percent": 50, "finished": False}
+    assert "Compilation 2017 : en attente de démarrage" in html and "en cours (" not in html
+
+    # While it runs, the page shows a labelled progress bar that a script updates from the JSON progress view,
+    # with a polite live region for the announcements and, without JavaScript, a link to refresh by hand: the
+    # page never reloads itself (RGAA 13.1).
+    assert len(run.units) == 104
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, units_total=4, units_done=2)
+    html = text(page(client, "/rapports/departement/34/"))
+    assert "Compilation 2017 : en cours" in html and "en cours (en cours)" not in html
+    assert '<progress class="charte-progress" id="progression-compilation" max="100" value="50">' in html
+    assert '<label class="fr-label" for="progression-compilation">Avancement de la compilation</label>' in html
+    assert "50 % — 2 unités de calcul terminées sur 4." in html
+    assert '<p class="fr-sr-only" aria-live="polite" aria-atomic="true" id="compilation-annonce"></p>' in html
+    assert f'data-progress-url="/rapports/departement/34/progression/?annee=2017&amp;run={run.pk}"' in html
+    assert 'id="compilation-actualiser" href="/rapports/departement/34/?annee=2017">Actualiser' in html
+    assert "js/report-progress.js" in html
+    assert "http-equiv" not in html.lower()
+    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR, "run": run.pk}).json()
+    assert progress == {
+        "run": run.pk,
+        "status": "running",
+        "label": "en cours",
+        "percent": 50,
+        "units_done": 2,
+        "units_total": 4,
+        "finished": False,
+        "succeeded": False,
+        "report_url": "/rapports/departement/34/?annee=2017",
+    }
+    # Once over, the poll says so, and the page no longer shows a progress bar.
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.SUCCEEDED, units_done=4)
+    progress = client.get("/rapports/departement/34/progression/", {"annee": YEAR, "run": run.pk}).json()
+    assert (progress["finished"], progress["succeeded"], progress["percent"]) == (True, True, 100)
+    assert "<progress" not in text(page(client, "/rapports/departement/34/"))
+    # The progress is scoped like the report: another département, or an unknown run, tells nothing.
+    assert client.get("/rapports/departement/13/progression/", {"annee": YEAR}).status_code == 404
+    assert client.get("/rapports/departement/34/progression/", {"annee": YEAR, "run": run.pk + 1}).json()["run"] is None
 
     # Out of scope: 404, and GET is refused.
     assert client.post("/rapports/departement/13/lancer/", {"annee": YEAR}).status_code == 404
     assert client.get("/rapports/departement/34/lancer/").status_code == 405
+
+
+def test_without_a_broker_the_start_says_the_compile_is_done_and_shows_the_figures(client, transactional_db):
+    # No broker (the embedded default): the tasks run in the request, on commit, so the run is over when the
+    # page comes back. It must not say "demandée" nor show a progress bar.
+    build_territory(1)
+    login(client, prefecture_of("34"))
+    response = client.post("/rapports/departement/34/lancer/", {"annee": YEAR}, follow=True)
+    html = text(response)
+    assert EvaluationRun.objects.get().status == Status.SUCCEEDED
+    assert "Compilation 2017 terminée : les chiffres ci-dessous sont à jour." in html
+    assert "demandée" not in html and "<progress" not in html
+    assert "Chiffres calculés le" in html
 
 
 def test_a_broker_out_of_reach_is_told_in_french_when_starting_from_the_portal(client, transactional_db):
@@ -221,19 +264,62 @@ def _grow(count):
         )
 
 
-def _report_queries(client):
+def _report_queries(client, path):
     runs.start_run(YEAR, sync=True)
-    page(client, "/rapports/departement/13/")  # warm the session
+    page(client, path)  # warm the session
     with CaptureQueriesContext(connection) as captured:
-        assert page(client, "/rapports/departement/13/").status_code == 200
+        assert page(client, path).status_code == 200
     return len(captured)
 
 
-def test_report_queries_do_not_grow_with_the_data(client, db):
+@pytest.mark.parametrize("path", ["/rapports/departement/13/", "/rapports/region/93/"])
+def test_report_queries_do_not_grow_with_the_data(client, db, path):
     build_territory(2)
     login(client, prefecture_of("13"))
     _grow(5)
-    small = _report_queries(client)
+    small = _report_queries(client, path)
     _grow(45)
     assert Convention.objects.filter(departement__code="13").count() >= 50
-    assert _report_queries(client) == small <= 14
+    assert _report_queries(client, path) == small <= 14
+
+
+def test_region_report_like_the_departement_s_for_the_readers_of_its_departements(client, territory):
+    login(client, prefecture_of("13"))  # Bouches-du-Rhône, in Provence-Alpes-Côte d'Azur (93)
+    response = page(client, "/rapports/region/93/")
+    assert response.status_code == 200
+    html = text(response)
+    row = AnnualResult.objects.for_scope(YEAR, "region", "93").get(family=None, indicator=None)
+    assert f'id="chiffre-actions">{row.actions_count}<' in html
+    assert "<h1>Rapport d'évaluation 2017 — Région Provence-Alpes-Côte d&#x27;Azur</h1>" in html
+    assert "Chiffres calculés le" in html and 'role="img"' in html
+    # The companies of the région that have not declared are those of its départements' conventions.
+    section = html.split('id="non-declarantes"')[1]
+    for declaration in Declaration.objects.filter(year=YEAR, convention__departement__code="13").exclude(
+        status__in=["submitted", "validated"]
+    ):
+        assert declaration.convention.reference in section
+    for declaration in Declaration.objects.filter(year=YEAR).exclude(convention__departement__code="13"):
+        assert declaration.convention.reference not in section
+    # Exports resolve it the same way.
+    assert client.get("/rapports/region/93/rapport.csv", {"annee": YEAR}).status_code == 200
+    # Another région (Occitanie), an unknown code: 404, never 403.
+    assert page(client, "/rapports/region/76/").status_code == 404
+    assert page(client, "/rapports/region/zz/").status_code == 404
+    # The reports index and the département page link it.
+    assert 'href="/rapports/region/93/?annee=' in text(page(client, "/rapports/"))
+    assert 'href="/rapports/region/93/?annee=2017"' in text(page(client, "/territoires/13/"))
+
+
+def test_region_report_is_404_for_a_company_and_open_to_a_partner_and_the_national_level(client, territory):
+    company_org = OrganisationFactory(kind=OrganisationKind.COMPANY)
+    CompanyFactory(organisation=company_org)
+    login(client, company_org)
+    assert page(client, "/rapports/region/93/").status_code == 404
+    assert 'href="/rapports/region/' not in text(page(client, "/rapports/"))
+    client.logout()
+    login(client, OrganisationFactory(kind=OrganisationKind.PARTNER, departements=[departement("13")]))
+    assert page(client, "/rapports/region/93/").status_code == 200
+    assert page(client, "/rapports/region/76/").status_code == 404
+    client.logout()
+    login(client, national_org())
+    assert page(client, "/rapports/region/76/").status_code == 200
