@@ -60,6 +60,12 @@ MAIN_PAGES = [
     ("actions:grid", None),
     ("actions:import", None),
     ("actions:import_batch", "import_batch"),
+    ("company_import:import", None),
+    ("company_import:import_batch", "company_import_batch"),
+    ("evaluation:declared_import", None),
+    ("evaluation:declared_import_batch", "declared_import_batch"),
+    ("comptes:person_erase", "person"),
+    ("entreprises:contact_erase", "contact"),
     ("actions:detail", "action"),
     ("territoires:list", None),
     ("territoires:departement", "departement"),
@@ -75,10 +81,21 @@ MAIN_PAGES = [
     ("rapports:index", None),
     ("rapports:report", "report_departement"),
     ("rapports:report", "report_company"),
+    ("rapports:report", "report_region"),
 ]
 # Public pages, read without signing in (the same pages for a signed-in person, under the header that every
 # page above already has).
-ANONYMOUS_PAGES = ["home", "comptes:login", "comptes:password_reset", "rapports:open_data", "methodologie"]
+ANONYMOUS_PAGES = [
+    "home",
+    "comptes:login",
+    "comptes:password_reset",
+    "rapports:open_data",
+    "methodologie",
+    "accessibilite",
+    "mentions_legales",
+    "donnees_personnelles",
+    "plan_du_site",
+]
 SIGNED_IN_ROLES = ("national", "prefecture", "club", "company", "partner", "nobody")
 
 

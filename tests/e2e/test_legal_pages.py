@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 def test_the_footer_opens_the_display_settings_and_the_dark_theme_sticks(page, live_server, screenshot):
     page.goto(f"{live_server.url}/")
     footer = page.locator("#footer")
-    for name in ("Plan du site", "Accessibilité : partiellement conforme", "Mentions légales", "Données personnelles"):
+    for name in ("Plan du site", "Accessibilité : non conforme", "Mentions légales", "Données personnelles"):
         expect(footer.get_by_role("link", name=name)).to_be_visible()
     footer.scroll_into_view_if_needed()
     footer.screenshot(path=str(screenshot(page, "accueil-public").with_name("pied-de-page.png")))
@@ -29,7 +29,7 @@ def test_the_footer_opens_the_display_settings_and_the_dark_theme_sticks(page, l
     dialog.get_by_role("button", name="Fermer").click()
     expect(dialog).to_be_hidden()
 
-    footer.get_by_role("link", name="Accessibilité : partiellement conforme").click()
+    footer.get_by_role("link", name="Accessibilité : non conforme").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Déclaration d'accessibilité")
     # The choice is kept by the browser from page to page.
     expect(page.locator("html")).to_have_attribute("data-fr-theme", "dark")
@@ -39,7 +39,7 @@ def test_the_footer_opens_the_display_settings_and_the_dark_theme_sticks(page, l
 def test_the_accessibility_statement_at_390_pixels(page, live_server, screenshot):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/accessibilite/")
-    expect(page.locator("#niveau-conformite")).to_contain_text("partiellement conforme")
+    expect(page.locator("#niveau-conformite")).to_contain_text("non conforme")
     # Nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "accessibilite-390")
