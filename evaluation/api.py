@@ -9,8 +9,7 @@ visible declaration the caller may not fill, 409 for a stale version or a declar
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q
-from django.db.models.functions import Cast
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from drf_spectacular.types import OpenApiTypes
@@ -581,10 +580,6 @@ ALL_FAMILIES = "toutes"
 NO_INDICATOR = "aucun"
 
 
-def _as_text(queryset, field):
-    return queryset.order_by().annotate(key_text=Cast(field, CharField())).values("key_text")
-
-
 class AnnualResultFilter(django_filters.FilterSet):
     annee = YearFilter(field_name="year", label="Année compilée")
     type_perimetre = django_filters.ChoiceFilter(field_name="scope_type", choices=ScopeType.choices, label="Type de périmètre")
@@ -615,13 +610,16 @@ class AnnualResultFilter(django_filters.FilterSet):
         fields = ["annee", "type_perimetre", "perimetre", "departement", "famille", "indicateur"]
 
     def filter_departement(self, queryset, name, value):
-        conventions = Convention.objects.filter(departement__code=value)
-        companies = Company.objects.filter(commune__departement__code=value)
+        # Keys read first, as lists (as `AnnualResult.objects.visible_to`): found by index, where subqueries joined
+        # by OR made PostgreSQL filter every published row (2.2 s on the national benchmark).
+        conventions = Convention.objects.filter(departement__code=value).values_list("pk", flat=True)
+        companies = Company.objects.filter(commune__departement__code=value).values_list("pk", flat=True)
+        qpvs = QPV.objects.filter(departement__code=value).values_list("code", flat=True)
         return queryset.filter(
             Q(scope_type=ScopeType.DEPARTEMENT, scope_key=value)
-            | Q(scope_type=ScopeType.QPV, scope_key__in=QPV.objects.filter(departement__code=value).values("code"))
-            | Q(scope_type=ScopeType.CONVENTION, scope_key__in=_as_text(conventions, "pk"))
-            | Q(scope_type=ScopeType.COMPANY, scope_key__in=_as_text(companies, "pk"))
+            | Q(scope_type=ScopeType.QPV, scope_key__in=list(qpvs))
+            | Q(scope_type=ScopeType.CONVENTION, scope_key__in=[str(pk) for pk in conventions])
+            | Q(scope_type=ScopeType.COMPANY, scope_key__in=[str(pk) for pk in companies])
         )
 
     def filter_family(self, queryset, name, value):
@@ -652,6 +650,9 @@ class AnnualResultViewSet(ScopedReadOnlyViewSet):
             AnnualResult.objects.visible_to(scope)
             .published()
             .select_related("family", "indicator", "run")
+            # The run's unit lists (a hundred entries) are not shown: not read for each row.
+            .defer("run__units", "run__done_units", "run__error")
+            # Along the index `result_year_scope_run` (year, scope, then the few rows of a scope sorted).
             .order_by(
                 "-year",
                 "scope_type",

@@ -128,3 +128,36 @@ def test_very_long_values_are_not_a_server_error(client):
     for name in ("departement", "qpv", "famille", "type_action", "ordering", "page", "page_size", "updated_since"):
         response = client.get(reverse("api:action-list"), {name: "é" * 20000})
         assert response.status_code in (200, 400), (name, response.content[:200])
+
+
+@pytest.mark.parametrize("estimate", [3, 500])
+def test_past_the_exact_count_limit_the_total_is_an_estimate_and_the_links_follow_the_rows(
+    world, client, settings, monkeypatch, estimate
+):
+    """Issue 17: a list of millions of rows is not counted; following `suivante` still reads every row once,
+    whether the planner's estimate is too low or too high."""
+    from charte import pagination
+    from tests.factories import QPVFactory, departement
+
+    for n in range(23):
+        QPVFactory(code=f"QP034{n + 100:03d}", departement=departement("34"))
+    settings.LIST_EXACT_COUNT_LIMIT = 10
+    monkeypatch.setattr(pagination, "planner_estimate", lambda qs: estimate)
+    url, params, seen = reverse("api:qpv-list"), {"departement": "34", "page_size": 10}, []
+    body = client.get(url, params).json()
+    assert body["total_estime"] is True and body["total"] == max(estimate, 11)
+    assert body["precedente"] is None
+    while True:
+        seen += [row["code"] for row in body["resultats"]]
+        if not body["suivante"]:
+            break
+        body = client.get(body["suivante"]).json()
+        assert body["precedente"]
+    assert len(seen) == len(set(seen)) == 25
+    assert_error(client.get(url, {**params, "page": 4}), 404, "introuvable")
+    assert_error(client.get(url, {**params, "page": "9" * 40}), 404, "introuvable")
+
+
+def test_under_the_exact_count_limit_the_total_is_exact(world, client):
+    body = client.get(reverse("api:qpv-list")).json()
+    assert body["total_estime"] is False and body["total"] == len(body["resultats"])

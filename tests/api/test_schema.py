@@ -58,7 +58,7 @@ def test_the_schema_is_in_french(schema):
     assert list_operation["summary"] == "Actions du périmètre"
     assert "description" not in list_operation  # no English docstring leaks into the public documentation
     page = schema["components"]["schemas"]["PaginatedActionList"]
-    assert set(page["properties"]) == {"total", "pages", "suivante", "precedente", "resultats"}
+    assert set(page["properties"]) == {"total", "total_estime", "pages", "suivante", "precedente", "resultats"}
 
 
 @pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])

@@ -41,6 +41,19 @@ def test_streamed_and_in_memory_csv_are_the_same_bytes():
     assert streamed.startswith("\ufeffNom;'=Formule;Note\r\n".encode())
 
 
+def test_streamed_lines_leave_by_blocks_with_the_same_bytes(monkeypatch):
+    """One write per block of lines, not per line (2 million writes for the national actions), and a block is
+    bounded: the worker never holds more than one."""
+    monkeypatch.setattr(web, "STREAM_BLOCK", 100)
+    rows = [[n, "Entreprise fictive", "34"] for n in range(1000)]
+
+    blocks = list(web.streaming_csv_response("x", ["Id", "Nom", "Département"], iter(rows)).streaming_content)
+
+    assert b"".join(blocks) == web.csv_response("x", ["Id", "Nom", "Département"], rows).content
+    assert 100 < len(blocks) < 1000  # a line is about 25 bytes: four lines or so per block
+    assert max(len(block) for block in blocks) < 100 + 50
+
+
 @pytest.mark.parametrize("name, module", EXPORTS)
 def test_the_export_streams_the_previous_file(national, monkeypatch, name, module):
     with CaptureQueriesContext(connection) as queries:
