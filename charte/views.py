@@ -33,10 +33,12 @@ def dashboard(request):
     if scope.kind:
         today = timezone.localdate()
         year = figures.choose_year(scope, request.GET.get("annee"), today=today)
+        published, compiled_at = figures.published_action_figures(scope, year.year)
         context.update(
             year=year,
-            totals=figures.action_totals(scope, year.year),
-            families=figures.by_family(scope, year.year),
+            totals=figures.action_totals(scope, year.year, published),
+            families=figures.by_family(scope, year.year, published),
+            figures_compiled_at=compiled_at,
         )
         if scope.is_partner:
             context["territory"] = figures.territory(scope)

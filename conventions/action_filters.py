@@ -8,7 +8,7 @@ from dsfr.forms import DsfrBaseForm
 
 from charte.catalogue.models import ActionType, Family
 from charte.comptes import scoping
-from charte.territoires.models import QPV, Departement
+from charte.territoires.models import Departement
 
 from . import autocomplete
 from .action_forms import ActionForm, DateInput
@@ -40,14 +40,15 @@ class ActionFilter(django_filters.FilterSet):
     departement = django_filters.ModelChoiceFilter(
         label="Département", queryset=Departement.objects.visible_to(scoping.Scope.none()), empty_label="Tous les départements"
     )
-    qpv = django_filters.ModelChoiceFilter(
+    # Thousands of choices nationally: text inputs with suggestions, resolved within the scope (autocomplete.py).
+    qpv = LookupFilter(
         label="QPV",
         field_name="qpvs",
-        queryset=QPV.objects.visible_to(scoping.Scope.none()),
-        empty_label="Tous les QPV",
         distinct=True,
+        kind=autocomplete.QPVS,
+        url=reverse_lazy("actions:qpv_suggestions"),
+        help_text="Code ou nom ; des suggestions s'affichent pendant la saisie.",
     )
-    # Thousands of choices nationally: text inputs with suggestions, resolved within the scope (autocomplete.py).
     company = LookupFilter(
         label="Entreprise",
         field_name="companies",
@@ -73,8 +74,7 @@ class ActionFilter(django_filters.FilterSet):
         types = ActionType.objects.select_related("family").order_by("family__position", "family__code", "label")
         self.filters["action_type"].queryset = types
         self.filters["departement"].queryset = Departement.objects.visible_to(scope).select_related(None).order_by("code")
-        self.filters["qpv"].queryset = QPV.objects.visible_to(scope).order_by("code").only("pk", "code", "name")
-        for name in ("company", "convention"):
+        for name in ("qpv", "company", "convention"):
             self.form.fields[name].scope = scope
         # Grouped by family for display only; validation still goes through the field's queryset.
         self.form.fields["action_type"].widget.choices = [("", "Tous les types")] + ActionForm._grouped_types(types)[1:]

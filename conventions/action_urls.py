@@ -16,6 +16,7 @@ urlpatterns = [
     path("importer/<int:pk>/lignes-refusees.csv", import_views.import_rejects, name="import_rejects"),
     path("suggestions/entreprises/", autocomplete.company_suggestions, name="company_suggestions"),
     path("suggestions/conventions/", autocomplete.convention_suggestions, name="convention_suggestions"),
+    path("suggestions/qpv/", autocomplete.qpv_suggestions, name="qpv_suggestions"),
     path("nouvelle/", action_views.action_create, name="create"),
     path("grille/", action_views.action_grid, name="grid"),
     path("<int:pk>/", action_views.action_detail, name="detail"),

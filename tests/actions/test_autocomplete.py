@@ -1,11 +1,11 @@
-"""Company and convention filters of the action list: suggestions from scoped endpoints, not every row in the page
+"""QPV, company and convention filters of the action list: suggestions from scoped endpoints, not every row in the page
 (issue 17: 20,000 companies and 30,000 conventions made a 3.5 MB page for the national level)."""
 
 import pytest
 from django.urls import reverse
 
 from charte.comptes.models import OrganisationKind
-from tests.factories import ActionFactory, CompanyFactory, ConventionFactory
+from tests.factories import ActionFactory, CompanyFactory, ConventionFactory, QPVFactory, departement
 
 from .conftest import act_as
 
@@ -91,3 +91,32 @@ def test_a_value_out_of_scope_or_unknown_is_refused_in_french(client, world):
         assert "Aucune entreprise de votre périmètre ne correspond" in errors[0], typed
     response = client.get(reverse("actions:list"), {"convention": "030-2017-0001"})
     assert "Aucune convention de votre périmètre" in response.context["filter"].form.errors["convention"][0]
+
+
+def test_qpv_suggestions_and_filter_are_scoped_and_the_page_does_not_list_them(client, world):
+    national, _ = act_as(OrganisationKind.NATIONAL)
+    client.force_login(national)
+    small = len(client.get(reverse("actions:list")).content)
+    marseille = departement("13")
+    extra = [
+        QPVFactory(code=f"QP013{index:03d}", name=f"Quartier lointain {index}", departement=marseille) for index in range(150)
+    ]
+    page = client.get(reverse("actions:list")).content.decode()
+    assert not [qpv.code for qpv in extra if qpv.code in page]
+    assert len(page.encode()) - small < 2_000
+    assert 'data-autocomplete-url="/actions/suggestions/qpv/"' in page
+
+    mosson = ActionFactory(title="Mécénat à la Mosson", club=world["club_34"])
+    mosson.qpvs.set([world["mosson"]])
+    ActionFactory(title="Ailleurs", club=world["club_34"]).qpvs.set([world["petit_bard"]])
+    client.force_login(world["club_34_user"])
+    assert suggestions(client, "qpv") == ["QP034005 — Mosson", "QP034006 — Petit Bard Pergola"]
+    assert suggestions(client, "qpv", "bard") == ["QP034006 — Petit Bard Pergola"]
+    assert suggestions(client, "qpv", "Pissevin") == []  # the Gard's QPV, not this club's
+
+    for typed in ("QP034005 — Mosson", "qp034005", "Mosson", str(world["mosson"].pk)):
+        response = client.get(reverse("actions:list"), {"qpv": typed})
+        assert {action.title for action in response.context["actions"]} == {"Mécénat à la Mosson"}, typed
+        assert 'value="QP034005 — Mosson"' in response.content.decode(), typed
+    refused = client.get(reverse("actions:list"), {"qpv": "Pissevin"})
+    assert "Aucun QPV de votre périmètre ne correspond" in refused.content.decode()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from charte.comptes.models import OrganisationKind
 from charte.territoires.models import QPVCorrespondence
 from conventions.models import Convention
+from evaluation.engine import runs
 from tests.factories import (
     ActionFactory,
     CommuneFactory,
@@ -173,6 +174,8 @@ def test_companies_engaged_are_named_within_scope_and_only_counted_otherwise(cli
     # Actions of 2017 (Engie, Suez) and the convention running in 2017 (SNCF); not the draft one.
     assert names == ["Engie", "SNCF", "Suez"]
     assert response.context["companies_count"] == 3
+    figures = {c.name: (c.actions_in_year, c.has_running_convention) for c in response.context["companies_page"].object_list}
+    assert figures == {"Engie": (1, False), "SNCF": (0, True), "Suez": (1, False)}
 
     # The club has none of them as members: it reads the count, not the names.
     client.force_login(herault["club_user"])
@@ -193,6 +196,65 @@ def test_companies_engaged_are_named_within_scope_and_only_counted_otherwise(cli
         assert name not in page
     # Aggregates stay visible to the partner.
     assert rows_by_code(response)["QP034005"].actions_in_year == 2
+
+
+def _compile(year):
+    run = runs.start_run(year, sync=True)
+    assert run.status == "succeeded", run.error
+    return run
+
+
+@pytest.mark.parametrize("kind", [OrganisationKind.NATIONAL, OrganisationKind.CLUB, OrganisationKind.PARTNER])
+def test_qpv_figures_are_read_from_the_published_compile_with_the_same_values(client, herault, kind):
+    user = herault["club_user"] if kind == OrganisationKind.CLUB else act_as(kind, "34")[0]
+    client.force_login(user)
+    url = reverse("territoires:departement", args=["34"])
+    counted = client.get(url)
+    assert counted.context["qpvs_compiled_at"] is None
+    assert "qpv-source" not in counted.content.decode()
+
+    _compile(2017)
+    read = client.get(url)
+
+    assert read.context["qpvs_compiled_at"] is not None
+    assert "compilation publiée de 2017" in read.content.decode()
+
+    def figures(response):
+        return {code: (q.actions_in_year, q.beneficiaries_in_year) for code, q in rows_by_code(response).items()}
+
+    assert figures(read) == figures(counted) == {"QP034005": (2, 17), "QP034006": (1, 12), "QN03401M": (0, 0)}
+
+    # An action logged after the compile enters at the next one, like in the reports; a QPV the compile does not
+    # hold yet is counted from the actions.
+    action(2017, [herault["mosson"]], total=7, qpv_residents=1)
+    new_qpv = QPVFactory(code="QP034099", name="Quartier nouveau")
+    action(2017, [new_qpv], total=3, qpv_residents=1)
+    after = figures(client.get(url))
+    assert after["QP034005"] == (2, 17)
+    assert after["QP034099"] == (1, 3)
+    _compile(2017)
+    assert figures(client.get(url))["QP034005"] == (3, 24)
+
+
+def test_a_year_without_published_compile_counts_from_the_actions(client, herault):
+    client.force_login(herault["club_user"])
+    _compile(2017)
+    response = client.get(reverse("territoires:departement", args=["34"]), {"annee": "2016"})
+    assert response.context["qpvs_compiled_at"] is None
+    assert rows_by_code(response)["QP034005"].actions_in_year == 1
+
+
+@pytest.mark.parametrize("kind", [OrganisationKind.PREFECTURE, OrganisationKind.PARTNER])
+def test_departement_page_queries_do_not_grow_with_qpv_read_from_the_compile(client, herault, kind):
+    client.force_login(act_as(kind, "34")[0])
+    url = reverse("territoires:departement", args=["34"])
+    _more_qpv(2, herault["club"])
+    _compile(2017)
+    few = _queries(client, url)
+    _more_qpv(45, herault["club"])
+    _compile(2017)
+    many = _queries(client, url)
+    assert many == few
 
 
 @pytest.mark.parametrize("kind, codes", [(OrganisationKind.PREFECTURE, ("30",)), (OrganisationKind.PARTNER, ("30",))])
