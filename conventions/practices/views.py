@@ -56,6 +56,8 @@ def _listed(scope, which):
 def sheet_list(request):
     """ "Mes fiches": those of my organisation, those to review (préfecture, national), those naming my company."""
     scope = request.scope
+    if not services.can_author(scope):
+        raise Http404("Page introuvable.")
     which = request.GET.get("liste", "mes")
     if which not in LISTS:
         which = "mes"
@@ -149,7 +151,7 @@ def _editable(request, pk):
     sheet = get_object_or_404(_sheets(request.scope), pk=pk)
     if not services.can_edit(request.scope, sheet):
         raise PermissionDenied(
-            "Seule l'organisation qui a rédigé la fiche la modifie, tant qu'elle est en brouillon ou renvoyée."
+            "Seule l'organisation qui a rédigé la fiche peut la modifier, tant qu'elle est en brouillon ou renvoyée."
         )
     return sheet
 
@@ -226,7 +228,7 @@ def sheet_review(request, pk):
     sheet = get_object_or_404(_sheets(scope), pk=pk)
     if not (services.can_review(scope, sheet) or services.can_withdraw(scope, sheet)):
         raise PermissionDenied(
-            "Seule la préfecture du département de la fiche ou le niveau national la relit, quand elle est en relecture."
+            "Seuls la préfecture du département de la fiche et le niveau national peuvent la relire, quand elle est en relecture."
         )
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
