@@ -3,6 +3,7 @@ author may use, never more (a value posted by hand outside it is refused like an
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from dsfr.forms import DsfrBaseForm
 
 from charte import uploads
@@ -143,8 +144,6 @@ class PracticeSheetForm(DsfrModelForm):
 
     def _near(self, queryset, name, departement_field="departement_id"):
         """Rows of the chosen département (or all for a territory of a few départements), plus those ticked."""
-        from django.db.models import Q
-
         departement_id = self._chosen_departement_id()
         if departement_id is None and not self.scope.is_national:
             return queryset
@@ -158,8 +157,6 @@ class PracticeSheetForm(DsfrModelForm):
         return checklist_options(self["qpvs"], qpvs, lambda q: f"{q.name} ({q.code}, {q.generation})")
 
     def action_options(self):
-        from django.db.models import Q
-
         actions = self.fields["actions"].queryset.select_related("departement").order_by("-start_date", "-pk")
         departement_id = self._chosen_departement_id()
         if departement_id is not None:
