@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "charte.catalogue",
     "entreprises",
     "conventions",
+    "conventions.practices",
     "evaluation",
 ]
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("entreprises/", include("entreprises.urls")),
     path("conventions/", include("conventions.urls")),
     path("actions/", include("conventions.action_urls")),
+    path("bonnes-pratiques/", include("conventions.practices.urls")),
     path("territoires/", include("charte.territoires.urls")),
     path("catalogue/", include("charte.catalogue.urls")),
     path("campagnes/", include("evaluation.campaigns.urls")),

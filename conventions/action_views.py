@@ -39,6 +39,7 @@ from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_ac
 from .action_services import RowRefused, save_action, save_actions
 from .imports.actions import COLUMNS, NOT_VISIBLE
 from .models import Action, Convention
+from .practices import services as practice_services
 
 
 def _actions(scope):
@@ -159,6 +160,7 @@ def action_detail(request, pk):
             "can_edit": can_edit_action(request.user, request.scope, action),
             "can_delete": can_delete_action(request.user, request.scope, action),
             "can_duplicate": can_create_action(request.scope),
+            "can_make_practice": practice_services.can_author(request.scope),
             "breadcrumb_data": _crumbs(action.title),
         },
     )

@@ -25,3 +25,11 @@ class EvaluationConfig(AppConfig):
         from .campaigns.declared_values import DeclaredValueImporter
 
         batches.register(ImportBatch.Kind.DECLARED_VALUES, DeclaredValueImporter)
+
+        # The practice sheets (conventions.practices) tell reviewers, authors and named companies through the
+        # lower-level hook; this app records and sends.
+        from charte import notices
+
+        from .campaigns.notifications import notify_for_lower_app
+
+        notices.register_sender(notify_for_lower_app)

@@ -324,6 +324,11 @@ class Notification(models.Model):
         RETURNED = "returned", "Déclaration renvoyée"
         VALIDATED = "validated", "Déclaration validée"
         RENEWAL = "renewal", "Convention à renouveler"
+        # Practice sheets (conventions.practices), told through charte.notices.
+        PRACTICE_REVIEW = "practice_review", "Fiche de bonne pratique à relire"
+        PRACTICE_RETURNED = "practice_returned", "Fiche de bonne pratique renvoyée"
+        PRACTICE_PUBLISHED = "practice_published", "Fiche de bonne pratique publiée"
+        PRACTICE_CONSENT = "practice_consent", "Accord demandé pour une fiche de bonne pratique"
 
     class Family(models.TextChoices):
         """What a person opts in or out of, by e-mail (the in-portal notification is always kept)."""
@@ -331,6 +336,7 @@ class Notification(models.Model):
         CAMPAIGNS = "campaigns", "Campagnes : ouverture et relances"
         DECLARATIONS = "declarations", "Déclarations : transmission, renvoi, validation"
         CONVENTIONS = "conventions", "Conventions : échéances et renouvellements"
+        PRACTICES = "practices", "Bonnes pratiques : relecture, accord, publication"
 
     FAMILY_OF = {
         Event.OPENED: Family.CAMPAIGNS,
@@ -341,6 +347,10 @@ class Notification(models.Model):
         Event.RETURNED: Family.DECLARATIONS,
         Event.VALIDATED: Family.DECLARATIONS,
         Event.RENEWAL: Family.CONVENTIONS,
+        Event.PRACTICE_REVIEW: Family.PRACTICES,
+        Event.PRACTICE_RETURNED: Family.PRACTICES,
+        Event.PRACTICE_PUBLISHED: Family.PRACTICES,
+        Event.PRACTICE_CONSENT: Family.PRACTICES,
     }
 
     key = models.CharField("clé", max_length=200, unique=True)

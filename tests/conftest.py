@@ -34,3 +34,8 @@ def _reference_data_for_transactional_tests(request):
         load_regions_and_departements(Region, Departement)
     if not ActionType.objects.exists():
         load_catalogue(Family, Indicator, ActionType)
+    from conventions.practices.models import PracticePublic
+    from conventions.practices.referential import load_publics
+
+    if not PracticePublic.objects.exists():
+        load_publics(PracticePublic)

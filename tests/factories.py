@@ -9,6 +9,7 @@ from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import Membership, Organisation, OrganisationKind, User
 from charte.territoires.models import QPV, Commune, Departement
 from conventions.models import Action, Commitment, Convention, Signatory, Target
+from conventions.practices.models import PracticeSheet
 from entreprises.models import ClubMembership, Company, Establishment
 from entreprises.validators import luhn_ok
 
@@ -175,3 +176,18 @@ class ActionFactory(DjangoModelFactory):
     beneficiaries_women = 5
     beneficiaries_under_26 = 10
     beneficiaries_qpv = 6
+
+
+class PracticeSheetFactory(DjangoModelFactory):
+    """A draft sheet of a club of the Hérault; pass `author_organisation` (and `status`/`published_at`) as needed."""
+
+    class Meta:
+        model = PracticeSheet
+
+    title = factory.Sequence(lambda n: f"Fiche {n}")
+    problem = "Les élèves de 3e des quartiers ne trouvent pas de stage."
+    what_was_done = "Le club a réuni ses entreprises pour proposer des stages d'observation."
+    departement = factory.LazyFunction(lambda: departement("34"))
+    period_start = 2017
+    family = factory.LazyFunction(family)
+    author_organisation = factory.SubFactory(OrganisationFactory, kind=OrganisationKind.CLUB)

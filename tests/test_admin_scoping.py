@@ -40,6 +40,7 @@ from conventions.models import (
     Signatory,
     Target,
 )
+from conventions.practices.models import PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
 from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
@@ -125,6 +126,8 @@ def foreign_rows(model, w):
         Commitment: lambda: Commitment.objects.filter(convention__in=herault_conventions),
         Target: lambda: Target.objects.filter(commitment__convention__in=herault_conventions),
         Action: lambda: Action.objects.filter(departement__code="34"),
+        # Published sheets are read by every signed-in person: the Hérault's others stay in the Hérault.
+        PracticeSheet: lambda: PracticeSheet.objects.filter(departement__code="34").exclude(status="published"),
         ActionPartner: lambda: ActionPartner.objects.filter(action__departement__code="34"),
         Campaign: lambda: Campaign.objects.filter(departements__code="34"),
         Declaration: lambda: Declaration.objects.filter(convention__in=herault_conventions),

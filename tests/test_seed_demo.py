@@ -189,3 +189,28 @@ def test_seed_keeps_what_people_changed_and_added():
     assert User.objects.get(email="prefecture.aude@demo.charte.fr").check_password("un-autre-mot-de-passe-1")
     assert Action.objects.filter(title="Action corrigée par le club").exists()
     assert Action.objects.count() == actions
+
+
+def test_demo_has_a_dozen_practice_sheets_marked_as_demonstration(client):
+    from conventions.practices.models import PracticeSheet
+
+    output = seed()
+    sheets = PracticeSheet.objects.filter(is_demo=True)
+    # Twelve practices of the seminars, and the Gard's reproduction of "Tous en stage".
+    assert "Fiches de bonnes pratiques de démonstration : 13 créées." in output
+    assert sheets.count() == 13 == PracticeSheet.objects.count()
+    statuses = list(sheets.values_list("status", flat=True))
+    assert statuses.count("published") >= 8 and statuses.count("submitted") == 1 and statuses.count("returned") == 1
+    assert sheets.filter(status="published", public=True).count() >= 3
+    titles = " ".join(sheets.values_list("title", flat=True))
+    for practice in ("Tous en stage", "Civic dating", "Opencité", "Journées filles", "CitésLab"):
+        assert practice in titles
+    tous_en_stage = sheets.get(title__startswith="Tous en stage : ")
+    assert tous_en_stage.actions.exists() and tous_en_stage.reproductions.count() == 1
+    # Published sheets with companies had their consent; the figures come from the linked actions.
+    assert not sheets.filter(status="published", named_companies__consent="pending").exists()
+
+    client.force_login(User.objects.get(email="animateur.face-herault@demo.charte.fr"))
+    page = client.get(f"/bonnes-pratiques/{tous_en_stage.pk}/").content.decode()
+    assert "Contenu de démonstration" in page
+    assert "Fiches de bonnes pratiques de démonstration : 0 créées." in seed()

@@ -312,6 +312,19 @@ TARGETS = {
     "convention": Target(_pk("draft", "other")),
     "document": Target(_pk("signed_document", "other_document")),
     "action": Target(_pk("action_a", "action_b")),
+    # Practice sheets: in review by the club naming company A (neighbour: a draft of the préfecture), a draft of
+    # the club, a published one (read by every signed-in person, the Aude's too).
+    "practice": Target(_pk("sheet", "sheet_other")),
+    "practice_review": Target(_pk("sheet", "sheet_other"), ("ici", "aude")),
+    "practice_draft": Target(_pk("sheet_draft", "sheet_other"), ("ici", "aude")),
+    "practice_published": Target(_pk("sheet_published", "sheet_other"), ("ici", "aude")),
+    "practice_attachment": Target(
+        lambda world, role, variant: {
+            "pk": side_of(world, variant).sheet.pk,
+            "attachment_pk": side_of(world, variant).sheet_attachment.pk,
+        },
+        ("ici", "aude"),
+    ),
     "departement": Target(lambda world, role, variant: {"code": side_of(world, variant).code}, ("ici", "aude")),
     "qpv": Target(lambda world, role, variant: {"code": side_of(world, variant).qpvs[0].code}, ("ici", "aude")),
     "epci": Target(lambda world, role, variant: {"siren": side_of(world, variant).epci.siren}, ("ici", "aude")),
@@ -481,6 +494,22 @@ RULES = {
     "actions:import_rejects": Rule(by_role(200, 200, 200, 200, 404, 404), "import_batch"),
     "actions:import_confirm": Rule(same(405), "any_pk"),  # POST only
     "actions:detail": Rule(READERS, "action"),
+    # Practice sheets (issue 15): drafts and sheets in review are read by their authors (the club), their
+    # reviewers (the préfecture of the département, the national level) and the companies they name; published
+    # ones by every signed-in person.
+    "practices:mine": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    "practices:create": Rule(by_role(200, 200, 200, 200, 404, 404)),
+    "practices:detail": (
+        Rule(READERS, "practice"),
+        Rule(by_role(200, 200, 200, 200, 200, 404), "practice_published", foreign=by_role(200, 200, 200, 200, 200, 404)),
+    ),
+    "practices:edit": Rule(by_role(403, 403, 200, 404, 404, 404), "practice_draft"),
+    "practices:attachment_add": Rule(by_role(403, 403, 200, 404, 404, 404), "practice_draft"),
+    "practices:review": Rule(by_role(200, 200, 403, 403, 404, 404), "practice_review"),
+    "practices:consent": Rule(by_role(404, 404, 404, 200, 404, 404), "practice_review"),
+    "practices:attachment": Rule(READERS, "practice_attachment"),
+    "practices:submit": Rule(same(405), "any_pk"),  # POST only
+    "practices:attachment_delete": Rule(same(405), "practice_attachment", foreign=same(405)),  # POST only
     "actions:edit": Rule(PORTAL_WRITERS, "action"),  # the club's animator logged it; the company took part
     "actions:delete": Rule(PORTAL_WRITERS, "action"),
     "territoires:list": Rule(same(200), rows="departements"),

@@ -19,6 +19,7 @@ from charte.comptes.models import Invitation, Organisation, User
 from charte.comptes.scoping import Scope
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, Convention, ImportBatch
+from conventions.practices.models import PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 
@@ -57,6 +58,9 @@ SERVED = {
     ImportBatch: Served(
         portal=("actions:import_batch", "actions:import_rejects", "company_import:import_batch", "company_import:import_rejects")
     ),
+    # Practice sheets: their pages (drafts and sheets in review walked on the club's, the préfecture's and the
+    # Aude's sheets), their attachments, and the admin.
+    PracticeSheet: Served(portal=("practices:detail", "practices:review", "practices:consent", "practices:attachment")),
     Campaign: Served(portal=("evaluation:campaign_list", "evaluation:campaign_detail"), api=("campagne",)),
     Declaration: Served(portal=("evaluation:declaration_list", "evaluation:declaration"), api=("declaration",)),
     Notification: Served(),

@@ -12,7 +12,9 @@ narrower roles (club, company) must not see ("voisin"):
 - the préfecture's campaign of the current year, with the declarations of both active conventions, each
   with an evidence file;
 - an action of A logged by the club's animator, reaching two QPV, and an action of B reaching one QPV;
-- a diagnostic of A by the club and one of B without club.
+- a diagnostic of A by the club and one of B without club;
+- practice sheets: one of the club in review naming A (with an attachment), a draft of the club, a draft of the
+  préfecture (the neighbour) and a published one.
 Plus two national conventions: one declined in the Hérault, the other in the Aude.
 
 Names and references are distinct enough to be searched for as plain text in pages and CSV exports.
@@ -27,6 +29,7 @@ from django.utils import timezone
 from charte.comptes.models import Membership, OrganisationKind
 from charte.territoires.models import EPCI
 from conventions.models import Convention, ConventionDocument
+from conventions.practices.models import PracticeAttachment, PracticeCompany, PracticeSheet
 from entreprises.models import Diagnostic, DiagnosticItem
 from evaluation.campaigns import services as evaluation_services
 from evaluation.models import Evidence
@@ -40,6 +43,7 @@ from tests.factories import (
     EstablishmentFactory,
     MembershipFactory,
     OrganisationFactory,
+    PracticeSheetFactory,
     QPVFactory,
     SignatoryFactory,
     TargetFactory,
@@ -68,6 +72,10 @@ SIDES = {
         "campaign": "Campagne annuelle Hérault",
         "action_a": "Stages de 3e chez Garrigue",
         "action_b": "Forum emploi du Lez",
+        "sheet": "Fiche stages Garrigue en relecture",
+        "sheet_draft": "Fiche parrainage du club en brouillon",
+        "sheet_other": "Fiche préfecture Hérault en brouillon",
+        "sheet_published": "Fiche publiée Tous en stage Hérault",
     },
     "11": {
         "departement": "Aude",
@@ -86,6 +94,10 @@ SIDES = {
         "campaign": "Campagne annuelle Aude",
         "action_a": "Stages de 3e chez Cers",
         "action_b": "Forum emploi du Minervois",
+        "sheet": "Fiche stages Cers en relecture",
+        "sheet_draft": "Fiche parrainage Aude en brouillon",
+        "sheet_other": "Fiche préfecture Aude en brouillon",
+        "sheet_published": "Fiche publiée Tous en stage Aude",
     },
 }
 
@@ -165,6 +177,31 @@ def _side(code):
         diagnostic=side.diagnostic_a, action_type=action_type("STAGE_3E"), status=DiagnosticItem.Status.DOING
     )
     side.diagnostic_b = Diagnostic.objects.create(company=side.company_b, date=today)
+
+    # Practice sheets: the statuses are the services' business; here they are set as a backdrop for the walk.
+    side.sheet = PracticeSheetFactory(
+        title=spec["sheet"], departement=dep, author_organisation=side.club, status=PracticeSheet.Status.SUBMITTED
+    )
+    PracticeCompany.objects.create(sheet=side.sheet, company=side.company_a)
+    side.sheet.actions.add(side.action_a)
+    side.sheet_attachment = PracticeAttachment.objects.create(
+        sheet=side.sheet,
+        kind=PracticeAttachment.Kind.DOCUMENT,
+        title="Bilan des stages",
+        file=ContentFile(PDF, name="bilan.pdf"),
+        original_name="bilan.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+    )
+    side.sheet_draft = PracticeSheetFactory(title=spec["sheet_draft"], departement=dep, author_organisation=side.club)
+    side.sheet_other = PracticeSheetFactory(title=spec["sheet_other"], departement=dep, author_organisation=side.prefecture)
+    side.sheet_published = PracticeSheetFactory(
+        title=spec["sheet_published"],
+        departement=dep,
+        author_organisation=side.club,
+        status=PracticeSheet.Status.PUBLISHED,
+        published_at=timezone.now(),
+    )
 
     # Open from January 1st to the next spring: whatever today is, the campaign of this year is running.
     side.campaign = evaluation_services.open_campaign(

@@ -537,3 +537,20 @@ def send_convention_renewal_notices(today, days=None):
         if notify(key, Event.RENEWAL, recipients, subject, body, html, url, convention=convention):
             recorded += 1
     return recorded
+
+
+# --- events of lower apps (charte.notices) --------------------------------------------------------------
+
+
+def notify_for_lower_app(*, key, event, subject, body, path="", organisation_ids=(), company_ids=()):
+    """The sender registered in `charte.notices` (evaluation's AppConfig.ready): a lower app (the practice
+    sheets) names organisations and companies; here they become recipients (active members; a company's members
+    and contacts) and one recorded notification."""
+    Event(event)  # an unknown event is a programming error, not something to record
+    recipients = [
+        Recipient(email, Reason.MEMBER, name, user_id)
+        for _org, name, user_id, email in _active_members(Q(organisation_id__in=list(organisation_ids)))
+    ]
+    for rows in company_recipients(company_ids).values():
+        recipients += rows
+    return notify(key, event, recipients, subject, body, url=site_url(path) if path else "")

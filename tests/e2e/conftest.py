@@ -135,9 +135,11 @@ def page(request, browser, live_server):
     csp_refusals = []
     new_page.on(
         "console",
-        lambda message: csp_refusals.append(message.text)
-        if "Content Security Policy" in message.text and not any(url in message.text for url in EXPECTED_CSP_REFUSALS)
-        else None,
+        lambda message: (
+            csp_refusals.append(message.text)
+            if "Content Security Policy" in message.text and not any(url in message.text for url in EXPECTED_CSP_REFUSALS)
+            else None
+        ),
     )
     yield new_page
     report = getattr(request.node, "report_call", None)

@@ -120,8 +120,7 @@ def test_template_filters_write_the_registry_format():
         '|{{ row|figure:"entreprises_attendues" }}|{% figure_link "taux_atteinte" %}'
     ).render(Context({"row": row}))
     assert html == (
-        f"4{THIN}436|12|67,4{NBSP}%|—|"
-        '<a href="/methodologie/#taux_atteinte">Taux d&#x27;atteinte (validé / objectif)</a>'
+        f'4{THIN}436|12|67,4{NBSP}%|—|<a href="/methodologie/#taux_atteinte">Taux d&#x27;atteinte (validé / objectif)</a>'
     )
 
 

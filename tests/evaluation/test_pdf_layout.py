@@ -50,9 +50,7 @@ def split_rows(document):
 
 
 def document_text(document):
-    return " ".join(
-        box.text for page in document.pages for box, _ in _boxes(page._page_box) if hasattr(box, "text") and box.text
-    )
+    return " ".join(box.text for page in document.pages for box, _ in _boxes(page._page_box) if hasattr(box, "text") and box.text)
 
 
 def document_links(document):

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from conventions.demo import DEMO_PASSWORD, INVENTED_NOTICE, seed_demo
+from conventions.practices.demo import seed_practices
 from evaluation.demo import seed_campaign
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             report = seed_demo()
             campaign_report = seed_campaign()
+            practices_created = seed_practices()
         out = self.stdout
         out.write(self.style.WARNING(INVENTED_NOTICE))
         out.write(f"QPV d'Occitanie (génération 2015) : {report.qpv_summary}.")
@@ -31,6 +33,7 @@ class Command(BaseCommand):
         for label, count in report.counts.items():
             out.write(f"  {label} : {count}")
         out.write(campaign_report.summary())
+        out.write(f"Fiches de bonnes pratiques de démonstration : {practices_created} créées.")
         out.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}, donné à la création du compte) :")
         for email, role, organisation in report.accounts:
             out.write(f"  {email} — {role} — {organisation}")
