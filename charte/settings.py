@@ -147,6 +147,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Sign-in records (e-mail typed, IP address, browser, date) are personal data: purged every night past this age.
+AXES_LOG_RETENTION_DAYS = env.int("AXES_LOG_RETENTION_DAYS", default=180)
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 LANGUAGE_CODE = "fr"
@@ -232,6 +234,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-compilations-remplacees": {
         "task": "evaluation.purge_results",
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
+    },
+    # django-axes' sign-in records past AXES_LOG_RETENTION_DAYS (charte.ops.retention; the personal-data page says it).
+    "purge-journal-connexions": {
+        "task": "ops.purge_sign_in_records",
+        "schedule": crontab(hour=3, minute=45),
     },
 }
 # Django's LOGGING (JSON lines with the request id) applies in the workers too, instead of Celery's own format.
