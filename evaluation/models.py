@@ -486,7 +486,7 @@ class EvaluationRunQuerySet(models.QuerySet):
         return self.filter(status=EvaluationRun.Status.SUCCEEDED)
 
     def active(self):
-        return self.filter(status__in=[EvaluationRun.Status.PENDING, EvaluationRun.Status.RUNNING])
+        return self.filter(status__in=EvaluationRun.ACTIVE_STATUSES)
 
     def published_ids(self):
         """The ids of the published runs, one per year: the latest succeeded national run of the year
@@ -523,6 +523,8 @@ class EvaluationRun(models.Model):
         SUCCEEDED = "succeeded", "Terminée"
         FAILED = "failed", "Échouée"
 
+    ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
+
     class Trigger(models.TextChoices):
         PORTAL = "portal", "Portail"
         BEAT = "beat", "Compilation nocturne"
@@ -547,6 +549,9 @@ class EvaluationRun(models.Model):
     created_at = models.DateTimeField("demandée le", auto_now_add=True)
     started_at = models.DateTimeField("commencée le", null=True, blank=True)
     finished_at = models.DateTimeField("terminée le", null=True, blank=True)
+    # The last sign of life of its tasks (a unit starting or done, the roll-ups sent): a run whose tasks were lost
+    # (worker killed and its message lost, broker flushed) stops moving; `runs.fail_stalled_runs` then fails it.
+    progress_at = models.DateTimeField("dernier avancement le", null=True, blank=True)
     # Superseded runs keep this record and their territorial rows for audit; their detail rows (conventions,
     # companies, QPV) go after EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     results_purged_at = models.DateTimeField("lignes supprimées le", null=True, blank=True)
