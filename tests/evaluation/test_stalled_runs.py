@@ -80,9 +80,7 @@ def test_a_slow_run_whose_units_still_report_is_not_killed(db, settings):
     build_territory(1)
     run = lost_run(done=1)
     # Started two hours ago, but its last unit reported 20 minutes ago: alive.
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        created_at=later(-120), started_at=later(-120), progress_at=later(-20)
-    )
+    EvaluationRun.objects.filter(pk=run.pk).update(created_at=later(-120), started_at=later(-120), progress_at=later(-20))
     assert runs.fail_stalled_runs() == []
     # Then a unit starts and ends: its heartbeat moves forward, so even 25 minutes after that, still alive.
     runs.run_unit(run.pk, run.units[1])
@@ -103,9 +101,7 @@ def test_the_beat_task_fails_the_stalled_runs(db, settings):
     EvaluationRun.objects.filter(pk=run.pk).update(progress_at=later(-31))
     assert engine_tasks.fail_stalled_runs.delay().get()["failed"] == [run.pk]
     assert EvaluationRun.objects.get(pk=run.pk).status == Status.FAILED
-    assert any(
-        entry["task"] == "evaluation.fail_stalled_runs" for entry in settings.CELERY_BEAT_SCHEDULE.values()
-    )
+    assert any(entry["task"] == "evaluation.fail_stalled_runs" for entry in settings.CELERY_BEAT_SCHEDULE.values())
 
 
 def test_asking_again_fails_the_stalled_run_and_starts_one_new_run(
