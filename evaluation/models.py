@@ -524,6 +524,16 @@ class EvaluationRun(models.Model):
         FAILED = "failed", "Échouée"
 
     ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
+    # The start of the reason written by `runs.fail_stalled_runs`: plain French, shown as is on the report page.
+    STALLED_REASON = "Compilation arrêtée : aucune de ses tâches n'a avancé"
+
+    @property
+    def failure_for_readers(self):
+        """Why it failed, for the report page: the stall reason as is; a technical error (kept in `error` for the
+        support) is not shown."""
+        if self.error.startswith(self.STALLED_REASON):
+            return self.error
+        return "Une erreur technique l'a interrompue ; le détail est consigné pour l'équipe d'exploitation."
 
     class Trigger(models.TextChoices):
         PORTAL = "portal", "Portail"

@@ -164,7 +164,7 @@ def fail_stalled_runs(now=None):
     for run in stalled.only("pk", "units", "done_units"):
         missing = [unit for unit in run.units if unit not in run.done_units]
         message = (
-            f"Compilation arrêtée : aucune de ses tâches n'a avancé depuis {settings.EVALUATION_STALLED_AFTER_MINUTES} "
+            f"{EvaluationRun.STALLED_REASON} depuis {settings.EVALUATION_STALLED_AFTER_MINUTES} "
             f"minutes (tâches perdues : worker arrêté, file des tâches vidée). {len(missing)} unité"
             f"{'s' if len(missing) > 1 else ''} non calculée{'s' if len(missing) > 1 else ''}"
             f"{' : ' + ', '.join(missing[:10]) + ('…' if len(missing) > 10 else '') if missing else ''}. "
