@@ -527,14 +527,6 @@ class EvaluationRun(models.Model):
     # The start of the reason written by `runs.fail_stalled_runs`: plain French, shown as is on the report page.
     STALLED_REASON = "Compilation arrêtée : aucune de ses tâches n'a avancé"
 
-    @property
-    def failure_for_readers(self):
-        """Why it failed, for the report page: the stall reason as is; a technical error (kept in `error` for the
-        support) is not shown."""
-        if self.error.startswith(self.STALLED_REASON):
-            return self.error
-        return "Une erreur technique l'a interrompue ; le détail est consigné pour l'équipe d'exploitation."
-
     class Trigger(models.TextChoices):
         PORTAL = "portal", "Portail"
         BEAT = "beat", "Compilation nocturne"
@@ -577,6 +569,14 @@ class EvaluationRun(models.Model):
     def __str__(self):
         scope = self.get_scope_type_display() + (f" {self.scope_key}" if self.scope_key else "")
         return f"Compilation {self.year} — {scope} ({self.get_status_display().lower()})"
+
+    @property
+    def failure_for_readers(self):
+        """Why it failed, for the report page: the stall reason as is; a technical error (kept in `error` for the
+        support) is not shown."""
+        if self.error.startswith(self.STALLED_REASON):
+            return self.error
+        return "Une erreur technique l'a interrompue ; le détail est consigné pour l'équipe d'exploitation."
 
     @property
     def percent(self):
