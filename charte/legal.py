@@ -82,6 +82,7 @@ def personal_data(request):
             "session_days": settings.SESSION_COOKIE_AGE // 86400,
             "results_days": settings.EVALUATION_RESULTS_RETENTION_DAYS,
             "lockout_attempts": settings.AXES_FAILURE_LIMIT,
+            "sign_in_days": settings.AXES_LOG_RETENTION_DAYS,
         },
     )
 

@@ -148,6 +148,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Sign-in records (e-mail typed, IP address, browser, date) are personal data: purged every night past this age.
+AXES_LOG_RETENTION_DAYS = env.int("AXES_LOG_RETENTION_DAYS", default=180)
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 LANGUAGE_CODE = "fr"
@@ -190,6 +192,10 @@ CELERY_TASK_ACKS_LATE = True
 # another worker once CELERY_VISIBILITY_TIMEOUT seconds have passed since delivery. Longer than the longest task (a
 # task still running past it would be delivered a second time: the compile units are idempotent, e-mails are not).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# The longest task may run this long (seconds) before its worker process is killed and the task failed: kept below
+# the visibility timeout, so no task still running is ever delivered twice (check charte.E003). The longest tasks
+# are a compile unit at national scale (about a minute) and the large exports (minutes).
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3000)
 # The queue the portal sends to and the workers read (`celery worker -Q`): one per deployment sharing a Redis.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -234,9 +240,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.purge_results",
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
     },
+    # Compile runs whose tasks were lost (no progress for EVALUATION_STALLED_AFTER_MINUTES) are failed.
+    "compilations-bloquees": {
+        "task": "evaluation.fail_stalled_runs",
+        "schedule": 300.0,
+    },
+    # django-axes' sign-in records past AXES_LOG_RETENTION_DAYS (charte.ops.retention; the personal-data page says it).
+    "purge-journal-connexions": {
+        "task": "ops.purge_sign_in_records",
+        "schedule": crontab(hour=3, minute=45),
+    },
 }
 # Django's LOGGING (JSON lines with the request id) applies in the workers too, instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A compile run whose tasks gave no sign of life (a unit starting or done) for this long is failed as lost. Above
+# CELERY_TASK_TIME_LIMIT, so that a unit still computing is never taken for lost (check charte.E003).
+EVALUATION_STALLED_AFTER_MINUTES = env.int("EVALUATION_STALLED_AFTER_MINUTES", default=60)
 EVALUATION_RESULTS_RETENTION_DAYS = env.int("EVALUATION_RESULTS_RETENTION_DAYS", default=90)
 
 # Security: safe by default when DEBUG is off; HTTPS itself is the reverse proxy's job, so the

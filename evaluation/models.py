@@ -496,7 +496,7 @@ class EvaluationRunQuerySet(models.QuerySet):
         return self.filter(status=EvaluationRun.Status.SUCCEEDED)
 
     def active(self):
-        return self.filter(status__in=[EvaluationRun.Status.PENDING, EvaluationRun.Status.RUNNING])
+        return self.filter(status__in=EvaluationRun.ACTIVE_STATUSES)
 
     def published_ids(self):
         """The ids of the published runs, one per year: the latest succeeded national run of the year
@@ -533,6 +533,10 @@ class EvaluationRun(models.Model):
         SUCCEEDED = "succeeded", "Terminée"
         FAILED = "failed", "Échouée"
 
+    ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
+    # The start of the reason written by `runs.fail_stalled_runs`: plain French, shown as is on the report page.
+    STALLED_REASON = "Compilation arrêtée : aucune de ses tâches n'a avancé"
+
     class Trigger(models.TextChoices):
         PORTAL = "portal", "Portail"
         BEAT = "beat", "Compilation nocturne"
@@ -557,6 +561,9 @@ class EvaluationRun(models.Model):
     created_at = models.DateTimeField("demandée le", auto_now_add=True)
     started_at = models.DateTimeField("commencée le", null=True, blank=True)
     finished_at = models.DateTimeField("terminée le", null=True, blank=True)
+    # The last sign of life of its tasks (a unit starting or done, the roll-ups sent): a run whose tasks were lost
+    # (worker killed and its message lost, broker flushed) stops moving; `runs.fail_stalled_runs` then fails it.
+    progress_at = models.DateTimeField("dernier avancement le", null=True, blank=True)
     # Superseded runs keep this record and their territorial rows for audit; their detail rows (conventions,
     # companies, QPV) go after EVALUATION_RESULTS_RETENTION_DAYS (evaluation.engine.retention).
     results_purged_at = models.DateTimeField("lignes supprimées le", null=True, blank=True)
@@ -572,6 +579,14 @@ class EvaluationRun(models.Model):
     def __str__(self):
         scope = self.get_scope_type_display() + (f" {self.scope_key}" if self.scope_key else "")
         return f"Compilation {self.year} — {scope} ({self.get_status_display().lower()})"
+
+    @property
+    def failure_for_readers(self):
+        """Why it failed, for the report page: the stall reason as is; a technical error (kept in `error` for the
+        support) is not shown."""
+        if self.error.startswith(self.STALLED_REASON):
+            return self.error
+        return "Une erreur technique l'a interrompue ; le détail est consigné pour l'équipe d'exploitation."
 
     @property
     def percent(self):

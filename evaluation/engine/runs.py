@@ -17,8 +17,10 @@ import datetime
 import uuid
 
 import celery
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from charte.comptes.models import Organisation, OrganisationKind
@@ -35,9 +37,6 @@ except ImportError:  # pragma: no cover - kombu comes with celery
 Status = EvaluationRun.Status
 Trigger = EvaluationRun.Trigger
 
-# A run still pending or running after this long is considered lost (a worker killed without redelivery):
-# asking again starts a new one instead of returning it.
-STALE_AFTER = datetime.timedelta(hours=2)
 # The last step, named like a unit in failure messages.
 PUBLICATION = "publication"
 
@@ -81,11 +80,9 @@ def start_run(year, scope_type=ScopeType.NATIONAL, scope_key="", requested_by=No
     covers the whole year: the scope is checked (an unknown one is refused in French) and nothing more. A national
     run of the year still going (and not lost) is returned instead of starting a second one."""
     _check_scope(year, scope_type, scope_key)
-    going = (
-        EvaluationRun.objects.active()
-        .filter(year=year, scope_type=ScopeType.NATIONAL, created_at__gte=timezone.now() - STALE_AFTER)
-        .first()
-    )
+    # A lost run (no progress for EVALUATION_STALLED_AFTER_MINUTES) is failed first: asking again starts a new one.
+    fail_stalled_runs()
+    going = EvaluationRun.objects.active().filter(year=year, scope_type=ScopeType.NATIONAL).first()
     if going is not None and not sync:
         return going
     units = engine.units_for(ScopeType.NATIONAL)
@@ -125,22 +122,69 @@ def enqueue(run_id):
 
 
 def mark_running(run_id):
-    EvaluationRun.objects.filter(pk=run_id, status=Status.PENDING).update(status=Status.RUNNING, started_at=timezone.now())
+    now = timezone.now()
+    EvaluationRun.objects.filter(pk=run_id, status=Status.PENDING).update(status=Status.RUNNING, started_at=now)
+    note_progress(run_id, now)
+
+
+def note_progress(run_id, now=None):
+    """The run's tasks are alive (committed at once, outside any unit's transaction, so the detector sees it)."""
+    EvaluationRun.objects.filter(pk=run_id, status__in=EvaluationRun.ACTIVE_STATUSES).update(
+        progress_at=now or timezone.now()
+    )
 
 
 def run_unit(run_id, unit):
     """Compile one unit, which counts itself done in the same transaction. Returns the rows written."""
     mark_running(run_id)
     with transaction.atomic():
-        if EvaluationRun.objects.filter(pk=run_id, status=Status.SUCCEEDED).exists():
-            # A late redelivery after the run succeeded: its rows are published, never rewritten.
+        if EvaluationRun.objects.filter(pk=run_id, status__in=[Status.SUCCEEDED, Status.FAILED]).exists():
+            # A late redelivery after the run succeeded (its rows are published, never rewritten) or after it was
+            # failed (a lost task coming back after the run was declared stalled: a new run replaces it).
             return 0
-        return engine.compile_unit(run_id, unit)
+        rows = engine.compile_unit(run_id, unit)
+    note_progress(run_id)
+    return rows
+
+
+def stalled_after():
+    return datetime.timedelta(minutes=settings.EVALUATION_STALLED_AFTER_MINUTES)
+
+
+def fail_stalled_runs(now=None):
+    """Fail the runs, pending or running, whose tasks gave no sign of life (a unit starting or done) for
+    EVALUATION_STALLED_AFTER_MINUTES: their tasks were lost (worker killed and its message lost, broker flushed),
+    so nothing would ever end them. Nothing of them is published (only succeeded runs are; a lost task coming back
+    later does nothing, `run_unit`, `finish`). Returns the ids failed. Safe to run at any time, from beat or here."""
+    now = now or timezone.now()
+    limit = now - stalled_after()
+    last_sign = Coalesce("progress_at", "started_at", "created_at")
+    failed = []
+    stalled = EvaluationRun.objects.active().alias(last_sign=last_sign).filter(last_sign__lt=limit)
+    for run in stalled.only("pk", "units", "done_units"):
+        missing = [unit for unit in run.units if unit not in run.done_units]
+        message = (
+            f"{EvaluationRun.STALLED_REASON} depuis {settings.EVALUATION_STALLED_AFTER_MINUTES} "
+            f"minutes (tâches perdues : worker arrêté, file des tâches vidée). {len(missing)} unité"
+            f"{'s' if len(missing) > 1 else ''} non calculée{'s' if len(missing) > 1 else ''}"
+            f"{' : ' + ', '.join(missing[:10]) + ('…' if len(missing) > 10 else '') if missing else ''}. "
+            "Rien n'en est publié ; relancez la compilation."
+        )
+        # Re-checked in the UPDATE: a unit that reported in the meantime keeps its run alive.
+        if (
+            EvaluationRun.objects.active()
+            .alias(last_sign=last_sign)
+            .filter(pk=run.pk, last_sign__lt=limit)
+            .update(status=Status.FAILED, error=message, finished_at=now)
+        ):
+            failed.append(run.pk)
+    return failed
 
 
 def send_rollups(run_id, finish_id):
     """Once the units are done: the roll-ups side by side, then the publication (whose task id is `finish_id`)."""
     run = EvaluationRun.objects.get(pk=run_id)
+    note_progress(run.pk)
     publication = _task(FINISH_RUN, run.pk).set(task_id=finish_id)
     rollups = [_task(COMPILE_UNIT, run.pk, unit) for unit in run.units if unit in engine.ROLLUPS]
     return celery.chord(rollups)(publication) if rollups else publication.delay()
@@ -164,10 +208,13 @@ def finish(run_id):
     """Every unit is done (or this raises): the statistics of the results table are refreshed, then the run is
     published."""
     run = EvaluationRun.objects.get(pk=run_id)
-    if run.status != Status.SUCCEEDED and not [unit for unit in run.units if unit not in run.done_units]:
+    if run.status not in (Status.SUCCEEDED, Status.FAILED) and not [unit for unit in run.units if unit not in run.done_units]:
         analyze_results()
     with transaction.atomic():
         run = EvaluationRun.objects.select_for_update().get(pk=run_id)
+        if run.status == Status.FAILED:
+            # Declared stalled (or failed) while its last tasks were lost: never published, a new run replaces it.
+            return
         missing = [unit for unit in run.units if unit not in run.done_units]
         if missing:
             raise RuntimeError(f"Unités non calculées : {', '.join(missing)}.")

@@ -79,3 +79,9 @@ def purge_evaluation_results(self):
     """Weekly (beat): the detail rows of superseded runs past the retention delay (`evaluation.engine.retention`)."""
     outcome = retention.purge_results()
     return {"runs": outcome.runs, "rows": outcome.rows, **_delivery(self.request)}
+
+
+@shared_task(bind=True, name="evaluation.fail_stalled_runs", **RETRY)
+def fail_stalled_runs(self):
+    """Every five minutes (beat): the runs whose tasks were lost are failed (`runs.fail_stalled_runs`)."""
+    return {"failed": runs.fail_stalled_runs(), **_delivery(self.request)}

@@ -38,6 +38,7 @@ class Report:
     families: list = field(default_factory=list)
     run: object = None  # the run the figures come from
     active_run: object = None  # a run still computing this scope
+    failed_run: object = None  # the year's latest run, when it failed (stalled or in error) after the published one
     missing_companies: list = field(default_factory=list)  # the first REPORT_MISSING_SHOWN of them
     missing_count: int = 0  # all of them (the full list is the "non-declarants.csv" download)
     can_start_run: bool = False
@@ -162,9 +163,12 @@ def build(scope, scope_type, scope_key, year, title):
     # Every run compiles the whole year (methodology §10): the one computing is the year's national run, and the
     # figures shown come from the year's published run, also when this scope has no row in it.
     runs = EvaluationRun.objects.visible_to(scope).filter(year=year, scope_type=ScopeType.NATIONAL)
-    report.active_run = runs.active().order_by("-pk").first()
+    latest = runs.order_by("-pk").first()
+    report.active_run = latest if latest is not None and latest.status in EvaluationRun.ACTIVE_STATUSES else None
     if report.run is None:
         report.run = runs.published().first()
+    if latest is not None and latest.status == EvaluationRun.Status.FAILED:
+        report.failed_run = latest
     report.missing_companies, report.missing_count = missing_companies(scope, scope_type, scope_key, year)
     report.can_start_run = can_start_run(scope, scope_type, scope_key)
     return report
