@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluation', '0011_results_listing_index'),
+        ('evaluation', '0012_practice_notifications'),
     ]
 
     operations = [
