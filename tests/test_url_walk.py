@@ -165,7 +165,10 @@ VISIBLE = {
     },
     # Published sheets travel: every signed-in organisation reads those of every territory.
     "practices": {
-        **{role: [H["sheet_published"], A["sheet_published"]] for role in ("national", "prefecture", "club", "company", "partner")},
+        **{
+            role: [H["sheet_published"], A["sheet_published"]]
+            for role in ("national", "prefecture", "club", "company", "partner")
+        },
         "nobody": [],
     },
     # Opened to the public by their authors: the same for everybody, signed in or not.

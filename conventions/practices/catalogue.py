@@ -16,7 +16,6 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-
 from dsfr.forms import DsfrBaseForm
 
 from charte.web import add_service_error
@@ -24,6 +23,7 @@ from charte.web import add_service_error
 from . import interests, services
 from .filters import PracticeFilter
 from .models import PracticeCompany, PracticeSheet
+
 
 class InterestForm(DsfrBaseForm):
     message = forms.CharField(

@@ -35,10 +35,17 @@ class PracticeFilter(django_filters.FilterSet):
         label="Département", queryset=Departement.objects.none(), empty_label="Tous les départements"
     )
     size = django_filters.ChoiceFilter(
-        label="Taille des entreprises citées", choices=Company.Size.choices, method="with_company_size", empty_label="Toutes les tailles"
+        label="Taille des entreprises citées",
+        choices=Company.Size.choices,
+        method="with_company_size",
+        empty_label="Toutes les tailles",
     )
     public = django_filters.ModelChoiceFilter(
-        label="Public touché", field_name="publics", queryset=PracticePublic.objects.all(), method="with_public", empty_label="Tous les publics"
+        label="Public touché",
+        field_name="publics",
+        queryset=PracticePublic.objects.all(),
+        method="with_public",
+        empty_label="Tous les publics",
     )
 
     class Meta:
@@ -49,16 +56,24 @@ class PracticeFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, **kwargs):
         super().__init__(data, queryset=queryset, **kwargs)
         # Only the régions and départements where the catalogue has sheets: the choices follow its rows.
-        self.filters["region"].queryset = Region.objects.filter(pk__in=self.queryset.values("departement__region")).order_by("code")
-        self.filters["departement"].queryset = Departement.objects.filter(pk__in=self.queryset.values("departement")).order_by("code")
+        self.filters["region"].queryset = Region.objects.filter(pk__in=self.queryset.values("departement__region")).order_by(
+            "code"
+        )
+        self.filters["departement"].queryset = Departement.objects.filter(pk__in=self.queryset.values("departement")).order_by(
+            "code"
+        )
 
     # Subqueries rather than joins on the many-to-many tables: a sheet matching twice stays one row.
 
     def with_action_type(self, queryset, name, value):
-        return queryset.filter(pk__in=PracticeSheet.action_types.through.objects.filter(actiontype=value).values("practicesheet_id"))
+        return queryset.filter(
+            pk__in=PracticeSheet.action_types.through.objects.filter(actiontype=value).values("practicesheet_id")
+        )
 
     def with_public(self, queryset, name, value):
-        return queryset.filter(pk__in=PracticeSheet.publics.through.objects.filter(practicepublic=value).values("practicesheet_id"))
+        return queryset.filter(
+            pk__in=PracticeSheet.publics.through.objects.filter(practicepublic=value).values("practicesheet_id")
+        )
 
     def with_company_size(self, queryset, name, value):
         return queryset.filter(pk__in=PracticeCompany.objects.filter(company__size=value).values("sheet_id"))

@@ -84,9 +84,7 @@ def spread(scope, sheet):
     count = interested.count()
     rows = []
     if is_author(scope, sheet) or scope.is_national:
-        rows = list(
-            PracticeInterest.objects.visible_to(scope).filter(sheet=sheet).select_related("organisation", "user")
-        )
+        rows = list(PracticeInterest.objects.visible_to(scope).filter(sheet=sheet).select_related("organisation", "user"))
     mine = bool(scope.organisation_id) and interested.filter(organisation_id=scope.organisation_id).exists()
     return {
         "reproductions": reproductions,
