@@ -5,6 +5,7 @@ search (SQLite here; PostgreSQL in test_search_postgresql.py), the public pages 
 import html
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -124,7 +125,8 @@ def test_the_catalogue_runs_a_fixed_number_of_queries(client, animator, django_a
 
     url = reverse("practices:catalogue")
     add(2)
-    with django_assert_max_num_queries(17) as few:
+    # PostgreSQL asks its French configuration for the stems of the words typed: one query more.
+    with django_assert_max_num_queries(18 if connection.vendor == "postgresql" else 17) as few:
         client.get(url, {"q": "insérés", "public": girls.pk})
     add(18)
     with django_assert_max_num_queries(len(few.captured_queries)):
