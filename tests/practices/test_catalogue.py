@@ -172,7 +172,7 @@ def test_the_index_follows_the_edits_and_never_holds_the_contact(client, animato
     sheet.save()
 
     assert "tutorat" not in sheet.__class__.objects.get(pk=sheet.pk).search_text
-    assert 'href="/bonnes-pratiques/%d/"' % sheet.pk in text(client.get(url, {"q": "mentorat"}))
+    assert f'href="/bonnes-pratiques/{sheet.pk}/"' in text(client.get(url, {"q": "mentorat"}))
 
 
 # --- public reading -----------------------------------------------------------------------------------------
