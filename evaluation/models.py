@@ -329,6 +329,7 @@ class Notification(models.Model):
         PRACTICE_RETURNED = "practice_returned", "Fiche de bonne pratique renvoyée"
         PRACTICE_PUBLISHED = "practice_published", "Fiche de bonne pratique publiée"
         PRACTICE_CONSENT = "practice_consent", "Accord demandé pour une fiche de bonne pratique"
+        PRACTICE_INTEREST = "practice_interest", "Une organisation veut reproduire une fiche"
 
     class Family(models.TextChoices):
         """What a person opts in or out of, by e-mail (the in-portal notification is always kept)."""
@@ -351,6 +352,7 @@ class Notification(models.Model):
         Event.PRACTICE_RETURNED: Family.PRACTICES,
         Event.PRACTICE_PUBLISHED: Family.PRACTICES,
         Event.PRACTICE_CONSENT: Family.PRACTICES,
+        Event.PRACTICE_INTEREST: Family.PRACTICES,
     }
 
     key = models.CharField("clé", max_length=200, unique=True)

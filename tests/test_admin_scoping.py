@@ -40,7 +40,7 @@ from conventions.models import (
     Signatory,
     Target,
 )
-from conventions.practices.models import PracticeSheet
+from conventions.practices.models import PracticeInterest, PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
 from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
@@ -128,6 +128,8 @@ def foreign_rows(model, w):
         Action: lambda: Action.objects.filter(departement__code="34"),
         # Published sheets are read by every signed-in person: the Hérault's others stay in the Hérault.
         PracticeSheet: lambda: PracticeSheet.objects.filter(departement__code="34").exclude(status="published"),
+        # Interests: the organisation that said it and the sheet's authors (the Aude's préfecture wrote none).
+        PracticeInterest: lambda: PracticeInterest.objects.exclude(organisation=w.aude.prefecture),
         ActionPartner: lambda: ActionPartner.objects.filter(action__departement__code="34"),
         Campaign: lambda: Campaign.objects.filter(departements__code="34"),
         Declaration: lambda: Declaration.objects.filter(convention__in=herault_conventions),

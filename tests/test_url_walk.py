@@ -71,6 +71,11 @@ ALL = {
         "NAT-2026-0002",
     ],
     "actions": [H["action_a"], H["action_b"], A["action_a"], A["action_b"]],
+    # The practice catalogues list published sheets only, never a draft nor a sheet in review.
+    "practices": [H[key] for key in ("sheet", "sheet_draft", "sheet_other", "sheet_published")]
+    + [A[key] for key in ("sheet", "sheet_draft", "sheet_other", "sheet_published")],
+    "public_practices": [H[key] for key in ("sheet", "sheet_draft", "sheet_other", "sheet_published")]
+    + [A[key] for key in ("sheet", "sheet_draft", "sheet_other", "sheet_published")],
     # Départements are listed by code, 25 a page: the Aude (11) is on the first page, the Hérault (34) on
     # the second for the national level, which sees them all.
     "departements": ['href="/territoires/34/"', 'href="/territoires/11/"'],
@@ -158,6 +163,16 @@ VISIBLE = {
         **{role: [code for code, _ in H["qpvs"]] for role in ("prefecture", "club", "company", "partner")},
         "nobody": [],
     },
+    # Published sheets travel: every signed-in organisation reads those of every territory.
+    "practices": {
+        **{
+            role: [H["sheet_published"], A["sheet_published"]]
+            for role in ("national", "prefecture", "club", "company", "partner")
+        },
+        "nobody": [],
+    },
+    # Opened to the public by their authors: the same for everybody, signed in or not.
+    "public_practices": {role: [H["sheet_published"], A["sheet_published"]] for role in ROLES},
     "mosson_actions": {
         "national": ALL["mosson_actions"],
         "prefecture": ALL["mosson_actions"],
@@ -502,6 +517,14 @@ RULES = {
     "practices:detail": (
         Rule(READERS, "practice"),
         Rule(by_role(200, 200, 200, 200, 200, 404), "practice_published", foreign=by_role(200, 200, 200, 200, 200, 404)),
+    ),
+    # Finding and reproducing (catalogue.py): the catalogue of published sheets, the public one and the public
+    # page (no sign-in needed, tests/practices/test_catalogue.py), "je veux reproduire" (not for its authors).
+    "practices:catalogue": Rule(same(200), rows="practices"),
+    "practices:public_catalogue": Rule(same(200), rows="public_practices"),
+    "practices:public_detail": Rule(same(200), "practice_published", foreign=same(200)),
+    "practices:reproduce": Rule(
+        by_role(200, 200, 403, 200, 200, 404), "practice_published", foreign=by_role(200, 200, 200, 200, 200, 404)
     ),
     "practices:edit": Rule(by_role(403, 403, 200, 404, 404, 404), "practice_draft"),
     "practices:attachment_add": Rule(by_role(403, 403, 200, 404, 404, 404), "practice_draft"),

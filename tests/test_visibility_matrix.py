@@ -19,7 +19,7 @@ from charte.comptes.models import Invitation, Organisation, User
 from charte.comptes.scoping import Scope
 from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, Convention, ImportBatch
-from conventions.practices.models import PracticeSheet
+from conventions.practices.models import PracticeInterest, PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
 
@@ -61,6 +61,8 @@ SERVED = {
     # Practice sheets: their pages (drafts and sheets in review walked on the club's, the préfecture's and the
     # Aude's sheets), their attachments, and the admin.
     PracticeSheet: Served(portal=("practices:detail", "practices:review", "practices:consent", "practices:attachment")),
+    # Who wants to reproduce a sheet: its page (the authors and the national level read who), and the admin.
+    PracticeInterest: Served(portal=("practices:detail",)),
     Campaign: Served(portal=("evaluation:campaign_list", "evaluation:campaign_detail"), api=("campagne",)),
     Declaration: Served(portal=("evaluation:declaration_list", "evaluation:declaration"), api=("declaration",)),
     Notification: Served(),

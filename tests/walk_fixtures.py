@@ -14,7 +14,7 @@ narrower roles (club, company) must not see ("voisin"):
 - an action of A logged by the club's animator, reaching two QPV, and an action of B reaching one QPV;
 - a diagnostic of A by the club and one of B without club;
 - practice sheets: one of the club in review naming A (with an attachment), a draft of the club, a draft of the
-  préfecture (the neighbour) and a published one.
+  préfecture (the neighbour) and a published one, open to the public, that the préfecture wants to reproduce.
 Plus two national conventions: one declined in the Hérault, the other in the Aude.
 
 Names and references are distinct enough to be searched for as plain text in pages and CSV exports.
@@ -29,7 +29,7 @@ from django.utils import timezone
 from charte.comptes.models import Membership, OrganisationKind
 from charte.territoires.models import EPCI
 from conventions.models import Convention, ConventionDocument
-from conventions.practices.models import PracticeAttachment, PracticeCompany, PracticeSheet
+from conventions.practices.models import PracticeAttachment, PracticeCompany, PracticeInterest, PracticeSheet
 from entreprises.models import Diagnostic, DiagnosticItem
 from evaluation.campaigns import services as evaluation_services
 from evaluation.models import Evidence
@@ -201,6 +201,11 @@ def _side(code):
         author_organisation=side.club,
         status=PracticeSheet.Status.PUBLISHED,
         published_at=timezone.now(),
+        public=True,
+    )
+    # The préfecture wants to reproduce the club's published sheet (its authors and the national level see who).
+    side.sheet_interest = PracticeInterest.objects.create(
+        sheet=side.sheet_published, organisation=side.prefecture, message=f"Intérêt de la préfecture {code}"
     )
 
     # Open from January 1st to the next spring: whatever today is, the campaign of this year is running.

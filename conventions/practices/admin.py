@@ -3,7 +3,7 @@ from django.contrib import admin
 from charte.comptes.admin_scoping import ReferentialAdminMixin, ScopedAdminMixin, ScopedInlineMixin, request_scope
 
 from . import services
-from .models import PracticeAttachment, PracticeCompany, PracticePublic, PracticeSheet, PracticeTransition
+from .models import PracticeAttachment, PracticeCompany, PracticeInterest, PracticePublic, PracticeSheet, PracticeTransition
 
 
 class PracticeCompanyInline(ScopedInlineMixin, admin.TabularInline):
@@ -58,3 +58,19 @@ class PracticeSheetAdmin(ScopedAdminMixin, admin.ModelAdmin):
 class PracticePublicAdmin(ReferentialAdminMixin, admin.ModelAdmin):
     list_display = ("label", "code", "position")
     search_fields = ("label", "code")
+
+
+@admin.register(PracticeInterest)
+class PracticeInterestAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Read-only: an interest is said on the sheet's page, which tells the authors."""
+
+    list_display = ("sheet", "organisation", "user", "created_at")
+    list_select_related = ("sheet", "organisation", "user")
+    search_fields = ("sheet__title", "organisation__name")
+    readonly_fields = ("sheet", "organisation", "user", "message", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def may_write(self, request, obj):
+        return False

@@ -8,6 +8,7 @@ The app lives inside `conventions` (it links actions) and imports nothing of `ev
 """
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 
@@ -169,6 +170,10 @@ class PracticeSheet(models.Model):
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
     published_at = models.DateTimeField("publiée le", null=True, blank=True, editable=False)
     is_demo = models.BooleanField("contenu de démonstration", default=False)
+    # What the catalogue searches (conventions.practices.search), rewritten by save(): a weighted French tsvector
+    # on PostgreSQL (GIN index, migration 0002), the light-stemmed words on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_text = models.TextField(blank=True, editable=False)
 
     objects = PracticeSheetQuerySet.as_manager()
 
@@ -191,6 +196,14 @@ class PracticeSheet(models.Model):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        from .search import SEARCHED_FIELDS, index_sheets
+
+        if update_fields is None or set(update_fields) & set(SEARCHED_FIELDS):
+            index_sheets(type(self), [self.pk])
 
     @property
     def is_editable(self):
@@ -304,3 +317,46 @@ class PracticeAttachment(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class PracticeInterestQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """Who wants to reproduce a sheet is the business of its authors and of the organisation that said so
+        (the national level sees all); the other readers of the sheet see a count, not the rows."""
+        if scope.is_national:
+            return self.all()
+        if scope.kind is None or not scope.organisation_id:
+            return self.none()
+        return self.filter(Q(organisation_id=scope.organisation_id) | Q(sheet__author_organisation_id=scope.organisation_id))
+
+
+class PracticeInterest(models.Model):
+    """ "Je veux reproduire": an organisation tells the authors of a published sheet it wants to do the same.
+    Once per organisation and sheet; written by `conventions.practices.interests.record_interest`."""
+
+    sheet = models.ForeignKey(PracticeSheet, on_delete=models.CASCADE, related_name="interests", verbose_name="fiche")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="practice_interests", verbose_name="organisation"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="par"
+    )
+    message = models.TextField("message aux auteurs", blank=True, validators=[validate_long_text])
+    created_at = models.DateTimeField("le", auto_now_add=True)
+
+    objects = PracticeInterestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "intérêt pour une fiche"
+        verbose_name_plural = "intérêts pour les fiches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sheet", "organisation"],
+                name="unique_practice_interest",
+                violation_error_message="Votre organisation a déjà dit vouloir reproduire cette fiche.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} → {self.sheet}"

@@ -1,10 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import catalogue, views
 
 app_name = "practices"
 
 urlpatterns = [
+    # Finding and reproducing (catalogue.py).
+    path("", catalogue.catalogue, name="catalogue"),
+    path("publiques/", catalogue.public_catalogue, name="public_catalogue"),
+    path("publiques/<int:pk>/", catalogue.public_detail, name="public_detail"),
+    path("<int:pk>/reproduire/", catalogue.reproduce, name="reproduce"),
     path("mes-fiches/", views.sheet_list, name="mine"),
     path("nouvelle/", views.sheet_create, name="create"),
     path("<int:pk>/", views.sheet_detail, name="detail"),
