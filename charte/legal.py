@@ -91,6 +91,7 @@ def personal_data(request):
 PUBLIC_PAGES = (
     ("home", "Accueil"),
     ("rapports:open_data", "Données ouvertes"),
+    ("practices:public_catalogue", "Bonnes pratiques publiques"),
     ("methodologie", "Méthodologie des chiffres"),
     ("api:docs", "Documentation de l'API"),
     ("accessibilite", "Déclaration d'accessibilité"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluation', '0012_practice_notifications'),
+        ('evaluation', '0013_practice_interest_notification'),
     ]
 
     operations = [
