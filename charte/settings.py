@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "entreprises",
     "conventions",
     "evaluation",
+    "evaluation.surveys",
 ]
 
 MIDDLEWARE = [
