@@ -34,3 +34,8 @@ def _reference_data_for_transactional_tests(request):
         load_regions_and_departements(Region, Departement)
     if not ActionType.objects.exists():
         load_catalogue(Family, Indicator, ActionType)
+    from evaluation.surveys.catalogue import load_questionnaires
+    from evaluation.surveys.models import Question, QuestionnaireModel
+
+    if not QuestionnaireModel.objects.exists():
+        load_questionnaires(QuestionnaireModel, Question, ActionType)
