@@ -1,6 +1,7 @@
 """Admin of the 360° surveys: for support and checks. The portal's pages do the work (creating surveys, links,
 moderation); here the national level edits the questionnaire models, and the scoped staff read surveys and
-responses and moderate open answers. Follow-up addresses are never displayed: only whether one is kept."""
+responses and moderate open answers. Follow-up addresses have no admin: nobody reads them, they only serve
+the follow-up e-mails (and are erased after the last one)."""
 
 from django.contrib import admin
 from django.utils import timezone
@@ -13,7 +14,7 @@ from charte.comptes.admin_scoping import (
     request_scope,
 )
 
-from .models import Answer, FollowUpContact, Question, QuestionnaireModel, Response, Survey, SurveyToken
+from .models import Answer, Question, QuestionnaireModel, Response, Survey, SurveyToken
 
 
 class ReadOnlyMixin:
@@ -130,10 +131,3 @@ class AnswerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             obj.moderated_by = request.user
             obj.moderated_at = timezone.now()
         super().save_model(request, obj, form, change)
-
-
-@admin.register(FollowUpContact)
-class FollowUpContactAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "consented_at", "sent_3m_at", "sent_6m_at", "erased_at"]
-    exclude = ["email"]
-    readonly_fields = ["response", "consented_at", "sent_3m_at", "sent_6m_at", "erased_at"]

@@ -126,10 +126,14 @@ class QuestionQuerySet(models.QuerySet):
         return self.active().filter(Q(club__isnull=True) | club_questions, questionnaire_id=survey.questionnaire_id)
 
     def visible_to(self, scope):
-        """National questions: everybody. A club's own questions: that club, and whoever sees its actions'
-        surveys reads them through the survey (national, préfecture)."""
-        if scope.is_national or scope.is_prefecture:
+        """National questions: everybody. A club's own questions: that club, the préfectures of its
+        départements, the national level."""
+        if scope.is_national:
             return self.all()
+        national = Q(club__isnull=True)
+        if scope.is_prefecture:
+            clubs = Organisation.objects.filter(departements__in=scope.departement_ids).values("pk")
+            return self.filter(national | Q(club_id__in=clubs))
         if scope.is_club:
             return self.filter(Q(club__isnull=True) | Q(club_id=scope.organisation_id))
         return self.filter(club__isnull=True)

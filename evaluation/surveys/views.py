@@ -40,6 +40,7 @@ from .models import (
 )
 from .permissions import can_manage_surveys, may_add_club_questions
 
+MANAGERS_ONLY = "Seuls le club qui a saisi l'action et la préfecture de son département peuvent gérer ses enquêtes."
 # Against a robot submitting the group link in a loop: this many responses per address and survey per hour.
 RATE_LIMIT = 20
 
@@ -68,7 +69,7 @@ def _survey(request, pk):
 def _managed_survey(request, pk):
     survey = _survey(request, pk)
     if not can_manage_surveys(request.scope, survey.action):
-        raise PermissionDenied
+        raise PermissionDenied(MANAGERS_ONLY)
     return survey
 
 
@@ -109,7 +110,7 @@ def survey_list(request):
 def survey_create(request, action_pk):
     action = get_object_or_404(Action.objects.visible_to(request.scope).select_related("action_type"), pk=action_pk)
     if not can_manage_surveys(request.scope, action):
-        raise PermissionDenied
+        raise PermissionDenied(MANAGERS_ONLY)
     questionnaires = services.applicable_questionnaires(action)
     form = SurveyCreateForm(request.POST or None, questionnaires=questionnaires)
     if request.method == "POST" and form.is_valid():
@@ -296,7 +297,7 @@ def questionnaire_detail(request, pk):
             messages.success(request, "Votre question est ajoutée aux enquêtes de votre club.")
             return redirect("surveys:questionnaire", pk=questionnaire.pk)
     elif request.method == "POST":
-        raise PermissionDenied
+        raise PermissionDenied("Seul un club peut ajouter ses propres questions à un modèle.")
     return render(
         request,
         "surveys/questionnaire_detail.html",
@@ -315,7 +316,7 @@ def club_question_toggle(request, pk):
     """A club withdraws (or asks again) one of its own questions: answers already given stay."""
     question = get_object_or_404(Question.objects.visible_to(request.scope).filter(club__isnull=False), pk=pk)
     if not (request.scope.is_club and question.club_id == request.scope.organisation_id):
-        raise PermissionDenied
+        raise PermissionDenied("Seul le club qui a ajouté la question peut la retirer.")
     services.toggle_club_question(question)
     return redirect("surveys:questionnaire", pk=question.questionnaire_id)
 
