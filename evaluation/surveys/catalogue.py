@@ -8,7 +8,7 @@ STAGE = "stage_trouve"
 EMPLOI = "emploi_trouve"
 FORMATION = "formation_trouvee"
 
-OPEN_QUESTION = "Voulez-vous nous dire autre chose ? (facultatif)"
+OPEN_QUESTION = "Voulez-vous nous dire autre chose ?"
 
 PARTICIPANT_TYPES = [
     "INTERVENTION_CLASSE",
@@ -131,7 +131,7 @@ QUESTIONNAIRES = [
             ("Le partenariat avec l'entreprise vous a convenu ?", "scale", SATISFACTION),
             ("L'action a aidé les habitants et habitantes du quartier ?", "scale", ""),
             ("Vous conseillez ce partenariat à une autre association ?", "yes_no", RECOMMANDE),
-            ("Qu'est-ce qui pourrait être mieux ? (facultatif)", "open", ""),
+            ("Qu'est-ce qui pourrait être mieux ?", "open", ""),
         ],
     ),
 ]

@@ -4,7 +4,7 @@
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
-from .models import WAVE_CHOICES, Question, QuestionKind, QuestionnaireModel
+from .models import WAVE_CHOICES, QuestionKind, QuestionnaireModel
 
 REQUIRED_CHOICE = "Choisissez une réponse."
 DATE_WIDGET = {"type": "date"}
@@ -104,7 +104,7 @@ class AnswerForm(DsfrBaseForm):
                 "ni à l'entreprise.",
             )
             self.fields["email"] = forms.EmailField(
-                label="Votre adresse électronique (facultatif)",
+                label="Votre adresse électronique",
                 required=False,
                 help_text="Format attendu : nom@domaine.fr",
                 error_messages={"invalid": "Écrivez une adresse électronique valide, par exemple nom@domaine.fr."},
@@ -134,11 +134,3 @@ class AnswerForm(DsfrBaseForm):
         if self.follow_up and self.cleaned_data.get("follow_up"):
             return self.cleaned_data.get("email") or ""
         return ""
-
-
-class ModerationFilterForm(DsfrBaseForm):
-    pass
-
-
-def club_questions_of(questionnaire, scope):
-    return Question.objects.visible_to(scope).filter(questionnaire=questionnaire, club__isnull=False)
