@@ -4,7 +4,6 @@ responses and moderate open answers. Follow-up addresses have no admin: nobody r
 the follow-up e-mails (and are erased after the last one)."""
 
 from django.contrib import admin
-from django.utils import timezone
 
 from charte.comptes.admin_scoping import (
     ReferentialAdminMixin,
@@ -14,18 +13,9 @@ from charte.comptes.admin_scoping import (
     request_scope,
 )
 
-from .models import Answer, Question, QuestionnaireModel, Response, Survey, SurveyToken
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from ..admin import ReadOnlyAdmin
+from . import services
+from .models import Answer, Moderation, Question, QuestionnaireModel, Response, Survey, SurveyToken
 
 
 class NationalQuestionInline(ReferentialInlineMixin, admin.TabularInline):
@@ -88,10 +78,15 @@ class SurveyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False
 
 
-class AnswerInline(ScopedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class AnswerInline(ScopedInlineMixin, admin.TabularInline):
     model = Answer
     extra = 0
     fields = ["question", "choice", "text", "moderation"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -101,7 +96,7 @@ class AnswerInline(ScopedInlineMixin, ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Response)
-class ResponseAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+class ResponseAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ["__str__", "survey", "submitted_at"]
     list_select_related = ["survey__questionnaire", "survey__action"]
     search_fields = ["survey__action__title"]
@@ -127,7 +122,7 @@ class AnswerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return Answer.objects.moderable_by(request_scope(request)).filter(pk=obj.pk).exists()
 
     def save_model(self, request, obj, form, change):
-        if "moderation" in form.changed_data:
-            obj.moderated_by = request.user
-            obj.moderated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        if "moderation" in form.changed_data and obj.moderation != Moderation.PENDING:
+            services.moderate(obj, obj.moderation, request.user)
+        else:
+            super().save_model(request, obj, form, change)

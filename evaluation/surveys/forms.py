@@ -24,14 +24,14 @@ class SurveyCreateForm(DsfrBaseForm):
         error_messages={"required": "Choisissez le moment de l'enquête."},
     )
     expected_respondents = forms.IntegerField(
-        label="Nombre de personnes sollicitées (facultatif)",
+        label="Nombre de personnes sollicitées",
         required=False,
         min_value=1,
         max_value=100000,
         help_text="Sert à calculer le taux de réponse.",
     )
     closes_on = forms.DateField(
-        label="Date de clôture (facultatif)",
+        label="Date de clôture",
         required=False,
         widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d"),
         help_text="Après cette date, le lien ne permet plus de répondre.",

@@ -430,3 +430,22 @@ def test_the_beat_task_sends_the_follow_ups(world, settings):
     assert send_survey_follow_ups.name == "evaluation.send_survey_follow_ups"
     assert "send-survey-follow-ups" in settings.CELERY_BEAT_SCHEDULE
     assert send_survey_follow_ups.apply().get() == 0
+
+
+# --- admin ---------------------------------------------------------------------------------------------
+
+
+def test_the_admin_pages_of_the_surveys_render_and_moderate(client, world):
+    from charte.comptes.models import User
+
+    answer_n(world["survey"], 1, text="À publier")
+    client.force_login(User.objects.create_superuser("admin@example.org", "motdepasse-solide-1"))
+    for model in ("questionnairemodel", "question", "survey", "response", "answer"):
+        changelist = client.get(reverse(f"admin:surveys_{model}_changelist"))
+        assert changelist.status_code == 200, model
+        obj = changelist.context["cl"].result_list[0]
+        assert client.get(reverse(f"admin:surveys_{model}_change", args=[obj.pk])).status_code == 200, model
+    pending = Answer.objects.get(text="À publier")
+    client.post(reverse("admin:surveys_answer_change", args=[pending.pk]), {"moderation": "approved"})
+    pending.refresh_from_db()
+    assert pending.moderation == Moderation.APPROVED and pending.moderated_by.email == "admin@example.org"
