@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "conventions",
     "conventions.practices",
     "evaluation",
+    "evaluation.surveys",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
     "compilation-evaluation": {
         "task": "evaluation.nightly_compile",
         "schedule": crontab(hour=2, minute=15),
+    },
+    # Survey follow-ups at 3 and 6 months (issue 16), then the respondent's address is erased.
+    "send-survey-follow-ups": {
+        "task": "evaluation.send_survey_follow_ups",
+        "schedule": crontab(hour=9, minute=15),
     },
     # The health endpoint's proof that beat and a worker are alive (charte/ops/health.py).
     "battement-beat": {

@@ -24,6 +24,9 @@ urlpatterns = [
     path("catalogue/", include("charte.catalogue.urls")),
     path("campagnes/", include("evaluation.campaigns.urls")),
     path("rapports/", include("evaluation.reports.urls")),
+    path("enquetes/", include("evaluation.surveys.urls")),
+    # Public: the answer pages of the surveys (no account).
+    path("enquete/", include("evaluation.surveys.public_urls")),
     path("methodologie/", methodology.page, name="methodologie"),
     path("accessibilite/", legal.accessibility, name="accessibilite"),
     path("mentions-legales/", legal.legal_notice, name="mentions_legales"),

@@ -7,5 +7,6 @@ The tasks live with their part: `evaluation.campaigns.tasks` (reminders, declara
 
 from .campaigns import tasks as campaign_tasks
 from .engine import tasks as engine_tasks
+from .surveys import tasks as survey_tasks
 
-__all__ = ["campaign_tasks", "engine_tasks"]
+__all__ = ["campaign_tasks", "engine_tasks", "survey_tasks"]

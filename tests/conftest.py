@@ -39,3 +39,8 @@ def _reference_data_for_transactional_tests(request):
 
     if not PracticePublic.objects.exists():
         load_publics(PracticePublic)
+    from evaluation.surveys.catalogue import load_questionnaires
+    from evaluation.surveys.models import Question, QuestionnaireModel
+
+    if not QuestionnaireModel.objects.exists():
+        load_questionnaires(QuestionnaireModel, Question, ActionType)

@@ -44,6 +44,8 @@ from conventions.practices.models import PracticeInterest, PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
 from evaluation.engine import runs
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
+from evaluation.surveys import services as survey_services
+from evaluation.surveys.models import Answer, Question, QuestionnaireModel, Response, Survey
 from tests.factories import MembershipFactory, UserFactory
 from tests.walk_fixtures import build_world
 
@@ -86,6 +88,12 @@ def world(db):
             year=year, scope_type="departement", scope_key=side.code, units=[f"dep:{side.code}"], units_total=1
         )
         runs.execute_sync(run.pk)
+        # A survey of each side's action, answered once (open text pending), and a question of the side's club.
+        questionnaire = QuestionnaireModel.objects.get(code="participant")
+        survey = Survey.objects.create(action=side.action_a, questionnaire=questionnaire, wave_months=0)
+        Question.objects.create(questionnaire=questionnaire, club=side.club, text=f"Question du club {side.code}", kind="yes_no")
+        answers = {q: ("Texte" if q.kind == "open" else 1) for q in survey_services.questions_of(survey)}
+        survey_services.submit_response(survey, answers)
     w.staff = UserFactory(email="agent@aude.example.org", is_staff=True)
     w.staff.user_permissions.set(Permission.objects.all())
     w.membership = MembershipFactory(user=w.staff, organisation=w.aude.prefecture, role=Membership.Role.ADMIN)
@@ -135,6 +143,10 @@ def foreign_rows(model, w):
         Declaration: lambda: Declaration.objects.filter(convention__in=herault_conventions),
         Notification: lambda: Notification.objects.filter(declaration__convention__in=herault_conventions),
         EvaluationRun: lambda: EvaluationRun.objects.filter(scope_type="departement", scope_key="34"),
+        Question: lambda: Question.objects.filter(club=w.herault.club),
+        Survey: lambda: Survey.objects.filter(action__departement__code="34"),
+        Response: lambda: Response.objects.filter(survey__action__departement__code="34"),
+        Answer: lambda: Answer.objects.filter(response__survey__action__departement__code="34"),
         AnnualResult: lambda: AnnualResult.objects.filter(
             Q(scope_type="departement", scope_key="34")
             | Q(scope_type="club", scope_key=str(w.herault.club.pk))

@@ -302,7 +302,52 @@ def _contact(world, role, variant):
     return {"pk": Contact.objects.create(company=company, first_name="Paul", last_name="Garcia", email="paul@example.org").pk}
 
 
+def _questionnaire_pk():
+    from evaluation.surveys.models import QuestionnaireModel
+
+    return QuestionnaireModel.objects.get(code="participant").pk
+
+
+def _survey(world, role, variant):
+    """A survey of the side's action A (its club's), or of the Hérault's action B for the neighbour (no club)."""
+    from evaluation.surveys.models import QuestionnaireModel, Survey
+
+    side = side_of(world, variant)
+    action = side.action_b if variant == "voisin" else side.action_a
+    questionnaire = QuestionnaireModel.objects.get(code="participant")
+    return Survey.objects.get_or_create(action=action, questionnaire=questionnaire, wave_months=0)[0]
+
+
+def _public_survey(world, role, variant):
+    return {"public_key": _survey(world, role, variant).public_key}
+
+
+def _survey_token(world, role, variant):
+    from evaluation.surveys.models import SurveyToken
+
+    survey = _survey(world, role, variant)
+    return {"public_key": survey.public_key, "token": SurveyToken.objects.create(survey=survey).token}
+
+
+def _stop_follow_up(world, role, variant):
+    from django.core import signing
+
+    from evaluation.surveys.models import FollowUpContact, Response
+    from evaluation.surveys.services import STOP_SALT
+
+    response = Response.objects.create(survey=_survey(world, role, variant))
+    contact = FollowUpContact.objects.create(response=response, email="lea@example.org", consented_at=response.submitted_at)
+    return {"signed": signing.dumps(contact.pk, salt=STOP_SALT)}
+
+
 TARGETS = {
+    "survey": Target(lambda world, role, variant: {"pk": _survey(world, role, variant).pk}),
+    # Public answer pages: the same for everybody, wherever the action is.
+    "public_survey": Target(_public_survey, ("ici",)),
+    "survey_token": Target(_survey_token, ("ici",)),
+    "stop_follow_up": Target(_stop_follow_up, ("ici",)),
+    "questionnaire": Target(lambda world, role, variant: {"pk": _questionnaire_pk()}, ("ici",)),
+    "action_of_survey": Target(_pk("action_a", "action_b", key="action_pk")),
     "person": Target(_person),
     "contact": Target(_contact),
     "import_batch": Target(_import_batch, ("ici", "aude")),
@@ -414,7 +459,31 @@ REPORT_READERS = {
     "report_company": READERS,
 }
 
+# The 360° surveys (issue 16): read by national, the préfecture and the action's club; run by the last two.
+SURVEY_READERS = by_role(200, 200, 200, 404, 404, 404)
+SURVEY_MANAGERS = by_role(403, 200, 200, 404, 404, 404)
+
 RULES = {
+    "surveys:list": Rule(SURVEY_READERS),
+    "surveys:export": Rule(SURVEY_READERS),
+    # The moderators of open answers: the action's club and the préfecture, not the national level.
+    "surveys:moderation": Rule(by_role(404, 200, 200, 404, 404, 404)),
+    "surveys:moderate": Rule(same(405), "any_pk"),  # POST only
+    "surveys:question_toggle": Rule(same(405), "any_pk"),  # POST only
+    "surveys:questionnaires": Rule(same(200)),
+    "surveys:questionnaire": Rule(same(200), "questionnaire"),
+    # The action is visible to the company that took part, but a survey is not its business.
+    "surveys:create": Rule(by_role(403, 200, 200, 403, 404, 404), "action_of_survey"),
+    "surveys:detail": Rule(SURVEY_READERS, "survey"),
+    "surveys:print": Rule(SURVEY_READERS, "survey"),
+    "surveys:results": Rule(SURVEY_READERS, "survey"),
+    "surveys:tokens": Rule(SURVEY_MANAGERS, "survey"),
+    "surveys:tokens_print": Rule(SURVEY_MANAGERS, "survey"),
+    # Public: answering needs no account.
+    "survey_public:answer": Rule(same(200), "public_survey"),
+    "survey_public:answer_token": Rule(same(200), "survey_token"),
+    "survey_public:thanks": Rule(same(200), "public_survey"),
+    "survey_public:stop": Rule(same(200), "stop_follow_up"),
     "home": Rule(same(302)),  # the public landing page sends signed-in people to their dashboard
     "dashboard": Rule(same(200)),
     "comptes:login": Rule(same(302)),

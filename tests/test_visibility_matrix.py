@@ -22,6 +22,7 @@ from conventions.models import Action, Convention, ImportBatch
 from conventions.practices.models import PracticeInterest, PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
 from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
+from evaluation.surveys.models import Answer, FollowUpContact, Question, QuestionnaireModel, Response, Survey, SurveyToken
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,17 @@ SERVED = {
     Notification: Served(),
     EvaluationRun: Served(portal=("rapports:report", "rapports:progress")),
     AnnualResult: Served(portal=("rapports:report", "rapports:csv", "rapports:xlsx"), api=("resultat",)),
+    # The 360° surveys (issue 16): the catalogue is referential; surveys, their links, responses and answers are
+    # served by the survey pages; follow-up addresses only by the respondent's own (signed) link to erase them,
+    # and by no admin.
+    QuestionnaireModel: Served(portal=("surveys:questionnaire",), admin=False),
+    Question: Served(portal=("surveys:questionnaire",)),
+    Survey: Served(portal=("surveys:detail", "surveys:print", "surveys:results")),
+    # Personal links: an inline of the survey's admin, read-only.
+    SurveyToken: Served(portal=("surveys:tokens_print",), admin=False),
+    Response: Served(portal=("surveys:results",)),
+    Answer: Served(portal=("surveys:results",)),
+    FollowUpContact: Served(portal=("survey_public:stop",), admin=False),
 }
 
 

@@ -236,7 +236,7 @@ class SuperuserOnlyAdminMixin:
         return queryset if is_unrestricted(request) else queryset.none()
 
 
-PORTAL_APPS = ("comptes", "territoires", "catalogue", "entreprises", "conventions", "evaluation")
+PORTAL_APPS = ("comptes", "territoires", "catalogue", "entreprises", "conventions", "evaluation", "surveys")
 
 
 def restrict_third_party_admins(site=None):
