@@ -55,9 +55,11 @@ COUNT_MEASURES = (
     Measure(secrecy.REPORTING, "companies_reporting", "Entreprises ayant déclaré", (PER_COMPANY,)),
 )
 INDICATOR_FIELD = "declared_validated_value"
-FIELDS = ("scope_key", "family_id", "family__code", "indicator_id", "companies_expected") + tuple(
-    measure.field for measure in COUNT_MEASURES
-) + (INDICATOR_FIELD,)
+FIELDS = (
+    ("scope_key", "family_id", "family__code", "indicator_id", "companies_expected")
+    + tuple(measure.field for measure in COUNT_MEASURES)
+    + (INDICATOR_FIELD,)
+)
 
 POSITIONS = (
     "dans le quart supérieur",
