@@ -6,16 +6,16 @@ the départements of its région and of all France, from the published set of th
 The département's own values come from its report (rows read through `AnnualResult.visible_to`). The group
 statistics read every département's published row, like the open data does: they are anonymous aggregates
 built only from values the open data could publish (methodology §14 "Secret statistique"), so they tell a
-préfecture nothing about another département that the public file does not already tell. Queries: the
-published runs, the départements' rows of the year, the QPV populations, the départements' régions: four,
-whatever the number of départements, families or indicators. The quantiles are a Python step over at most 101
+préfecture nothing about another département that the public file does not already tell. Two queries, whatever
+the number of départements, families or indicators: the départements' rows of the report's published run, and
+the départements with their région and the population of their QPV. The quantiles are a Python step over at most 101
 values per group and figure.
 """
 
 import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from charte.catalogue.models import Indicator
 from charte.territoires.models import QPV, Departement
@@ -138,6 +138,10 @@ class Row:
         return position(self.value, self.france.stats)
 
     @property
+    def groups(self):
+        return (self.region, self.france)
+
+    @property
     def hidden(self):
         """The own value is shown to its reader but covered by secrecy, hence out of the statistics."""
         return self.value is not None and not self.counted
@@ -158,9 +162,11 @@ class Comparison:
     signatory_companies: int | None
     blocks: list = field(default_factory=list)
     url: str = METHOD_URL
+    min_group: int = MIN_GROUP
 
 
 def fmt(value):
+    """The French writing of a compared value (the page, the PDF and the XLSX round alike)."""
     return format_number(value, decimals=2)
 
 
@@ -189,24 +195,25 @@ class Values:
     """Every département's comparable values of one year: {key: {departement code: (value, publishable)}}, where
     a key is (family code or "", indicator id or None, measure code, denominator)."""
 
-    def __init__(self, year):
-        self.year = year
+    def __init__(self, run):
+        """`run`: the published run of the year (the report's), whose département rows are read."""
+        self.year = run.year
         rows = list(
-            AnnualResult.objects.published()
-            .filter(year=year, scope_type=ScopeType.DEPARTEMENT)
+            AnnualResult.objects.filter(run=run, year=run.year, scope_type=ScopeType.DEPARTEMENT)
             .exclude(indicator__aggregation=Indicator.Aggregation.RATIO)
             .values(*FIELDS)
         )
-        self.populations = dict(
-            QPV.objects.filter(generation=qpv_generation(year))
-            .order_by()
-            .values("departement__code")
-            .annotate(total=Sum("population", default=0))
-            .values_list("departement__code", "total")
+        generation = qpv_generation(run.year)
+        departements = (
+            Departement.objects.order_by()
+            .values_list("code", "region__code", "region__name")
+            .annotate(population=Sum("qpvs__population", filter=Q(qpvs__generation=generation), default=0))
         )
-        self.regions = {
-            code: (region, name) for code, region, name in Departement.objects.values_list("code", "region__code", "region__name")
-        }
+        self.regions = {}
+        self.populations = {}
+        for code, region, name, population in departements:
+            self.regions[code] = (region, name)
+            self.populations[code] = population
         totals = {row["scope_key"]: row for row in rows if row["family_id"] is None and row["indicator_id"] is None}
         self.companies = {code: row["companies_expected"] for code, row in totals.items()}
         # The open data's secrecy, computed the same way on the same published rows (département x family).
@@ -261,7 +268,7 @@ def build(report):
     None for another kind of report or a year without published figures."""
     if report.scope_type != ScopeType.DEPARTEMENT or not report.has_figures or report.total is None:
         return None
-    values = Values(report.year)
+    values = Values(report.run)
     code = report.scope_key
     region_code, region_name = values.regions.get(code, (None, ""))
     in_region = {dep for dep, (region, _name) in values.regions.items() if region == region_code}
