@@ -122,6 +122,7 @@ class Group:
 @dataclass
 class Row:
     label: str  # "Actions pour 10 000 habitants des QPV"
+    key: tuple  # (family code or "", indicator id or None, measure, denominator): see Values
     code: str  # figure code, for the link to its definition
     denominator: str
     value: float | None  # the département's own value
@@ -286,6 +287,7 @@ def build(report):
         france = values.group(key, everywhere)
         return Row(
             label=f"{label} {DENOMINATOR_LABELS[key[3]]}",
+            key=key,
             code=figure_code,
             denominator=key[3],
             value=value,
