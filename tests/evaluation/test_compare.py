@@ -152,6 +152,10 @@ def publish(rng, codes, year=YEAR, small_share=0.25, qpv_min=0):
         return rng.randint(1, 4) if rng.random() < small_share else rng.randint(low, high)
 
     rows = []
+
+    def row(code, **values):
+        rows.append(AnnualResult(run=run, unit=code, year=year, scope_type="departement", scope_key=code, **values))
+
     for code in codes:
         for q in range(rng.randint(qpv_min, 3)):
             QPVFactory(code=f"QP0{code}{q:03d}", departement=departement(code), population=rng.randint(800, 9000))
@@ -160,51 +164,27 @@ def publish(rng, codes, year=YEAR, small_share=0.25, qpv_min=0):
         for family in families:
             actions, beneficiaries = count(), count(5, 400)
             qpv = rng.randint(0, beneficiaries)
-            reporting = rng.randint(0, expected)
-            rows.append(
-                AnnualResult(
-                    run=run,
-                    unit=code,
-                    year=year,
-                    scope_type="departement",
-                    scope_key=code,
-                    family=family,
-                    actions_count=actions,
-                    beneficiaries=beneficiaries,
-                    beneficiaries_qpv=qpv,
-                    companies_expected=expected,
-                    companies_reporting=reporting,
-                )
+            row(
+                code,
+                family=family,
+                actions_count=actions,
+                beneficiaries=beneficiaries,
+                beneficiaries_qpv=qpv,
+                companies_expected=expected,
+                companies_reporting=rng.randint(0, expected),
             )
             total["actions_count"] += actions
             total["beneficiaries"] += beneficiaries
             total["beneficiaries_qpv"] += qpv
             for indicator in indicators[family.pk]:
-                rows.append(
-                    AnnualResult(
-                        run=run,
-                        unit=code,
-                        year=year,
-                        scope_type="departement",
-                        scope_key=code,
-                        family=family,
-                        indicator=indicator,
-                        declared_validated_value=rng.randint(0, 300),
-                        companies_reporting=rng.choice([0, 2, 5, 6, 9]),
-                    )
+                row(
+                    code,
+                    family=family,
+                    indicator=indicator,
+                    declared_validated_value=rng.randint(0, 300),
+                    companies_reporting=rng.choice([0, 2, 5, 6, 9]),
                 )
-        rows.append(
-            AnnualResult(
-                run=run,
-                unit=code,
-                year=year,
-                scope_type="departement",
-                scope_key=code,
-                companies_expected=expected,
-                companies_reporting=rng.randint(0, expected),
-                **total,
-            )
-        )
+        row(code, companies_expected=expected, companies_reporting=rng.randint(0, expected), **total)
     AnnualResult.objects.bulk_create(rows)
     cache.clear()
     return run
