@@ -94,9 +94,7 @@ def _svg(chart_id, title, desc, height, body, palette):
 def _label(y, label, palette):
     """The wrapped label from y down; returns its markup and the y below it."""
     lines = wrap(label)
-    tspans = "".join(
-        f'<tspan x="0" y="{y + LINE * (n + 1) - 4}">{escape(line)}</tspan>' for n, line in enumerate(lines)
-    )
+    tspans = "".join(f'<tspan x="0" y="{y + LINE * (n + 1) - 4}">{escape(line)}</tspan>' for n, line in enumerate(lines))
     return f'<text class="rapport-graphique__libelle">{tspans}</text>', y + LINE * len(lines) + 2
 
 
@@ -180,13 +178,9 @@ def paired_bar_chart(chart_id, title, items, current_label, previous_label, medi
     for label, current, previous in items:
         markup, y = _label(y, label, palette)
         parts.append(markup)
-        parts.append(
-            _bar(y, current, scale_max, PAIRED_BAR_SPACE, palette, f"{current_label} : {number(current)}")
-        )
+        parts.append(_bar(y, current, scale_max, PAIRED_BAR_SPACE, palette, f"{current_label} : {number(current)}"))
         y += BAR_HEIGHT + 2
-        parts.append(
-            _bar(y, previous, scale_max, PAIRED_BAR_SPACE, palette, f"{previous_label} : {number(previous)}", True)
-        )
+        parts.append(_bar(y, previous, scale_max, PAIRED_BAR_SPACE, palette, f"{previous_label} : {number(previous)}", True))
         y += BAR_HEIGHT + ITEM_GAP
     desc = (
         "; ".join(

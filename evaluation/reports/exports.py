@@ -172,9 +172,71 @@ def xlsx_bytes(report, base_url=""):
             letter = sheet.cell(row=1, column=index).column_letter
             sheet.column_dimensions[letter].width = min(max(len(column.label) * 0.6, 12), 22)
         sheet.freeze_panes = "C2"
+    if report.comparison is not None:
+        _comparison_sheet(workbook.create_sheet(_sheet_title("Comparaison", used)), report, base_url)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+COMPARISON_HEADERS = [
+    ("Famille", 30),
+    ("Chiffre", 60),
+    ("Département", 14),
+    ("Position dans la région", 24),
+    ("Position en France", 24),
+    ("Région : départements comptés", 14),
+    ("Région : 1er quartile", 14),
+    ("Région : médiane", 14),
+    ("Région : 3e quartile", 14),
+    ("France : départements comptés", 14),
+    ("France : 1er quartile", 14),
+    ("France : médiane", 14),
+    ("France : 3e quartile", 14),
+    ("Secret statistique", 30),
+]
+
+
+def _ratio_cell(sheet, row, column, value):
+    cell = sheet.cell(row=row, column=column, value=None if value is None else round(value, 2))
+    cell.number_format = "#,##0.0#"
+
+
+def _comparison_sheet(sheet, report, base_url):
+    """The département beside the others (methodology §14), the rows of the page, numbers kept as numbers."""
+    from openpyxl.styles import Alignment, Font
+
+    comparison = report.comparison
+    sheet.append([f"{report.title} comparé aux départements de la région {comparison.region_name} et de France, {report.year}"])
+    sheet["A1"].font = Font(bold=True)
+    sheet.append(["Définitions", base_url + comparison.url])
+    _link(sheet.cell(row=2, column=2), base_url + comparison.url)
+    sheet.append(
+        [
+            f"Moins de {comparison.min_group} départements comptés : ni médiane ni quartiles (cellules vides). "
+            "Seules les valeurs publiables entrent dans les statistiques."
+        ]
+    )
+    sheet.append([label for label, _ in COMPARISON_HEADERS])
+    header = sheet.max_row
+    for cell in sheet[header]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for block in comparison.blocks:
+        for row in block.rows:
+            sheet.append([block.title, row.label])
+            line = sheet.max_row
+            _ratio_cell(sheet, line, 3, row.value)
+            sheet.cell(row=line, column=4, value=row.region_position or "")
+            sheet.cell(row=line, column=5, value=row.france_position or "")
+            for start, group in ((6, row.region), (10, row.france)):
+                sheet.cell(row=line, column=start, value=group.count)
+                for offset, value in enumerate((group.q1, group.median, group.q3), start=1):
+                    _ratio_cell(sheet, line, start + offset, value)
+            sheet.cell(row=line, column=14, value="valeur hors statistiques" if row.hidden else "")
+    for index, (_, width) in enumerate(COMPARISON_HEADERS, start=1):
+        sheet.column_dimensions[sheet.cell(row=header, column=index).column_letter].width = width
+    sheet.freeze_panes = sheet.cell(row=header + 1, column=3)
 
 
 def _base_url(request):

@@ -42,6 +42,7 @@ class Report:
     missing_companies: list = field(default_factory=list)  # the first REPORT_MISSING_SHOWN of them
     missing_count: int = 0  # all of them (the full list is the "non-declarants.csv" download)
     can_start_run: bool = False
+    comparison: object = None  # a département beside the others (compare.build), on the page, PDF and XLSX
 
     @property
     def has_figures(self):

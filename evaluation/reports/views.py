@@ -22,7 +22,7 @@ from entreprises.models import Company
 
 from ..engine import runs
 from ..models import EvaluationRun, ScopeType
-from . import exports, opendata, reports
+from . import compare, exports, opendata, reports
 from .charts import report_charts
 
 NATIONAL_KEY = "france"
@@ -81,9 +81,14 @@ def _year(request):
     return reports.default_year()
 
 
-def _report(request, kind, key):
+def _report(request, kind, key, comparison=False):
     scope_type, scope_key, title = resolve(request.scope, kind, key)
-    return reports.build(request.scope, scope_type, scope_key, _year(request), title)
+    report = reports.build(request.scope, scope_type, scope_key, _year(request), title)
+    if comparison:
+        # A département beside the others: its report was resolved in the reader's scope above; the group
+        # statistics are anonymous, built from publishable values only (methodology §14).
+        report.comparison = compare.build(report)
+    return report
 
 
 def index(request):
@@ -117,7 +122,7 @@ def index(request):
 
 
 def report(request, kind, key):
-    report = _report(request, kind, key)
+    report = _report(request, kind, key, comparison=True)
     return render(
         request,
         "rapports/report.html",
@@ -188,7 +193,7 @@ def start(request, kind, key):
 
 
 def export_xlsx(request, kind, key):
-    report = _report(request, kind, key)
+    report = _report(request, kind, key, comparison=True)
     return exports.xlsx_response(report, request)
 
 
@@ -198,7 +203,7 @@ def export_csv(request, kind, key):
 
 
 def export_pdf(request, kind, key):
-    report = _report(request, kind, key)
+    report = _report(request, kind, key, comparison=True)
     return exports.pdf_response(report, request)
 
 

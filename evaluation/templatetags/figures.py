@@ -10,6 +10,7 @@ from django import template
 from django.utils.html import format_html
 
 from evaluation import figures as registry
+from evaluation.reports import compare
 from evaluation.reports.reports import run_state_label
 
 register = template.Library()
@@ -45,6 +46,12 @@ def key_figures():
 @register.simple_tag
 def table_columns():
     return registry.report_table_columns()
+
+
+@register.filter
+def compare_number(value):
+    """A value of the comparison between départements (a ratio): two decimals at most, "—" for none."""
+    return compare.fmt(value)
 
 
 @register.filter

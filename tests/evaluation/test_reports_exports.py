@@ -39,7 +39,9 @@ def test_xlsx_has_a_summary_and_one_sheet_per_family_with_numbers(prefecture_cli
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(response.content))
     families = list(published().filter(family__isnull=False, indicator__isnull=True).select_related("family"))
-    assert workbook.sheetnames[0] == "Synthèse" and len(workbook.sheetnames) == 1 + len(families)
+    # A département's workbook ends with its comparison with the others (methodology §14).
+    assert workbook.sheetnames[0] == "Synthèse" and len(workbook.sheetnames) == 1 + len(families) + 1
+    assert workbook.sheetnames[-1] == "Comparaison"
 
     summary = workbook["Synthèse"]
     total = published().get(family=None, indicator=None)
