@@ -23,6 +23,7 @@ urlpatterns = [
     path("catalogue/", include("charte.catalogue.urls")),
     path("campagnes/", include("evaluation.campaigns.urls")),
     path("rapports/", include("evaluation.reports.urls")),
+    path("exports/", include("evaluation.exports.urls")),
     path("methodologie/", methodology.page, name="methodologie"),
     path("accessibilite/", legal.accessibility, name="accessibilite"),
     path("mentions-legales/", legal.legal_notice, name="mentions_legales"),
