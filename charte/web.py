@@ -177,7 +177,7 @@ class CsvExport:
         """More rows than EXPORT_BACKGROUND_ROWS, counted at most that far (a LIMIT in the count: the national
         2 million actions are never counted to decide)."""
         limit = settings.EXPORT_BACKGROUND_ROWS
-        return self.queryset.order_by()[: limit + 1].count() > limit
+        return self.queryset.order_by().values("pk")[: limit + 1].count() > limit
 
 
 def csv_export_response(request, export):

@@ -28,8 +28,8 @@ from charte.web import csv_blocks
 from conventions.exports import action_export, convention_export
 from entreprises.exports import company_export
 
-from ..models import ExportJob, Notification
 from ..campaigns import notifications
+from ..models import ExportJob, Notification
 
 logger = logging.getLogger(__name__)
 
