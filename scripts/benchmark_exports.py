@@ -7,7 +7,8 @@ Prints the machine's load average, then, each in a fresh process (so that its pe
   relations) and as the export now has it (`conventions.exports.action_rows`: lists from `Prefetch(to_attr=)`),
   over the first `--sample` national rows;
 - the national actions export run as an export job (`evaluation.exports.jobs.run`, the Celery task's body), for
-  the national user and the préfecture of département 34: rows, total time, rows/s, file size, peak memory.
+  the national user and the préfecture of département 34, then the national conventions and companies exports as
+  jobs: rows, total time, rows/s, file size, peak memory.
 Users are created on the first run (national@export.invalid, prefecture34@export.invalid), in that database only.
 """
 
@@ -112,7 +113,7 @@ def one(what, role, sample):
     scope = Scope.for_membership(membership)
     base = status("VmRSS")
     started = time.perf_counter()
-    if what in ("old", "new"):
+    if what in ("old", "new"):  # the actions row builders alone, on the first `sample` rows
         builder = old_rows if what == "old" else new_rows
         rows = size = 0
         for block in csv_blocks(ACTION_COLUMNS, builder(scope, sample)):
@@ -120,8 +121,9 @@ def one(what, role, sample):
             rows += block.count("\r\n")
         rows -= 1
     else:
+        kind = what.partition("-")[2] or "actions"
         job = ExportJob.objects.create(
-            kind="actions", created_by=user, membership=membership, organisation=membership.organisation
+            kind=kind, created_by=user, membership=membership, organisation=membership.organisation
         )
         job = jobs.run(job.pk)
         assert job.status == ExportJob.Status.DONE, job.message
@@ -129,7 +131,7 @@ def one(what, role, sample):
         job.file.storage.delete(job.file.name)
     elapsed = time.perf_counter() - started
     print(
-        f"{what:4} {role:10} {rows:>9} lignes  {elapsed:7.1f} s  {rows / elapsed:>8.0f} lignes/s  "
+        f"{what:16} {role:10} {rows:>9} lignes  {elapsed:7.1f} s  {rows / elapsed:>8.0f} lignes/s  "
         f"{size / 1e6:7.1f} Mo  RSS au départ {base} Mo, pic (VmHWM) {status('VmHWM')} Mo",
         flush=True,
     )
@@ -141,7 +143,14 @@ def main():
         return one(args[1], args[2], int(args[3]))
     sample = int(args[args.index("--sample") + 1]) if "--sample" in args else 200_000
     print("Charge de la machine (1, 5, 15 min) :", " ".join(f"{x:.2f}" for x in os.getloadavg()), "—", os.cpu_count(), "cœurs")
-    runs = [("old", "national"), ("new", "national"), ("job", "national"), ("job", "prefecture")]
+    runs = [
+        ("old", "national"),
+        ("new", "national"),
+        ("job", "national"),
+        ("job", "prefecture"),
+        ("job-conventions", "national"),
+        ("job-entreprises", "national"),
+    ]
     for what, role in runs:
         if "--jobs-only" in args and what != "job":
             continue

@@ -12,13 +12,14 @@ then downloaded by the person who asked for it.
   deleted EXPORT_RETENTION_DAYS after they were made (beat task `evaluation.purge_exports`).
 """
 
+import contextlib
 import datetime
 import logging
 import os
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -108,6 +109,33 @@ def run(job_id):
     return ExportJob.objects.get(pk=job_id)
 
 
+class _Progress:
+    """Writes `rows_done` as the file grows. On PostgreSQL the rows are read inside one transaction (below), so the
+    count goes through a connection of its own, committed at once: the job page sees it move."""
+
+    def __init__(self, job_id):
+        self.job_id = job_id
+        self.own = connections.create_connection(DEFAULT_DB_ALIAS) if connection.vendor == "postgresql" else None
+
+    def __call__(self, done):
+        if self.own is None:
+            ExportJob.objects.filter(pk=self.job_id).update(rows_done=done)
+            return
+        with self.own.cursor() as cursor:
+            cursor.execute(f"UPDATE {ExportJob._meta.db_table} SET rows_done = %s WHERE id = %s", [done, self.job_id])
+
+    def close(self):
+        if self.own is not None:
+            self.own.close()
+
+
+def _reading():
+    """On PostgreSQL, one transaction around the read: Django's server-side cursor is then declared without
+    WITH HOLD and streams, where outside a transaction PostgreSQL materialises the whole result first (43 s for
+    the 2 million national actions before the first row). The file is also one consistent snapshot."""
+    return transaction.atomic() if connection.vendor == "postgresql" else contextlib.nullcontext()
+
+
 def _write(job, export):
     storage = job.file.storage
     name = f"{timezone.now():%Y/%m}/{export.kind}-{job.pk}.csv"
@@ -116,6 +144,7 @@ def _write(job, export):
     os.makedirs(os.path.dirname(final), exist_ok=True)
     # The exact count is cheap next to writing the rows, and gives the progress bar its end.
     ExportJob.objects.filter(pk=job.pk).update(rows_total=export.queryset.count())
+    progress = _Progress(job.pk)
     rows_written = 0
 
     def counted(rows):
@@ -124,15 +153,16 @@ def _write(job, export):
             yield row
             rows_written += 1
             if rows_written % PROGRESS_EVERY == 0:
-                ExportJob.objects.filter(pk=job.pk).update(rows_done=rows_written)
+                progress(rows_written)
 
     started = time.monotonic()
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as handle:
+        with _reading(), open(partial, "w", encoding="utf-8", newline="") as handle:
             for block in csv_blocks(export.header, counted(export.rows())):
                 handle.write(block)
         os.replace(partial, final)
     finally:
+        progress.close()
         if os.path.exists(partial):
             os.remove(partial)
     now = timezone.now()
