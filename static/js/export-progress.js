@@ -6,7 +6,7 @@
   "use strict";
   var box = document.getElementById("export-en-cours");
   var live = document.getElementById("export-annonce");
-  if (!box || !live || !window.fetch) { return; }
+  if (!box || !live || !window.fetch || !window.chartePollProgress) { return; }
   var url = box.getAttribute("data-progress-url");
   var bar = document.getElementById("progression-export");
   var title = document.getElementById("export-titre");
@@ -14,7 +14,6 @@
   var next = document.getElementById("export-suite");
   var STEP = 25;
   var announcedStep = Math.floor(Number(bar.value) / STEP);
-  var delay = 3000;
 
   var refresh = document.getElementById("export-actualiser");
   if (refresh) { refresh.style.display = "none"; }
@@ -41,7 +40,7 @@
   }
 
   function update(data) {
-    if (data.finished) { finish(data); return; }
+    if (data.finished) { finish(data); return false; }
     bar.value = data.percent;
     bar.textContent = data.percent + " %";
     title.textContent = "Export : " + data.label.toLowerCase();
@@ -52,21 +51,8 @@
       announcedStep = step;
       live.textContent = "Export : " + data.percent + " %.";
     }
-    window.setTimeout(poll, delay);
+    return true;
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error(response.status); }
-        return response.json();
-      })
-      .then(update)
-      .catch(function () {
-        // A network hiccup or a restart of the server: try again later, and offer the manual link meanwhile.
-        if (refresh) { refresh.style.display = ""; }
-        window.setTimeout(poll, 15000);
-      });
-  }
-  window.setTimeout(poll, delay);
+  window.chartePollProgress(url, update, refresh);
 })();
