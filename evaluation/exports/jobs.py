@@ -201,8 +201,9 @@ def _notify(job, event):
     what = f"L'export des {job.get_kind_display().lower()} demandé le {timezone.localtime(job.created_at):%d/%m/%Y à %H:%M}"
     if event == Notification.Event.EXPORT_READY:
         subject = f"Votre export des {job.get_kind_display().lower()} est prêt"
+        rows = f"{job.rows_done:,}".replace(",", "\u202f") + (" lignes" if job.rows_done > 1 else " ligne")
         body = (
-            f"{what} est prêt ({job.rows_done} lignes). Téléchargez-le depuis cette page, jusqu'au "
+            f"{what} est prêt ({rows}). Téléchargez-le depuis cette page, jusqu'au "
             f"{timezone.localtime(job.expires_at):%d/%m/%Y} :\n{url}\n"
         )
     else:
