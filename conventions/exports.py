@@ -185,7 +185,7 @@ def convention_queryset(scope, data):
         Convention.objects.visible_to(scope)
         .select_related("departement", "club", "parent", "framework")
         .prefetch_related(
-            Prefetch("companies", queryset=Company.objects.only("pk", "name").order_by("name"), to_attr="export_companies")
+            Prefetch("companies", queryset=Company.objects.only("pk", "name").order_by("name"), to_attr="listed_companies")
         )
     )
     # The filters take their choices from `request.scope`: a job has no request, only the requester's scope.
@@ -205,7 +205,7 @@ def convention_rows(queryset):
             c.end_date.isoformat(),
             c.departement.code if c.departement_id else "",
             c.club.name if c.club_id else "",
-            ", ".join(company.name for company in c.export_companies),
+            ", ".join(company.name for company in c.listed_companies),
             c.parent.reference if c.parent_id else "",
             c.framework.reference if c.framework_id else "",
         ]
