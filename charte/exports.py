@@ -14,6 +14,9 @@ always store text as text (openpyxl would otherwise turn any string starting wit
 import re
 
 import openpyxl
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.utils.functional import cached_property
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -85,3 +88,15 @@ class Workbook(openpyxl.Workbook):
         sheet = TextWorksheet(parent=self, title=title)
         self._add_sheet(sheet=sheet, index=index)
         return sheet
+
+
+class PrivateExportStorage(FileSystemStorage):
+    """Where export jobs write their files (settings.EXPORT_ROOT, outside MEDIA_ROOT): no URL of its own, a file
+    leaves only through the download view, which checks that the person asking is the one who asked for it."""
+
+    @cached_property
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.EXPORT_ROOT)
+
+    def url(self, name):
+        raise ValueError("Les fichiers d'export n'ont pas d'adresse publique.")

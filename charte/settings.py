@@ -167,6 +167,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Export files (evaluation.exports): private, no base URL; served only by the download view.
+    "exports": {"BACKEND": "charte.exports.PrivateExportStorage"},
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_STORAGE",
@@ -256,6 +258,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ops.purge_sign_in_records",
         "schedule": crontab(hour=3, minute=45),
     },
+    # Export files past EXPORT_RETENTION_DAYS are deleted (evaluation.exports.jobs.purge_expired).
+    "purge-exports-expires": {
+        "task": "evaluation.purge_exports",
+        "schedule": crontab(hour=4, minute=10),
+    },
 }
 # Django's LOGGING (JSON lines with the request id) applies in the workers too, instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -315,6 +322,14 @@ REPORT_MISSING_SHOWN = 50
 # tasks and the batch page shows their progress; files above IMPORT_MAX_BYTES are refused at upload.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+# CSV exports of more rows than this are built by a Celery task (evaluation.exports) and downloaded when ready:
+# gunicorn cuts any response lasting past its --timeout, even a streamed one.
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)
+# Days an export file is kept before the beat task deletes it.
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+# Where export files are written: outside MEDIA_ROOT, never served by a URL of their own (only through the
+# requester's download view).
+EXPORT_ROOT = env.path("EXPORT_ROOT", default=BASE_DIR / "private" / "exports")
 
 # Absolute links in e-mails (notifications, docs/notifications.md): the portal's public address. The loopback
 # default is only right for `make run`: `check --deploy` warns (charte.W001) when DEBUG is off and it is still set.

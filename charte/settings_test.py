@@ -8,6 +8,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-charte-entreprises-qua
 # No collectstatic in tests: the manifest storage would have no manifest to read.
 os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="charte-test-media-"))
+os.environ.setdefault("EXPORT_ROOT", tempfile.mkdtemp(prefix="charte-test-exports-"))
 os.environ.setdefault("EMAIL_URL", "consolemail://")
 
 from charte.settings import *  # noqa: E402,F403

@@ -27,6 +27,7 @@ urlpatterns = [
     path("enquetes/", include("evaluation.surveys.urls")),
     # Public: the answer pages of the surveys (no account).
     path("enquete/", include("evaluation.surveys.public_urls")),
+    path("exports/", include("evaluation.exports.urls")),
     path("methodologie/", methodology.page, name="methodologie"),
     path("accessibilite/", legal.accessibility, name="accessibilite"),
     path("mentions-legales/", legal.legal_notice, name="mentions_legales"),

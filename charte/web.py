@@ -1,9 +1,11 @@
 """Small helpers shared by the portal's views: forms styled with the DSFR, CSV exports, role checks."""
 
 import csv
+from dataclasses import dataclass
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.core import validators
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -125,32 +127,78 @@ class _Echo:
         return value
 
 
+def csv_blocks(header, rows):
+    """The CSV of `csv_response` (BOM, `;`, every cell neutralised) as blocks of about STREAM_BLOCK characters:
+    what the streamed response sends and what an export job writes to its file, so both are the same bytes."""
+    writer = csv.writer(_Echo(), delimiter=";")
+    # Lines leave by blocks, not one by one: one write to the socket per row (2 million for the national
+    # actions) kept the worker busy sending 250-byte packets.
+    block = ["\ufeff" + writer.writerow([neutralise(value) for value in header])]
+    size = 0
+    for row in rows:
+        line = writer.writerow(["" if value is None else neutralise(value) for value in row])
+        block.append(line)
+        size += len(line)
+        if size >= STREAM_BLOCK:
+            yield "".join(block)
+            block, size = [], 0
+    if block:
+        yield "".join(block)
+
+
+def export_filename(name):
+    return f"{name}-{timezone.localdate().isoformat()}.csv"
+
+
 def streaming_csv_response(filename, header, rows):
     """The same CSV as `csv_response` (BOM, `;`, every cell neutralised), sent as it is produced: a large list
-    (2 million national actions) keeps the worker's memory bounded by one chunk of rows, and the first bytes
-    leave before the last row is read, so no proxy times out waiting. `rows` must be a lazy iterable (a
-    generator over `.iterator(chunk_size=...)`), else the list is built in memory before the first byte."""
-    writer = csv.writer(_Echo(), delimiter=";")
-
-    def lines():
-        # Lines are sent by blocks of about STREAM_BLOCK characters, not one by one: one write to the socket per
-        # row (2 million for the national actions) kept the worker busy sending 250-byte packets.
-        block = ["\ufeff" + writer.writerow([neutralise(value) for value in header])]
-        size = 0
-        for row in rows:
-            line = writer.writerow(["" if value is None else neutralise(value) for value in row])
-            block.append(line)
-            size += len(line)
-            if size >= STREAM_BLOCK:
-                yield "".join(block)
-                block, size = [], 0
-        if block:
-            yield "".join(block)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    keeps the worker's memory bounded by one chunk of rows, and the first bytes leave before the last row is
+    read. `rows` must be a lazy iterable (a generator over `.iterator(chunk_size=...)`), else the list is built
+    in memory before the first byte."""
+    response = StreamingHttpResponse(csv_blocks(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(filename)}"'
     return response
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """One list export: its file name, columns, the filtered rows (`queryset`, already limited to the reader's
+    scope) and `rows()`, the lazy row builder over them. The view streams it; an export job writes it."""
+
+    kind: str  # the export job's kind (evaluation.exports), and the file name
+    header: list
+    queryset: object
+    build_rows: object  # callable(queryset) -> iterable of rows
+
+    def rows(self):
+        return self.build_rows(self.queryset)
+
+    def is_large(self):
+        """More rows than EXPORT_BACKGROUND_ROWS, counted at most that far (a LIMIT in the count: the national
+        2 million actions are never counted to decide)."""
+        limit = settings.EXPORT_BACKGROUND_ROWS
+        return self.queryset.order_by().values("pk")[: limit + 1].count() > limit
+
+
+def csv_export_response(request, export):
+    """Stream a small export; for a large one, the page that offers to prepare it in the background (an export
+    job, evaluation.exports), since gunicorn cuts any response that lasts past its timeout."""
+    if not export.is_large():
+        return streaming_csv_response(export.kind, export.header, export.rows())
+    from django.shortcuts import render
+
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "exports/offer.html",
+        {
+            "kind": export.kind,
+            "query": query.urlencode(),
+            "threshold": settings.EXPORT_BACKGROUND_ROWS,
+            "back_url": request.path.rsplit("/", 1)[0] + "/" + (f"?{query.urlencode()}" if query else ""),
+        },
+    )
 
 
 MAX_PK = 2**63 - 1

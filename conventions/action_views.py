@@ -8,19 +8,17 @@ the shared `403.html`).
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.forms.utils import ErrorDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from charte.api.base import visible_fk
 from charte.concurrency import StaleEditError
 from charte.pagination import LargeListPaginator
 from charte.territoires.models import QPV
-from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, role_required, streaming_csv_response
-from entreprises.models import Company
+from charte.web import add_service_error, csv_export_response, parse_pk, role_required
 
 from .action_filters import ActionFilter
 from .action_forms import (
@@ -37,7 +35,8 @@ from .action_forms import (
 )
 from .action_permissions import ACTION_WRITERS, can_create_action, can_delete_action, can_edit_action
 from .action_services import RowRefused, save_action, save_actions
-from .imports.actions import COLUMNS, NOT_VISIBLE
+from .exports import action_export as action_export_of
+from .exports import companies_with_visibility, others_label
 from .models import Action, Convention
 from .practices import services as practice_services
 
@@ -45,23 +44,15 @@ from .practices import services as practice_services
 def _actions(scope):
     """The actions in scope. Their companies and convention are marked with whether the reader may see them
     (the API's rule, issue 10): the pages name only those, and count the others (`_with_visibility`)."""
-    visible_companies = Company.objects.visible_to(scope).filter(pk=OuterRef("pk"))
-    companies = Company.objects.only("pk", "name", "siren").annotate(is_visible=Exists(visible_companies))
     return (
         Action.objects.visible_to(scope)
         .select_related("action_type__family", "departement", "convention", "club", "logged_by")
         .annotate(visible_convention_id=visible_fk("convention_id", Convention.objects.visible_to(scope).values("pk")))
         .prefetch_related(
-            Prefetch("companies", queryset=companies.order_by("name")),
+            Prefetch("companies", queryset=companies_with_visibility(scope)),
             Prefetch("qpvs", queryset=QPV.objects.only("pk", "code", "name").order_by("code")),
         )
     )
-
-
-def _others(count):
-    if not count:
-        return ""
-    return "1 autre entreprise" if count == 1 else f"{count} autres entreprises"
 
 
 def _with_visibility(action):
@@ -69,7 +60,7 @@ def _with_visibility(action):
     `shown_convention`: the convention when the reader may see it (else the pages say it is not visible)."""
     companies = list(action.companies.all())
     action.shown_companies = [company for company in companies if company.is_visible]
-    action.other_companies = _others(len(companies) - len(action.shown_companies))
+    action.other_companies = others_label(len(companies) - len(action.shown_companies))
     action.shown_convention = action.convention if action.visible_convention_id else None
     return action
 
@@ -101,53 +92,9 @@ def action_list(request):
     )
 
 
-def _fr_date(day):
-    return day.strftime("%d/%m/%Y") if day else ""
-
-
-def _fr_number(value):
-    return str(value).replace(".", ",")
-
-
-# The export's columns are the import's (conventions.imports): "Identifiant" first, the stable reference by which
-# a re-imported row finds its action.
-CSV_HEADER = COLUMNS
-
-
 def action_export(request):
-    queryset = _actions(request.scope).prefetch_related("partners")
-    action_filter = ActionFilter(request.GET or None, queryset=queryset, scope=request.scope)
-
-    def rows():
-        # iterator() with a chunk size keeps the prefetches and bounds memory on large exports.
-        for action in action_filter.qs.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-            _with_visibility(action)
-            companies = action.shown_companies
-            yield [
-                action.pk,
-                _fr_date(action.start_date),
-                _fr_date(action.end_date),
-                action.action_type.label,
-                action.action_type.family.label,
-                action.title,
-                ", ".join([*(c.name for c in companies), *([action.other_companies] if action.other_companies else [])]),
-                ", ".join(c.siren for c in companies),
-                ", ".join(q.code for q in action.qpvs.all()),
-                action.departement.code,
-                (action.shown_convention.reference if action.shown_convention else NOT_VISIBLE) if action.convention_id else "",
-                action.beneficiaries_total,
-                action.beneficiaries_women,
-                action.beneficiaries_under_26,
-                action.beneficiaries_qpv,
-                action.employees_involved,
-                _fr_number(action.hours),
-                ", ".join(f"{p.name} ({p.get_kind_display()})" for p in action.partners.all()),
-                action.club.name if action.club else "",
-                str(action.logged_by) if action.logged_by else "",
-                timezone.localtime(action.created_at).strftime("%d/%m/%Y %H:%M"),
-            ]
-
-    return streaming_csv_response("actions", CSV_HEADER, rows())
+    # Columns: the import's (conventions.imports), "Identifiant" first, by which a re-imported row finds its action.
+    return csv_export_response(request, action_export_of(request.scope, request.GET))
 
 
 def action_detail(request, pk):

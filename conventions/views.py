@@ -18,11 +18,11 @@ from charte.catalogue.models import ActionType
 from charte.comptes.models import Organisation
 from charte.concurrency import StaleEditError
 from charte.territoires.models import Departement
-from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, streaming_csv_response
+from charte.web import add_service_error, csv_export_response, parse_pk
 from entreprises.models import Company, Diagnostic, DiagnosticItem
 
 from . import permissions, services
-from .filters import ConventionFilter
+from .exports import convention_export, convention_queryset
 from .forms import ConfirmForm, ConventionEditor, RenewForm, SignatoryFormSet, SignForm, TerminateForm
 from .models import Action, Convention, ConventionDocument, Target
 
@@ -46,12 +46,7 @@ def _refuse_unless_convention_pages(request):
 
 
 def _filtered(request):
-    queryset = (
-        Convention.objects.visible_to(request.scope)
-        .select_related("departement", "club", "parent", "framework")
-        .prefetch_related(Prefetch("companies", queryset=Company.objects.only("pk", "name").order_by("name")))
-    )
-    return ConventionFilter(request.GET or None, queryset=queryset, request=request)
+    return convention_queryset(request.scope, request.GET)
 
 
 def convention_list(request):
@@ -73,40 +68,7 @@ def convention_list(request):
 
 
 def export(request):
-    filterset = _filtered(request)
-    header = [
-        "Référence",
-        "Intitulé",
-        "Type",
-        "Statut",
-        "Génération",
-        "Date de début",
-        "Date de fin",
-        "Département",
-        "Club animateur",
-        "Entreprises",
-        "Convention nationale déclinée",
-        "Charte-cadre",
-    ]
-    rows = (
-        [
-            c.reference,
-            c.title,
-            c.get_kind_display(),
-            c.get_status_display(),
-            c.generation,
-            c.start_date.isoformat(),
-            c.end_date.isoformat(),
-            c.departement.code if c.departement else "",
-            c.club.name if c.club else "",
-            ", ".join(company.name for company in c.companies.all()),
-            c.parent.reference if c.parent else "",
-            c.framework.reference if c.framework else "",
-        ]
-        # Streamed in chunks (prefetches kept per chunk): memory stays bounded whatever the number of rows.
-        for c in filterset.qs.iterator(chunk_size=EXPORT_CHUNK_SIZE)
-    )
-    return streaming_csv_response("conventions", header, rows)
+    return csv_export_response(request, convention_export(request.scope, request.GET))
 
 
 # --- detail --------------------------------------------------------------------------------------------

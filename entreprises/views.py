@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,11 +23,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from charte.comptes import people
 from charte.comptes.forms import InvitationForm
 from charte.concurrency import StaleEditError
-from charte.web import EXPORT_CHUNK_SIZE, add_service_error, parse_pk, streaming_csv_response
+from charte.web import add_service_error, csv_export_response, parse_pk
 from conventions.models import Action, Convention
 
-from . import permissions, services, table
-from .filters import CompanyFilter, with_list_figures
+from . import permissions, services
+from .exports import company_export as company_export_of
+from .exports import filtered_companies
 from .forms import (
     COMMUNES_DATALIST_ID,
     CompanyForm,
@@ -38,7 +38,7 @@ from .forms import (
     catalogue_for,
     communes_for_datalist,
 )
-from .models import ClubMembership, Company, Diagnostic, DiagnosticItem, Establishment
+from .models import Company, Diagnostic, DiagnosticItem
 
 RECENT_ACTIONS = 10
 
@@ -50,24 +50,8 @@ def _breadcrumb(current, *links):
     return {"links": items, "current": current}
 
 
-def _current_memberships():
-    return Prefetch(
-        "club_memberships",
-        queryset=ClubMembership.objects.current().select_related("club").order_by("club__name"),
-        to_attr="current_memberships",
-    )
-
-
 def _filtered_companies(request):
-    scope = request.scope
-    filterset = CompanyFilter(request.GET or None, queryset=Company.objects.visible_to(scope), scope=scope)
-    companies = (
-        with_list_figures(filterset.qs, scope)
-        .select_related("commune__departement")
-        .prefetch_related(_current_memberships())
-        .order_by("name", "pk")
-    )
-    return filterset, companies
+    return filtered_companies(request.scope, request.GET)
 
 
 # --- list and export --------------------------------------------------------------------------------
@@ -96,17 +80,7 @@ def company_list(request):
 @require_GET
 def company_export(request):
     """One row per establishment, in the columns the import reads (entreprises.table)."""
-    _, companies = _filtered_companies(request)
-    companies = companies.prefetch_related(
-        Prefetch(
-            "establishments",
-            queryset=Establishment.objects.select_related("commune").order_by("siret"),
-            to_attr="listed_establishments",
-        )
-    )
-    # Streamed in chunks (prefetches kept per chunk): memory stays bounded whatever the number of rows.
-    rows = (row for company in companies.iterator(chunk_size=EXPORT_CHUNK_SIZE) for row in table.export_rows(company))
-    return streaming_csv_response("entreprises", table.COLUMNS, rows)
+    return csv_export_response(request, company_export_of(request.scope, request.GET))
 
 
 # --- detail -------------------------------------------------------------------------------------------

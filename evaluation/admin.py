@@ -8,7 +8,16 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from charte.comptes.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, request_scope
 
-from .models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun, Evidence, Notification
+from .models import (
+    AnnualResult,
+    Campaign,
+    Declaration,
+    DeclarationValue,
+    EvaluationRun,
+    Evidence,
+    ExportJob,
+    Notification,
+)
 
 
 @admin.register(Campaign)
@@ -145,3 +154,22 @@ class AnnualResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     # A national run writes about a million rows: counting them all for every page would be slow.
     show_full_result_count = False
     raw_id_fields = ["run"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Export jobs are asked for from the lists and downloaded from « Mes exports »; the admin only reads them,
+    and, like the portal, shows a staff member the jobs of their own membership (a file holds its requester's
+    rows). A superuser sees them all, to answer « what became of my export? »; the file itself is never linked."""
+
+    list_display = ("kind", "status", "organisation", "created_by", "created_at", "rows_done", "expires_at")
+    list_filter = ("kind", "status")
+    search_fields = ("organisation__name", "created_by__email")
+    exclude = ("file",)
+    readonly_fields = [field.name for field in ExportJob._meta.fields if field.name != "file"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

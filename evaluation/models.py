@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from charte.catalogue.models import Indicator
-from charte.comptes.models import Organisation
+from charte.comptes.models import Membership, Organisation
 from charte.territoires.models import QPV, Departement, Region
 from charte.validators import validate_plausible_date, validate_plausible_year
 from conventions.models import Commitment, Convention
@@ -330,6 +330,8 @@ class Notification(models.Model):
         PRACTICE_PUBLISHED = "practice_published", "Fiche de bonne pratique publiée"
         PRACTICE_CONSENT = "practice_consent", "Accord demandé pour une fiche de bonne pratique"
         PRACTICE_INTEREST = "practice_interest", "Une organisation veut reproduire une fiche"
+        EXPORT_READY = "export_ready", "Export prêt"
+        EXPORT_FAILED = "export_failed", "Export échoué"
 
     class Family(models.TextChoices):
         """What a person opts in or out of, by e-mail (the in-portal notification is always kept)."""
@@ -338,6 +340,7 @@ class Notification(models.Model):
         DECLARATIONS = "declarations", "Déclarations : transmission, renvoi, validation"
         CONVENTIONS = "conventions", "Conventions : échéances et renouvellements"
         PRACTICES = "practices", "Bonnes pratiques : relecture, accord, publication"
+        EXPORTS = "exports", "Exports : fichier prêt ou échoué"
 
     FAMILY_OF = {
         Event.OPENED: Family.CAMPAIGNS,
@@ -353,6 +356,8 @@ class Notification(models.Model):
         Event.PRACTICE_PUBLISHED: Family.PRACTICES,
         Event.PRACTICE_CONSENT: Family.PRACTICES,
         Event.PRACTICE_INTEREST: Family.PRACTICES,
+        Event.EXPORT_READY: Family.EXPORTS,
+        Event.EXPORT_FAILED: Family.EXPORTS,
     }
 
     key = models.CharField("clé", max_length=200, unique=True)
@@ -763,3 +768,77 @@ class AnnualResult(models.Model):
         if self.declared_value is None or not self.prev_declared_value:
             return None
         return float((self.declared_value - self.prev_declared_value) / self.prev_declared_value)
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def visible_to(self, scope):
+        """The jobs asked under the person's current membership, whatever the role: an export holds the rows of
+        its requester's scope, so nobody else reads it, not even the national level (404 to everyone else)."""
+        if scope.kind is None or not scope.membership_id:
+            return self.none()
+        return self.filter(membership_id=scope.membership_id)
+
+
+def _export_storage():
+    from django.core.files.storage import storages
+
+    return storages["exports"]
+
+
+class ExportJob(models.Model):
+    """A large CSV export built by a Celery task (evaluation.exports.jobs) into private storage, downloaded by
+    its requester when ready, deleted after EXPORT_RETENTION_DAYS. The filters are the list's query string; the
+    scope is rebuilt from `membership` when the task runs, so a job never reads more than its requester may."""
+
+    class Kind(models.TextChoices):
+        ACTIONS = "actions", "Actions"
+        CONVENTIONS = "conventions", "Conventions"
+        COMPANIES = "entreprises", "Entreprises"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente"
+        RUNNING = "running", "En cours"
+        DONE = "done", "Prêt"
+        FAILED = "failed", "Échoué"
+        EXPIRED = "expired", "Expiré"
+
+    kind = models.CharField("liste", max_length=20, choices=Kind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs", verbose_name="demandé par"
+    )
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+", verbose_name="adhésion")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", verbose_name="organisation")
+    query = models.CharField("filtres", max_length=2000, blank=True, help_text="La chaîne de requête de la liste.")
+    status = models.CharField("état", max_length=20, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField("message", blank=True)
+    rows_total = models.PositiveIntegerField("lignes prévues", default=0)
+    rows_done = models.PositiveIntegerField("lignes écrites", default=0)
+    file = models.FileField("fichier", storage=_export_storage, upload_to="%Y/%m/", blank=True)
+    file_size = models.PositiveBigIntegerField("taille (octets)", default=0)
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    started_at = models.DateTimeField("commencé le", null=True, blank=True)
+    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "export"
+        indexes = [
+            models.Index(fields=["membership", "-created_at"], name="exportjob_membership_created"),
+            models.Index(fields=["status", "expires_at"], name="exportjob_status_expires"),
+        ]
+
+    def __str__(self):
+        return f"Export {self.get_kind_display().lower()} du {self.created_at:%d/%m/%Y %H:%M}"
+
+    @property
+    def is_running(self):
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
+    @property
+    def progress_percent(self):
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.rows_done / self.rows_total)) if self.rows_total else 0

@@ -14,6 +14,7 @@ from charte.comptes.models import ApiKey, Membership, OrganisationKind, User
 from charte.territoires.models import EPCI, QPVCorrespondence
 from conventions.models import Action, ActionPartner, Convention, ConventionDocument, ImportBatch
 from entreprises.models import Contact, Diagnostic, DiagnosticItem, Label
+from evaluation.models import ExportJob
 from tests.factories import (
     ActionFactory,
     ClubMembershipFactory,
@@ -95,6 +96,7 @@ def dataset(db):
     )
     batch.file.save("actions.csv", SimpleUploadedFile("actions.csv", b"Identifiant;SIREN\n;1\n"), save=False)
     batch.save()
+    ExportJob.objects.create(kind="actions", created_by=uploader.user, membership=uploader, organisation=club)
     return {"company": company, "convention": convention, "club": club, "qpv": mosson, "action": action}
 
 

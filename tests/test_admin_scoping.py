@@ -43,7 +43,7 @@ from conventions.models import (
 from conventions.practices.models import PracticeInterest, PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, DiagnosticItem, Establishment
 from evaluation.engine import runs
-from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
+from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, ExportJob, Notification
 from evaluation.surveys import services as survey_services
 from evaluation.surveys.models import Answer, Question, QuestionnaireModel, Response, Survey
 from tests.factories import MembershipFactory, UserFactory
@@ -83,6 +83,7 @@ def world(db):
         )
         batch.file.save("actions.csv", ContentFile(b"Identifiant;SIREN\n;1\n"), save=False)
         batch.save()
+        ExportJob.objects.create(kind="actions", created_by=uploader.user, membership=uploader, organisation=side.prefecture)
         # A run of one département, as an older version of the portal started them (compiles now cover the year).
         run = EvaluationRun.objects.create(
             year=year, scope_type="departement", scope_key=side.code, units=[f"dep:{side.code}"], units_total=1
@@ -97,6 +98,7 @@ def world(db):
     w.staff = UserFactory(email="agent@aude.example.org", is_staff=True)
     w.staff.user_permissions.set(Permission.objects.all())
     w.membership = MembershipFactory(user=w.staff, organisation=w.aude.prefecture, role=Membership.Role.ADMIN)
+    ExportJob.objects.create(kind="actions", created_by=w.staff, membership=w.membership, organisation=w.aude.prefecture)
     return w
 
 
@@ -117,6 +119,8 @@ def foreign_rows(model, w):
         ApiKey: lambda: ApiKey.objects.exclude(organisation=w.aude.prefecture),
         Invitation: lambda: Invitation.objects.exclude(organisation__departements__code="11"),
         ImportBatch: lambda: ImportBatch.objects.exclude(organisation=w.aude.prefecture),
+        # A job is its requester's only: even a colleague of the same préfecture does not see it.
+        ExportJob: lambda: ExportJob.objects.exclude(membership=w.membership),
         Departement: lambda: Departement.objects.filter(code="34"),
         Commune: lambda: Commune.objects.filter(departement__code="34"),
         Region: lambda: Region.objects.exclude(departements__code="11"),

@@ -15,6 +15,7 @@ The dataset (`tests/walk_fixtures.py`) is built once for the module, inside a tr
 the end; each case runs in its own savepoint.
 """
 
+import datetime
 import html
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from charte.catalogue.models import ActionType, Family, Indicator
 from charte.comptes.models import Organisation
@@ -284,6 +286,30 @@ def _import_batch(world, role, variant, kind="actions"):
     return {"pk": batch.pk}
 
 
+def _export_job(world, role, variant):
+    """A finished export asked by the person walking ("ici") or by a member of the Aude's préfecture ("aude")."""
+    from django.core.files.base import ContentFile
+
+    ExportJob = apps.get_model("evaluation", "ExportJob")
+    if variant == "aude":
+        membership = MembershipFactory(organisation=world.aude.prefecture)
+    else:
+        membership = world.users[role].memberships.order_by("pk").first()
+    job = ExportJob(
+        kind="actions",
+        created_by=membership.user,
+        membership=membership,
+        organisation=membership.organisation,
+        status="done",
+        rows_done=1,
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+    job.file.save("actions.csv", ContentFile("\ufeffIdentifiant\r\n1\r\n".encode()), save=False)
+    job.save()
+    return {"pk": job.pk}
+
+
 def _person(world, role, variant):
     """A plain member of the organisation the person walking administers ("ici"), of the Aude's préfecture
     ("aude"), or of the Hérault's company B account ("voisin": the préfecture's, not the club's nor the company's)."""
@@ -357,6 +383,7 @@ TARGETS = {
     "declared_import_batch": Target(
         lambda world, role, variant: _import_batch(world, role, variant, kind="declared_values"), ("ici", "aude")
     ),
+    "export_job": Target(_export_job, ("ici", "aude")),
     "company": Target(_pk("company_a", "company_b")),
     "company_account": Target(_company_account),
     "invitation_link": Target(_invitation_link, ("ici",)),
@@ -503,6 +530,13 @@ RULES = {
     "notifications:mark_all_read": Rule(same(405)),  # POST only
     # Opening one's notification leads to its page (302); somebody else's is not found.
     "notifications:open": Rule(same(302), "delivery", foreign=same(404)),
+    # A person's own export jobs: the list for everyone (empty without one); a job, its progress and its file for
+    # its requester only, under an active membership; anyone else's is not found, even for the national level.
+    "exports:list": Rule(same(200)),
+    "exports:create": Rule(same(405)),  # POST only
+    "exports:detail": Rule(by_role(200, 200, 200, 200, 200, 404), "export_job", foreign=same(404)),
+    "exports:progress": Rule(by_role(200, 200, 200, 200, 200, 404), "export_job", foreign=same(404)),
+    "exports:download": Rule(by_role(200, 200, 200, 200, 200, 404), "export_job", foreign=same(404)),
     # The « Membres » hub: a company or a partner administrator goes straight to its own organisation's page.
     "comptes:members": Rule(by_role(200, 200, 200, 302, 302, 403)),
     "comptes:organisation_members": Rule(PEOPLE_MANAGERS, "company_account"),

@@ -21,7 +21,7 @@ from charte.territoires.models import EPCI, QPV, Commune, Departement, Region
 from conventions.models import Action, Convention, ImportBatch
 from conventions.practices.models import PracticeInterest, PracticeSheet
 from entreprises.models import ClubMembership, Company, Contact, Diagnostic, Establishment
-from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, Notification
+from evaluation.models import AnnualResult, Campaign, Declaration, EvaluationRun, ExportJob, Notification
 from evaluation.surveys.models import Answer, FollowUpContact, Question, QuestionnaireModel, Response, Survey, SurveyToken
 
 
@@ -67,6 +67,8 @@ SERVED = {
     Campaign: Served(portal=("evaluation:campaign_list", "evaluation:campaign_detail"), api=("campagne",)),
     Declaration: Served(portal=("evaluation:declaration_list", "evaluation:declaration"), api=("declaration",)),
     Notification: Served(),
+    # Export jobs: their requester's pages (walked on the person's own job and an Aude colleague's) and the admin.
+    ExportJob: Served(portal=("exports:detail", "exports:progress", "exports:download")),
     EvaluationRun: Served(portal=("rapports:report", "rapports:progress")),
     AnnualResult: Served(portal=("rapports:report", "rapports:csv", "rapports:xlsx"), api=("resultat",)),
     # The 360° surveys (issue 16): the catalogue is referential; surveys, their links, responses and answers are

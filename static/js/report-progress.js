@@ -6,7 +6,7 @@
   "use strict";
   var box = document.getElementById("compilation-en-cours");
   var live = document.getElementById("compilation-annonce");
-  if (!box || !live || !window.fetch) { return; }
+  if (!box || !live || !window.fetch || !window.chartePollProgress) { return; }
   var url = box.getAttribute("data-progress-url");
   var bar = document.getElementById("progression-compilation");
   var title = document.getElementById("compilation-titre");
@@ -15,7 +15,6 @@
   var year = title.textContent.replace(/^\D*(\d{4}).*$/, "$1");
   var STEP = 25;
   var announcedStep = Math.floor(Number(bar.value) / STEP);
-  var delay = 3000;
 
   // Without JavaScript the "Actualiser" link reloads the page; with it the box updates by itself.
   // (style, not the hidden attribute, which the DSFR link class overrides).
@@ -46,7 +45,7 @@
   }
 
   function update(data) {
-    if (!data.run || data.finished) { finish(data); return; }
+    if (!data.run || data.finished) { finish(data); return false; }
     bar.value = data.percent;
     bar.textContent = data.percent + " %";
     title.textContent = "Compilation " + year + " : " + data.label;
@@ -57,21 +56,8 @@
       announcedStep = step;
       live.textContent = "Compilation " + year + " : " + data.percent + " %.";
     }
-    window.setTimeout(poll, delay);
+    return true;
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error(response.status); }
-        return response.json();
-      })
-      .then(update)
-      .catch(function () {
-        // A network hiccup or a restart of the server: try again later, and offer the manual link meanwhile.
-        if (refresh) { refresh.style.display = ""; }
-        window.setTimeout(poll, 15000);
-      });
-  }
-  window.setTimeout(poll, delay);
+  window.chartePollProgress(url, update, refresh);
 })();

@@ -87,3 +87,35 @@ def test_the_compile_progress_updates_in_place_and_says_when_it_is_done(page, li
     screenshot(page, "progression-compilation-2-terminee")
     link.click()
     expect(page.locator("#compilation-en-cours")).to_have_count(0)
+
+
+def test_the_export_progress_updates_in_place_and_offers_the_file_when_ready(page, live_server, login, screenshot):
+    from django.core.files.base import ContentFile
+
+    from evaluation.models import ExportJob
+
+    prefecture = OrganisationFactory(name="Préfecture de l'Hérault", departements=[departement("34")])
+    membership = MembershipFactory(organisation=prefecture)
+    job = ExportJob.objects.create(
+        kind="actions", created_by=membership.user, membership=membership, organisation=prefecture,
+        status=ExportJob.Status.RUNNING, rows_total=40_000, rows_done=0,
+    )
+    login(page, live_server, membership.user.email, PASSWORD)
+    page.goto(f"/exports/{job.pk}/")
+    expect(page.locator("#export-titre")).to_have_text("Export : en cours")
+    expect(page.locator("#export-actualiser")).to_be_hidden()
+    page.evaluate("window.__same_page = true")
+
+    ExportJob.objects.filter(pk=job.pk).update(rows_done=30_000)
+    expect(page.locator("#progression-export")).to_have_attribute("value", "75", timeout=10_000)
+    expect(page.locator("#export-annonce")).to_have_text("Export : 75 %.")
+    screenshot(page, "progression-export-1-en-cours")
+
+    job.file.save("actions.csv", ContentFile("\ufeffIdentifiant\r\n1\r\n".encode()), save=False)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.DONE, rows_done=40_000, file=job.file.name)
+    expect(page.locator("#export-titre")).to_have_text("Fichier prêt", timeout=10_000)
+    expect(page.locator("#export-annonce")).to_contain_text("Export terminé")
+    assert page.evaluate("window.__same_page") is True  # never reloaded
+    link = page.locator("#telecharger-export")
+    expect(link).to_have_attribute("href", f"/exports/{job.pk}/fichier/")
+    screenshot(page, "progression-export-2-pret")

@@ -200,7 +200,9 @@ def test_opting_out_stops_the_e_mail_but_keeps_the_in_portal_notification(
     client.force_login(w.animator)
     page = client.get(reverse("notifications:preferences")).content.decode()
     assert page.count('type="checkbox"') == len(Notification.Family.choices)
-    response = client.post(reverse("notifications:preferences"), {"families": ["campaigns", "conventions", "practices"]})
+    response = client.post(
+        reverse("notifications:preferences"), {"families": ["campaigns", "conventions", "practices", "exports"]}
+    )
     assert response.status_code == 302
     assert list(EmailOptOut.objects.filter(user=w.animator).values_list("family", flat=True)) == ["declarations"]
 
@@ -222,7 +224,9 @@ def test_opting_out_stops_the_e_mail_but_keeps_the_in_portal_notification(
     assert delivery.read_at is not None
 
     # Ticking the family again: the next event is e-mailed.
-    client.post(reverse("notifications:preferences"), {"families": ["campaigns", "conventions", "declarations", "practices"]})
+    client.post(
+        reverse("notifications:preferences"), {"families": ["campaigns", "conventions", "declarations", "practices", "exports"]}
+    )
     assert not EmailOptOut.objects.filter(user=w.animator).exists()
 
 
