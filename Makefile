@@ -33,7 +33,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --compile
 
 serve: install
 	$(PY) manage.py runserver $(HOST):$(PORT)

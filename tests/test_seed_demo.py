@@ -214,3 +214,20 @@ def test_demo_has_a_dozen_practice_sheets_marked_as_demonstration(client):
     page = client.get(f"/bonnes-pratiques/{tous_en_stage.pk}/").content.decode()
     assert "Contenu de démonstration" in page
     assert "Fiches de bonnes pratiques de démonstration : 0 créées." in seed()
+
+
+def test_make_run_opens_the_demo_reports_with_their_figures():
+    """`make run` seeds with --compile: the campaign year is published once, a second run compiles nothing."""
+    from evaluation.models import AnnualResult, EvaluationRun
+
+    out = io.StringIO()
+    call_command("seed_demo", "--compile", stdout=out)
+    assert "Évaluation 2017 compilée : terminée." in out.getvalue()
+    published = EvaluationRun.objects.published_by_year()
+    assert set(published) == set(Campaign.objects.values_list("year", flat=True)) == {2017}
+    assert AnnualResult.objects.for_scope(2017, "departement", "34").exists()
+
+    again = io.StringIO()
+    call_command("seed_demo", "--compile", stdout=again)
+    assert "déjà compilée" in again.getvalue()
+    assert EvaluationRun.objects.count() == 1

@@ -6,6 +6,8 @@ from django.db import transaction
 from conventions.demo import DEMO_PASSWORD, INVENTED_NOTICE, seed_demo
 from conventions.practices.demo import seed_practices
 from evaluation.demo import seed_campaign
+from evaluation.engine import runs
+from evaluation.models import Campaign, EvaluationRun
 
 
 class Command(BaseCommand):
@@ -14,6 +16,14 @@ class Command(BaseCommand):
         "démonstration, entreprises, conventions, environ 2 000 actions et la campagne nationale 2017 (déclarations et valeurs). "
         "Idempotent : ne supprime rien."
     )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--compile",
+            action="store_true",
+            help="Compiler aussi, dans ce processus, chaque année de campagne qui n'a pas encore de chiffres publiés "
+            "(`make run` le demande : les rapports de démonstration s'ouvrent avec leurs chiffres).",
+        )
 
     def handle(self, *args, **options):
         started = time.monotonic()
@@ -37,4 +47,17 @@ class Command(BaseCommand):
         out.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}, donné à la création du compte) :")
         for email, role, organisation in report.accounts:
             out.write(f"  {email} — {role} — {organisation}")
+        if options["compile"]:
+            self._compile_campaign_years(out)
         out.write(self.style.SUCCESS(f"Territoire de démonstration prêt en {time.monotonic() - started:.1f} s."))
+
+    def _compile_campaign_years(self, out):
+        """A newcomer opening a report should see figures, not "no compile yet". Only years without a published
+        run are compiled, so that running `make run` again costs nothing."""
+        published_years = set(EvaluationRun.objects.published_by_year())
+        years = sorted(set(Campaign.objects.values_list("year", flat=True)) - published_years)
+        for year in years:
+            run = runs.start_run(year, trigger=EvaluationRun.Trigger.COMMAND, sync=True)
+            out.write(f"Évaluation {year} compilée : {run.get_status_display().lower()}.")
+        if not years:
+            out.write("Évaluation de démonstration : déjà compilée.")
