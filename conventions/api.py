@@ -27,6 +27,7 @@ from charte.api.base import (
     visible_fk,
 )
 from charte.api.exceptions import ConcurrentEdit
+from charte.api.pagination import PageOrKeysetPagination
 from charte.catalogue.api import ActionTypeRefSerializer, FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import ActionType
 from charte.concurrency import StaleEditError
@@ -488,7 +489,11 @@ EDIT_REFUSED = (
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Actions du périmètre"),
+    list=extend_schema(
+        summary="Actions du périmètre",
+        description="Par pages numérotées (`page`), ou par curseur pour tout parcourir à coût constant : "
+        "`curseur=` puis le lien `suivante` de chaque réponse, jusqu'à ce qu'il soit nul.",
+    ),
     retrieve=extend_schema(summary="Une action"),
     create=extend_schema(
         summary="Saisir une action",
@@ -505,6 +510,8 @@ EDIT_REFUSED = (
 class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
+    # Millions of rows nationally: `?curseur=` walks them along `action_date_pk_idx` (start date, id, descending).
+    pagination_class = PageOrKeysetPagination
 
     def scoped_queryset(self, scope):
         visible_conventions = Convention.objects.visible_to(scope).values("pk")
