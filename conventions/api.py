@@ -489,11 +489,7 @@ EDIT_REFUSED = (
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Actions du périmètre",
-        description="Par pages numérotées (`page`), ou par curseur pour tout parcourir à coût constant : "
-        "`curseur=` puis le lien `suivante` de chaque réponse, jusqu'à ce qu'il soit nul.",
-    ),
+    list=extend_schema(summary="Actions du périmètre"),
     retrieve=extend_schema(summary="Une action"),
     create=extend_schema(
         summary="Saisir une action",
