@@ -27,6 +27,7 @@ from charte.api.base import (
     visible_fk,
 )
 from charte.api.exceptions import ConcurrentEdit
+from charte.api.pagination import PageOrKeysetPagination
 from charte.catalogue.api import ActionTypeRefSerializer, FamilyRefSerializer, IndicatorRefSerializer
 from charte.catalogue.models import ActionType
 from charte.concurrency import StaleEditError
@@ -505,6 +506,8 @@ EDIT_REFUSED = (
 class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
+    # Millions of rows nationally: `?curseur=` walks them along `action_date_pk_idx` (start date, id, descending).
+    pagination_class = PageOrKeysetPagination
 
     def scoped_queryset(self, scope):
         visible_conventions = Convention.objects.visible_to(scope).values("pk")

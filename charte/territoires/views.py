@@ -32,11 +32,6 @@ def _count_subquery(queryset, group_field):
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def _sum_subquery(queryset, group_field, summed):
-    summed_qs = queryset.order_by().values(group_field).annotate(total=Sum(summed)).values("total")
-    return Coalesce(Subquery(summed_qs, output_field=IntegerField()), 0)
-
-
 def _crumbs(*links, current):
     return {"links": [{"url": url, "title": title} for url, title in links], "current": current}
 
@@ -272,16 +267,11 @@ def epci_detail(request, siren):
         .annotate(actions=Count("pk"), beneficiaries=Sum("beneficiaries_total"), beneficiaries_qpv=Sum("beneficiaries_qpv"))
         .order_by("action_type__family__position")
     )
-    reached = ActionQPV.objects.filter(qpv=OuterRef("pk"), action__start_date__year=year)
-    qpvs = (
-        in_epci.annotate(
-            actions_in_year=_count_subquery(reached, "qpv"),
-            beneficiaries_in_year=_sum_subquery(reached, "qpv", "action__beneficiaries_total"),
-        )
-        .select_related("departement")
-        .order_by("-generation", "code")
-    )
+    # The per-QPV figures come from the published compile, as on the département page (same definition, same
+    # fallback): two correlated subqueries per QPV walked every link of each QPV, all years.
+    qpvs = in_epci.select_related("departement").order_by("-generation", "code")
     page_obj = Paginator(qpvs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    qpvs_compiled_at = _attach_qpv_figures(list(page_obj.object_list), year, scope)
     return render(
         request,
         "territoires/epci_detail.html",
@@ -294,6 +284,7 @@ def epci_detail(request, siren):
             "by_family": by_family,
             "page_obj": page_obj,
             "qpvs": page_obj.object_list,
+            "qpvs_compiled_at": qpvs_compiled_at,
             "breadcrumb_data": _crumbs((reverse("territoires:list"), "Territoires"), current=epci.name),
         },
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from charte.comptes.models import OrganisationKind
-from charte.territoires.models import QPVCorrespondence
+from charte.territoires.models import EPCI, QPV, Commune, QPVCorrespondence
 from conventions.models import Convention
 from evaluation.engine import runs
 from tests.factories import (
@@ -254,6 +254,80 @@ def test_departement_page_queries_do_not_grow_with_qpv_read_from_the_compile(cli
     _more_qpv(45, herault["club"])
     _compile(2017)
     many = _queries(client, url)
+    assert many == few
+
+
+# --- EPCI ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def metropole(herault):
+    """Montpellier Méditerranée Métropole holds Mosson through the referential's EPCI link and Petit Bard through
+    its commune; the Gard's QPV and the 2024 Mosson are not the Métropole's."""
+    mmm = EPCI.objects.create(siren="243400017", name="Montpellier Méditerranée Métropole")
+    Commune.objects.filter(code="34172").update(epci=mmm)
+    QPV.objects.filter(code="QP034005").update(epci=mmm)
+    herault["petit_bard"].communes.add(Commune.objects.get(code="34172"))
+    return mmm
+
+
+def _epci_reader(kind, epci):
+    if kind == OrganisationKind.PARTNER:
+        organisation = OrganisationFactory(kind=kind, departements=[departement("34")], epci=epci)
+        return MembershipFactory(organisation=organisation).user
+    return act_as(kind, "34")[0]
+
+
+@pytest.mark.parametrize("kind", [OrganisationKind.NATIONAL, OrganisationKind.PREFECTURE, OrganisationKind.PARTNER])
+def test_epci_qpv_figures_are_read_from_the_published_compile_and_equal_the_live_counts(client, herault, metropole, kind):
+    client.force_login(_epci_reader(kind, metropole))
+    url = reverse("territoires:epci", args=[metropole.siren])
+
+    def figures(response):
+        return {code: (q.actions_in_year, q.beneficiaries_in_year) for code, q in rows_by_code(response).items()}
+
+    counted = client.get(url, {"annee": "2017"})
+    assert counted.context["qpvs_compiled_at"] is None
+    assert "comptés en direct sur les actions saisies" in counted.content.decode()
+
+    _compile(2017)
+    read = client.get(url, {"annee": "2017"})
+
+    assert read.context["qpvs_compiled_at"] is not None
+    assert "compilation publiée de 2017" in read.content.decode()
+    assert figures(read) == figures(counted) == {"QP034005": (2, 17), "QP034006": (1, 12)}
+
+    # Logged after the compile: the compiled figure waits for the next compile, as on the département page.
+    action(2017, [herault["petit_bard"]], total=4, qpv_residents=1)
+    assert figures(client.get(url, {"annee": "2017"}))["QP034006"] == (1, 12)
+    _compile(2017)
+    assert figures(client.get(url, {"annee": "2017"}))["QP034006"] == (2, 16)
+
+    # A year without a published compile is counted from the actions, and says so.
+    older = client.get(url, {"annee": "2016"})
+    assert older.context["qpvs_compiled_at"] is None
+    assert figures(older)["QP034005"] == (1, 30)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("kind", [OrganisationKind.PREFECTURE, OrganisationKind.PARTNER])
+def test_epci_page_queries_do_not_grow_with_its_qpv(client, herault, metropole, kind, compiled):
+    client.force_login(_epci_reader(kind, metropole))
+    url = reverse("territoires:epci", args=[metropole.siren])
+
+    def more_qpv(count, start):
+        for index in range(start, start + count):
+            qpv = QPVFactory(code=f"QP034{100 + index:03d}", name=f"Quartier {index}", epci=metropole)
+            action(2017, [qpv], [CompanyFactory()], club=herault["club"])
+
+    more_qpv(2, 0)
+    if compiled:
+        _compile(2017)
+    few = _queries(client, url, {"annee": "2017"})
+    more_qpv(30, 2)
+    if compiled:
+        _compile(2017)
+    many = _queries(client, url, {"annee": "2017"})
     assert many == few
 
 
