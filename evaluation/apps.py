@@ -19,12 +19,16 @@ class EvaluationConfig(AppConfig):
         engine_needs.register("le moteur le mesure sur toutes les actions de chaque famille", GENERIC_INDICATORS)
 
         # The spreadsheet import of declared values runs through the shared import batches (conventions.imports).
+        # Its pages are the generic import pages, with what differs for this kind (`declared_views.PAGES`).
         from conventions.imports import batches
+        from conventions.imports import views as import_views
         from conventions.models import ImportBatch
 
+        from .campaigns import declared_views
         from .campaigns.declared_values import DeclaredValueImporter
 
         batches.register(ImportBatch.Kind.DECLARED_VALUES, DeclaredValueImporter)
+        import_views.register(ImportBatch.Kind.DECLARED_VALUES, declared_views.PAGES)
 
         # The practice sheets (conventions.practices) tell reviewers, authors and named companies through the
         # lower-level hook; this app records and sends.

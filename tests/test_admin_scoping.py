@@ -15,6 +15,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.db.models import Q
 from django.forms import ModelChoiceField
 from django.urls import reverse
@@ -57,8 +58,7 @@ def url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
-@pytest.fixture
-def world(db):
+def build_admin_world():
     w = build_world()
     year = w.aude.campaign.year
     for side in (w.herault, w.aude):
@@ -100,6 +100,20 @@ def world(db):
     w.membership = MembershipFactory(user=w.staff, organisation=w.aude.prefecture, role=Membership.Role.ADMIN)
     ExportJob.objects.create(kind="actions", created_by=w.staff, membership=w.membership, organisation=w.aude.prefecture)
     return w
+
+
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """The two départements, built (and compiled) once for the module inside a transaction rolled back at its end,
+    as the URL walk does; each test runs in a savepoint of it (`db`): what a test writes is undone when it ends."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_admin_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(built_world, db):
+    return built_world
 
 
 @pytest.fixture

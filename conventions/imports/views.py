@@ -1,10 +1,13 @@
-"""Pages of the spreadsheet imports (actions, companies): upload (with the templates), the batch page (progress,
-preview row by row, errors, confirmation) and the file of rejected rows. The same views serve every kind, told
-apart by the `kind` their URLs pass (`PAGES` says what differs). Batches come from
-`ImportBatch.objects.visible_to(scope)` and the kind of the URL: another organisation's batch answers 404."""
+"""Pages of the spreadsheet imports (actions, companies, and the declared values that evaluation registers):
+upload (with the templates), the batch page (progress, preview row by row, errors, confirmation) and the file of
+rejected rows. The same views serve every kind, told apart by the `kind` their URLs pass (`PAGES` says what
+differs; a higher app adds its kind with `register` from its AppConfig.ready(), as for `batches.register`).
+Batches come from `ImportBatch.objects.visible_to(scope)` and the kind of the URL: another organisation's batch
+answers 404."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 
 from django import forms
 from django.conf import settings
@@ -73,15 +76,27 @@ class UploadForm(DsfrBaseForm):
         return upload
 
 
+INTRO = (
+    "Déposez un tableau (.xlsx ou .csv) aux colonnes de l'export. Vous verrez d'abord, ligne par ligne, ce qui sera "
+    "créé, modifié ou laissé tel quel et chaque erreur ; rien n'est écrit avant votre confirmation, et le fichier "
+    "entier est importé ou rien ne l'est."
+)
+DONE = (
+    "Import terminé : {created} ligne(s) créée(s), {updated} mise(s) à jour, {unchanged} inchangée(s)."
+)
+
+
 @dataclass(frozen=True)
 class KindPages:
     """What differs between the imports of each kind: who may import, the URL names, the words and the help.
-    The import's URL names are `<namespace>:import`, `:import_batch`, `:import_confirm`, `:import_rejects`,
-    `:import_template_csv` and `:import_template_xlsx`; `list_url` and `export_url` name the kind's list and export."""
+    The import's URL names are `<namespace>:<prefix>import`, `:<prefix>import_batch`, `:<prefix>import_confirm`,
+    `:<prefix>import_rejects` and, with `template_downloads`, `:<prefix>import_template_csv` and
+    `:<prefix>import_template_xlsx`; `list_url_name` names the kind's list, `exports` the (label, URL name) of the
+    exports the start page offers."""
 
     namespace: str
     list_url_name: str
-    export_url_name: str
+    exports: tuple  # ((label, URL name), ...)
     allowed: Callable  # scope -> bool
     title: str  # "Importer des actions"
     list_title: str
@@ -91,16 +106,30 @@ class KindPages:
     informative: frozenset
     rules: tuple  # sentences of the "Règles de lecture" callout
     object_header: str  # the preview's column naming the row
+    url_prefix: str = ""  # "declared_": evaluation:declared_import, …
+    # What a person outside `allowed` sees: None, a 404 (`role_required`); else `refusal(request)` -> a response.
+    refusal: Callable | None = None
+    template_downloads: bool = True  # the empty model (CSV, XLSX) to fill
+    intro: str = INTRO
+    done_message: str = DONE  # formatted with created, updated, unchanged
+    crumb: str = "Importer"
+    batch_title: str = "Import"
+    created_column: str = "Créées"
+    to_create: str = "à créer"
+    to_update: str = "à mettre à jour"
+    confirm_counts: str = "{created} création(s), {updated} mise(s) à jour"
+    back_label: str = "Retour aux imports"
+    export_buttons: str = "fr-btn--tertiary"  # DSFR class of the export buttons
 
     def url(self, name, *args):
-        return reverse(f"{self.namespace}:{name}", args=args)
+        return reverse(f"{self.namespace}:{self.url_prefix}{name}", args=args)
 
     # For the templates, which cannot pass arguments.
     def start_url(self):
         return self.url("import")
 
-    def export_url(self):
-        return reverse(self.export_url_name)
+    def export_links(self):
+        return [(label, reverse(name)) for label, name in self.exports]
 
     def list_url(self):
         return reverse(self.list_url_name)
@@ -116,7 +145,7 @@ PAGES = {
     ImportBatch.Kind.ACTIONS: KindPages(
         namespace="actions",
         list_url_name="actions:list",
-        export_url_name="actions:export",
+        exports=(("Exporter les données de votre périmètre pour les modifier", "actions:export"),),
         allowed=lambda scope: scope.kind in ACTION_WRITERS,
         title="Importer des actions",
         list_title="Actions",
@@ -135,7 +164,7 @@ PAGES = {
     ImportBatch.Kind.COMPANIES: KindPages(
         namespace="company_import",
         list_url_name="entreprises:list",
-        export_url_name="entreprises:export",
+        exports=(("Exporter les données de votre périmètre pour les modifier", "entreprises:export"),),
         allowed=permissions.can_create_company,
         title="Importer des entreprises",
         list_title="Entreprises",
@@ -158,12 +187,24 @@ PAGES = {
 }
 
 
-def _pages(request, kind):
-    """The kind's pages, for a person who may import it; others get a 404 (as `role_required`)."""
-    pages = PAGES[kind]
-    if not pages.allowed(request.scope):
-        raise Http404("Page introuvable.")
-    return pages
+def register(kind, pages):
+    """Give `kind` its import pages; its importer is registered with `batches.register`."""
+    PAGES[kind] = pages
+
+
+def importers_only(view):
+    """Resolves the kind's pages for a person who may import it; others get the kind's `refusal`, or a 404."""
+
+    @wraps(view)
+    def wrapper(request, *args, kind=ImportBatch.Kind.ACTIONS, **kwargs):
+        pages = PAGES[kind]
+        if not pages.allowed(request.scope):
+            if pages.refusal is None:
+                raise Http404("Page introuvable.")
+            return pages.refusal(request)
+        return view(request, pages, kind, *args, **kwargs)
+
+    return wrapper
 
 
 def _crumbs(pages, current, batch=None):
@@ -171,13 +212,13 @@ def _crumbs(pages, current, batch=None):
         {"url": pages.list_url(), "title": pages.list_title},
     ]
     if batch is not None:
-        links.append({"url": pages.url("import"), "title": "Importer"})
+        links.append({"url": pages.url("import"), "title": pages.crumb})
     return {"links": links, "current": current}
 
 
 @require_http_methods(["GET", "POST"])
-def import_start(request, kind=ImportBatch.Kind.ACTIONS):
-    pages = _pages(request, kind)
+@importers_only
+def import_start(request, pages, kind):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         batch = batches.create_batch(user=request.user, scope=request.scope, kind=kind, upload=form.cleaned_data["file"])
@@ -194,13 +235,13 @@ def import_start(request, kind=ImportBatch.Kind.ACTIONS):
             "history": [(batch, pages.url("import_batch", batch.pk)) for batch in page_obj.object_list],
             "required": pages.importer.required,
             "background_rows": settings.IMPORT_BACKGROUND_ROWS,
-            "breadcrumb_data": _crumbs(pages, "Importer"),
+            "breadcrumb_data": _crumbs(pages, pages.crumb),
         },
     )
 
 
-def import_template(request, fmt, kind=ImportBatch.Kind.ACTIONS):
-    pages = _pages(request, kind)
+@importers_only
+def import_template(request, pages, kind, fmt):
     columns, required = pages.importer.columns, pages.importer.required
     filename = f"modele-import-{pages.sheet.lower()}"
     if fmt == "csv":
@@ -226,8 +267,8 @@ def _batch(request, pk, kind):
     )
 
 
-def import_batch(request, pk, kind=ImportBatch.Kind.ACTIONS):
-    pages = _pages(request, kind)
+@importers_only
+def import_batch(request, pages, kind, pk):
     batch = _batch(request, pk, kind)
     errors = Paginator(batch.errors, 100).get_page(request.GET.get("page"))
     preview = [
@@ -246,14 +287,15 @@ def import_batch(request, pk, kind=ImportBatch.Kind.ACTIONS):
             "preview": preview,
             "preview_truncated": batch.rows_total > len(preview),
             "can_confirm": batch.status == ImportBatch.Status.READY and batch.created_by_id == request.user.pk,
+            "confirm_counts": pages.confirm_counts.format(created=batch.created_count, updated=batch.updated_count),
             "breadcrumb_data": _crumbs(pages, batch.original_name, batch),
         },
     )
 
 
 @require_POST
-def import_confirm(request, pk, kind=ImportBatch.Kind.ACTIONS):
-    pages = _pages(request, kind)
+@importers_only
+def import_confirm(request, pages, kind, pk):
     batch = _batch(request, pk, kind)
     if batch.created_by_id != request.user.pk:
         raise PermissionDenied("Seule la personne qui a déposé le fichier peut en confirmer l'import.")
@@ -262,8 +304,9 @@ def import_confirm(request, pk, kind=ImportBatch.Kind.ACTIONS):
         if batch.status == ImportBatch.Status.DONE:
             messages.success(
                 request,
-                f"Import terminé : {batch.created_count} ligne(s) créée(s), {batch.updated_count} mise(s) à jour, "
-                f"{batch.unchanged_count} inchangée(s).",
+                pages.done_message.format(
+                    created=batch.created_count, updated=batch.updated_count, unchanged=batch.unchanged_count
+                ),
             )
         elif batch.status == ImportBatch.Status.FAILED:
             messages.error(request, batch.message)
@@ -272,8 +315,8 @@ def import_confirm(request, pk, kind=ImportBatch.Kind.ACTIONS):
     return redirect(pages.url("import_batch", batch.pk))
 
 
-def import_rejects(request, pk, kind=ImportBatch.Kind.ACTIONS):
-    _pages(request, kind)
+@importers_only
+def import_rejects(request, pages, kind, pk):
     batch = _batch(request, pk, kind)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="lignes-refusees-import-{batch.pk}.csv"'

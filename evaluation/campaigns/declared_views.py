@@ -1,33 +1,25 @@
 """Pages of declared values in spreadsheets: the export (CSV streamed, XLSX) for whoever sees declarations, and
-the import (upload, preview, confirmation, rejected rows) for the companies, who alone fill their declarations
-(`permissions.can_edit_declaration`; clubs and préfectures validate, they do not type on a company's behalf).
-The import runs through the shared batches of conventions.imports; rows come from `visible_to(scope)`."""
+the import for the companies, who alone fill their declarations (`permissions.can_edit_declaration`; clubs and
+préfectures validate, they do not type on a company's behalf). The import's pages are the generic ones of
+conventions.imports (upload, preview, confirmation, rejected rows), given `PAGES` below from this app's ready();
+rows come from `visible_to(scope)`."""
 
 import tempfile
 
-from django.conf import settings
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
 from openpyxl import Workbook as WriteOnlyWorkbook
 from openpyxl.cell import WriteOnlyCell
 
 from charte.exports import neutralise
 from charte.web import parse_pk, streaming_csv_response
-from conventions.imports import batches
-from conventions.imports.views import OPERATIONS, UploadForm
-from conventions.models import ImportBatch
+from conventions.imports.views import KindPages
 
 from ..models import Campaign, Declaration
-from .declared_values import COLUMNS, REQUIRED, export_rows
+from .declared_values import COLUMNS, DeclaredValueImporter, export_rows
 from .views import _forbidden, _refuse_unless_campaign_pages
 
-KIND = ImportBatch.Kind.DECLARED_VALUES
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_REFUSED = (
     "Seule une entreprise importe ses valeurs déclarées : les clubs et les préfectures valident les déclarations, "
@@ -75,104 +67,55 @@ def _text_cell(sheet, value):
     return value
 
 
-def _crumbs(current, batch=None):
-    links = [
-        {"url": reverse("evaluation:declaration_list"), "title": "Déclarations"},
-    ]
-    if batch is not None:
-        links.append({"url": reverse("evaluation:declared_import"), "title": "Importer des valeurs"})
-    return {"links": links, "current": current}
-
-
-def _importer_only(request):
+def _refused(request):
+    """Partners have no declaration page, not even a refusal (404); the other roles are told who imports (403)."""
     _refuse_unless_campaign_pages(request)
-    if not request.scope.is_company:
-        return _forbidden(request, IMPORT_REFUSED)
-    return None
+    return _forbidden(request, IMPORT_REFUSED)
 
 
-@require_http_methods(["GET", "POST"])
-def declared_import(request):
-    refusal = _importer_only(request)
-    if refusal:
-        return refusal
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        batch = batches.create_batch(user=request.user, scope=request.scope, kind=KIND, upload=form.cleaned_data["file"])
-        return redirect("evaluation:declared_import_batch", pk=batch.pk)
-    history = ImportBatch.objects.visible_to(request.scope).filter(kind=KIND).select_related("created_by", "organisation")
-    page_obj = Paginator(history, settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "evaluation/declared_import_start.html",
-        {
-            "form": form,
-            "page_obj": page_obj,
-            "required": REQUIRED,
-            "background_rows": settings.IMPORT_BACKGROUND_ROWS,
-            "breadcrumb_data": _crumbs("Importer des valeurs"),
-        },
-    )
-
-
-def _batch(request, pk):
-    return get_object_or_404(
-        ImportBatch.objects.visible_to(request.scope).filter(kind=KIND).select_related("created_by", "organisation"), pk=pk
-    )
-
-
-def declared_import_batch(request, pk):
-    refusal = _importer_only(request)
-    if refusal:
-        return refusal
-    batch = _batch(request, pk)
-    errors = Paginator(batch.errors, 100).get_page(request.GET.get("page"))
-    preview = [{**row, "operation_label": OPERATIONS[row["operation"]]} for row in batch.preview]
-    return render(
-        request,
-        "evaluation/declared_import_batch.html",
-        {
-            "batch": batch,
-            "errors_page": errors,
-            "preview": preview,
-            "preview_truncated": batch.rows_total > len(preview),
-            "can_confirm": batch.status == ImportBatch.Status.READY and batch.created_by_id == request.user.pk,
-            "breadcrumb_data": _crumbs(batch.original_name, batch),
-        },
-    )
-
-
-@require_POST
-def declared_import_confirm(request, pk):
-    refusal = _importer_only(request)
-    if refusal:
-        return refusal
-    batch = _batch(request, pk)
-    if batch.created_by_id != request.user.pk:
-        raise PermissionDenied("Seule la personne qui a déposé le fichier peut en confirmer l'import.")
-    if batches.confirm(batch):
-        batch.refresh_from_db()
-        if batch.status == ImportBatch.Status.DONE:
-            messages.success(
-                request,
-                f"Import terminé : {batch.created_count} valeur(s) ajoutée(s), {batch.updated_count} modifiée(s), "
-                f"{batch.unchanged_count} inchangée(s). Vos déclarations restent en brouillon : transmettez-les depuis "
-                "leur page.",
-            )
-        elif batch.status == ImportBatch.Status.FAILED:
-            messages.error(request, batch.message)
-    else:
-        messages.warning(request, "Ce fichier n'est pas (ou plus) prêt à être importé.")
-    return redirect("evaluation:declared_import_batch", pk=batch.pk)
-
-
-def declared_import_rejects(request, pk):
-    refusal = _importer_only(request)
-    if refusal:
-        return refusal
-    batch = _batch(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="lignes-refusees-import-{batch.pk}.csv"'
-    response.write("\ufeff")
-    response.write(batches.rejected_rows_csv(batch))
-    return response
+PAGES = KindPages(
+    namespace="evaluation",
+    url_prefix="declared_",
+    list_url_name="evaluation:declaration_list",
+    exports=(
+        ("Exporter vos déclarations (XLSX)", "evaluation:declared_export_xlsx"),
+        ("Exporter vos déclarations (CSV)", "evaluation:declared_export_csv"),
+    ),
+    export_buttons="fr-btn--secondary",
+    allowed=lambda scope: scope.is_company,
+    refusal=_refused,
+    template_downloads=False,  # the export of the company's own declarations is the file to fill
+    title="Importer des valeurs déclarées",
+    list_title="Déclarations",
+    crumb="Importer des valeurs",
+    sheet="Valeurs déclarées",
+    importer=DeclaredValueImporter,
+    notes={},
+    informative=frozenset(),
+    intro=(
+        "Exportez vos déclarations, complétez la colonne « Valeur » (et « Commentaire » si besoin) dans votre tableur, "
+        "puis déposez le fichier ici. Vous verrez d'abord, ligne par ligne, ce qui sera ajouté, modifié ou laissé tel "
+        "quel et chaque erreur ; rien n'est écrit avant votre confirmation, et le fichier entier est importé ou rien ne "
+        "l'est. Les valeurs importées sont enregistrées en brouillon, comme si vous les aviez saisies : transmettez "
+        "ensuite chaque déclaration depuis sa page."
+    ),
+    rules=(
+        "Les autres colonnes de l'export (entreprise, libellés, objectif, statut) ne sont pas lues. Sans colonne "
+        "« Commentaire », les commentaires restent inchangés.",
+        "Une ligne désigne une valeur par la convention, le SIREN, l'année, le numéro d'engagement et le code de "
+        "l'indicateur : gardez ces colonnes telles que l'export les écrit.",
+        "Valeurs positives, deux décimales au plus, virgule ou point (12,5) ; une cellule vide efface la valeur. Une "
+        "déclaration transmise, validée ou close ne peut pas être modifiée : ses lignes sont refusées.",
+    ),
+    object_header="Valeur (convention · SIREN · année · engagement · indicateur)",
+    done_message=(
+        "Import terminé : {created} valeur(s) ajoutée(s), {updated} modifiée(s), {unchanged} inchangée(s). Vos "
+        "déclarations restent en brouillon : transmettez-les depuis leur page."
+    ),
+    batch_title="Import de valeurs déclarées",
+    created_column="Ajoutées",
+    to_create="valeur(s) à ajouter",
+    to_update="à modifier",
+    confirm_counts="{created} ajout(s), {updated} modification(s), en brouillon",
+    back_label="Retour aux imports de valeurs déclarées",
+)

@@ -1,8 +1,12 @@
 from django.urls import path
 
+from conventions.imports import views as import_views
+from conventions.models import ImportBatch
+
 from . import declared_views, views
 
 app_name = "evaluation"
+DECLARED = {"kind": ImportBatch.Kind.DECLARED_VALUES}
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign_list"),
@@ -15,12 +19,14 @@ urlpatterns = [
     path("declarations/", views.declaration_list, name="declaration_list"),
     path("declarations/valeurs.csv", declared_views.declared_export, {"fmt": "csv"}, name="declared_export_csv"),
     path("declarations/valeurs.xlsx", declared_views.declared_export, {"fmt": "xlsx"}, name="declared_export_xlsx"),
-    path("declarations/importer/", declared_views.declared_import, name="declared_import"),
-    path("declarations/importer/<int:pk>/", declared_views.declared_import_batch, name="declared_import_batch"),
-    path("declarations/importer/<int:pk>/confirmer/", declared_views.declared_import_confirm, name="declared_import_confirm"),
+    # The generic import pages (conventions.imports.views), given this kind's `declared_views.PAGES` at ready().
+    path("declarations/importer/", import_views.import_start, DECLARED, name="declared_import"),
+    path("declarations/importer/<int:pk>/", import_views.import_batch, DECLARED, name="declared_import_batch"),
+    path("declarations/importer/<int:pk>/confirmer/", import_views.import_confirm, DECLARED, name="declared_import_confirm"),
     path(
         "declarations/importer/<int:pk>/lignes-refusees.csv",
-        declared_views.declared_import_rejects,
+        import_views.import_rejects,
+        DECLARED,
         name="declared_import_rejects",
     ),
     path("declarations/<int:pk>/", views.declaration, name="declaration"),

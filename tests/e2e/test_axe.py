@@ -17,7 +17,7 @@ from tests.e2e.conftest import ARTIFACTS, PASSWORD
 from tests.test_url_walk import TARGETS, rules_of
 from tests.walk_fixtures import build_world
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 try:
     from axe_playwright_python.base import AXE_SCRIPT

@@ -223,6 +223,7 @@ def report(problems, dataset=None):
     return f"{len(problems)} écart(s) avec la méthodologie :\n{shown}{more}{given_data}"
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(dataset=datasets())
 def test_compiled_figures_follow_the_methodology(db, dataset):
