@@ -379,11 +379,7 @@ def results_checksum(run_id):
     the same scopes. Order-free (a sum of each row's hash), so no sort of a million rows."""
     from ..models import AnnualResult
 
-    columns = [
-        field.column
-        for field in AnnualResult._meta.concrete_fields
-        if field.name not in ("id", "run", "unit")
-    ]
+    columns = [field.column for field in AnnualResult._meta.concrete_fields if field.name not in ("id", "run", "unit")]
     row = "ROW(" + ", ".join(connection.ops.quote_name(c) for c in columns) + ")::text"
     sql = f"""SELECT scope_type, COUNT(*),
                      SUM(('x' || substr(md5({row}), 1, 15))::bit(60)::bigint)
