@@ -368,3 +368,22 @@ def sql_floor(year, with_previous=False):
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return cursor.fetchall()
+
+
+# --- the checksum of a run's rows: two compiles compared without keeping both -----------------------------------
+
+
+def results_checksum(run_id):
+    """{scope type: (rows, checksum)} of the rows a run wrote, every column but the row's id, its run and its unit
+    (which worker-side bookkeeping may move): two runs of the same data that agree here wrote the same figures for
+    the same scopes. Order-free (a sum of each row's hash), so no sort of a million rows."""
+    from ..models import AnnualResult
+
+    columns = [field.column for field in AnnualResult._meta.concrete_fields if field.name not in ("id", "run", "unit")]
+    row = "ROW(" + ", ".join(connection.ops.quote_name(c) for c in columns) + ")::text"
+    sql = f"""SELECT scope_type, COUNT(*),
+                     SUM(('x' || substr(md5({row}), 1, 15))::bit(60)::bigint)
+              FROM {_table(AnnualResult)} WHERE run_id = %s GROUP BY scope_type ORDER BY scope_type"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [int(run_id)])
+        return {scope: (count, f"{int(total):x}") for scope, count, total in cursor.fetchall()}

@@ -52,3 +52,13 @@ def test_the_generator_writes_a_consistent_dataset_the_engine_compiles(db):
         assert engine[key][1] == declared and engine[key][2] == target, key
         if computed is not None:
             assert engine[key][0] == computed, key
+
+    # The checksum that compares two versions of the engine on the benchmark: two compiles of the same data agree,
+    # and one figure changed in one scope shows there, and only there.
+    again = runs.start_run(benchmark.COMPILED_YEAR, sync=True)
+    assert benchmark.results_checksum(again.pk) == benchmark.results_checksum(run.pk)
+    assert sum(rows for rows, _ in benchmark.results_checksum(run.pk).values()) == run.results.count()
+    changed = AnnualResult.objects.filter(run=again, scope_type="departement", scope_key="34").first()
+    AnnualResult.objects.filter(pk=changed.pk).update(actions_count=(changed.actions_count or 0) + 1)
+    before, after = benchmark.results_checksum(run.pk), benchmark.results_checksum(again.pk)
+    assert [scope for scope in before if before[scope] != after[scope]] == ["departement"]

@@ -43,6 +43,12 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, default=2018, help="Année compilée (2018 : N-1 = 2017).")
         parser.add_argument("--departement", default="34", help="Département recompilé seul.")
         parser.add_argument("--workers", default="1,2", help="Nombres de workers à essayer, par exemple 1,2.")
+        parser.add_argument(
+            "--checksums",
+            action="store_true",
+            help="Sans rien mesurer : empreinte des lignes de chaque compilation nationale réussie de l'année, "
+            "pour vérifier qu'une modification du moteur ne change aucun chiffre.",
+        )
         parser.add_argument("--inner", action="store_true", help="(interne) exécution dans la base du banc d'essai")
 
     def handle(self, *args, **options):
@@ -82,6 +88,8 @@ class Command(BaseCommand):
         argv = [*manage, "benchmark_evaluation", "--inner", "--database-url", database_url]
         for name in ("redis_url", "scale", "year", "departement", "workers"):
             argv += [f"--{name.replace('_', '-')}", str(options[name])]
+        if options["checksums"]:
+            argv.append("--checksums")
         result = subprocess.run(argv, env=env)
         if result.returncode:
             raise CommandError("Le banc d'essai a échoué (voir ci-dessus).")
@@ -99,6 +107,8 @@ class Command(BaseCommand):
 
         if connection.vendor != "postgresql" or connection.settings_dict["NAME"] != urlparse(database_url).path.lstrip("/"):
             raise CommandError("Exécution interne hors de la base du banc d'essai : refusée.")
+        if options["checksums"]:
+            return self.log_checksums(year)
         if not benchmark.is_generated():
             self.log(f"Génération du jeu de données (échelle {scale})…")
             started = time.monotonic()
@@ -113,10 +123,11 @@ class Command(BaseCommand):
 
         for count in [int(n) for n in workers.split(",") if n.strip()]:
             with self.workers(count, database_url, redis_url) as workers_:
-                figures[f"national_{count}"], rows = self.timed_celery_run(year, "national", "")
+                figures[f"national_{count}"], rows, run_id = self.timed_celery_run(year, "national", "")
                 self.log(f"  {count} worker(s) : compilation nationale {figures[f'national_{count}']:.2f} s ({rows} lignes)")
                 self.log_unit_timings(workers_.log_dir)
-                figures[f"dep_{count}"], _ = self.timed_celery_run(year, "departement", departement)
+                self.log_checksum(run_id)
+                figures[f"dep_{count}"], _, _ = self.timed_celery_run(year, "departement", departement)
                 self.log(f"  {count} worker(s) : recompilation du département {departement} {figures[f'dep_{count}']:.2f} s")
         self.summary(figures, workers, departement)
 
@@ -198,7 +209,27 @@ class Command(BaseCommand):
         run.refresh_from_db()
         if run.status == EvaluationRun.Status.FAILED:
             raise CommandError(run.error)
-        return elapsed, run.results.count()
+        return elapsed, run.results.count(), run.pk
+
+    def log_checksum(self, run_id):
+        from evaluation.engine import benchmark
+
+        checksums = benchmark.results_checksum(run_id)
+        self.log(
+            f"    empreinte de la compilation {run_id} : "
+            + " ; ".join(f"{scope} {rows} lignes {digest}" for scope, (rows, digest) in checksums.items())
+        )
+
+    def log_checksums(self, year):
+        from evaluation.models import EvaluationRun, ScopeType
+
+        runs_ = EvaluationRun.objects.filter(
+            year=year, scope_type=ScopeType.NATIONAL, status=EvaluationRun.Status.SUCCEEDED
+        ).order_by("pk")
+        if not runs_:
+            self.log(f"Aucune compilation nationale réussie de {year} dans la base du banc d'essai.")
+        for run in runs_:
+            self.log_checksum(run.pk)
 
     def log_unit_timings(self, log_dir):
         """Where the workers spent the national run: the total and the slowest units, from their INFO lines."""
