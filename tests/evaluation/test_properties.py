@@ -37,7 +37,9 @@ FIELDS = [
 # national; declared values and targets also add the national conventions at national level (methodology §9).
 ADDITIVE = [f.field for f in registry.FIGURES if f.additive and f.field]
 COUNTS = {"actions_count", "beneficiaries", "beneficiaries_qpv"}
-FROM_ACTIONS = COUNTS | {"computed_value"}
+# Survey figures come from the answers about actions (methodology §14): national = Σ régions, like actions.
+SURVEYED = {"respondents", "positive_answers", "people_reached"}
+FROM_ACTIONS = COUNTS | {"computed_value"} | SURVEYED
 ADDITIVE = ADDITIVE + ["prev_" + name for name in ADDITIVE if hasattr(AnnualResult, "prev_" + name)]
 ENTITY_SCOPES = ("convention", "company", "qpv")
 SHOWN = 25  # mismatches listed in a failure message
@@ -152,6 +154,16 @@ def properties(rows, national_conventions, label):
             ben, qpv = row.get(prefix + "beneficiaries"), row.get(prefix + "beneficiaries_qpv")
             if ben is not None and qpv is not None and qpv > ben:
                 problems.append(f"{label(key)} {prefix}bénéficiaires QPV {qpv} > bénéficiaires {ben}")
+            respondents, positive = row.get(prefix + "respondents"), row.get(prefix + "positive_answers")
+            reached = row.get(prefix + "people_reached")
+            if respondents is not None and not positive <= respondents <= reached:
+                problems.append(
+                    f"{label(key)} {prefix}réponses positives {positive}, répondants {respondents}, sollicités {reached}"
+                )
+            for name in ("positive_share", "response_rate"):
+                rate = row.get(prefix + name)
+                if rate is not None and not 0 <= rate <= 1:
+                    problems.append(f"{label(key)} {prefix}{name} {rate} hors de 0..1")
             if label.indicators.get(key[3]) == "PART_BENEFICIAIRES_QPV":
                 for name in ("declared_value", "declared_validated_value", "computed_value"):
                     value = row.get(prefix + name)
