@@ -590,7 +590,7 @@ def _survey_ctes(act, entity_filter, catalogue, year, prev):
     positive = f"(q.kind = '{QuestionKind.SCALE}' AND an.choice >= 3) OR (q.kind = '{QuestionKind.YES_NO}' AND an.choice = 1)"
     return [
         f"""svq AS (
-            SELECT s.id AS sid, {act.key} AS sk, aty.family_id AS fam, CASE sq.code {to_indicator} END AS ind,
+            SELECT s.id AS sid, {act.key} AS sk, aty.family_id AS fam, CASE sqi.code {to_indicator} END AS ind,
                    CASE WHEN a.start_date >= '{year:04d}-01-01' THEN {year} ELSE {prev} END AS yr,
                    COALESCE(s.expected_respondents,
                             NULLIF((SELECT COUNT(*) FROM {t["survey_token"]} tk WHERE tk.survey_id = s.id), 0),
@@ -599,7 +599,7 @@ def _survey_ctes(act, entity_filter, catalogue, year, prev):
             FROM {t["survey"]} s JOIN {t["action"]} a ON a.id = s.action_id {act.joins}
             JOIN {t["action_type"]} aty ON aty.id = a.action_type_id
             JOIN (SELECT DISTINCT questionnaire_id AS qid, indicator AS code FROM {t["survey_question"]}
-                  WHERE club_id IS NULL AND indicator IN ({codes})) sq ON sq.qid = s.questionnaire_id
+                  WHERE club_id IS NULL AND indicator IN ({codes})) sqi ON sqi.qid = s.questionnaire_id
             WHERE a.start_date >= '{prev:04d}-01-01' AND a.start_date <= '{year:04d}-12-31'
               AND {_where(act, entity_filter)})""",
         f"""sva AS (

@@ -47,6 +47,11 @@ def table_columns():
     return registry.report_table_columns()
 
 
+@register.simple_tag
+def survey_columns():
+    return registry.survey_table_columns()
+
+
 @register.filter
 def run_description(run):
     return registry.describe_run(run)
