@@ -172,3 +172,30 @@ def test_survey_indicators_are_not_declared_nor_targeted(db):
     }
     assert all(i.type == Indicator.Type.IMPACT and not i.is_declarable for i in survey_indicators)
     assert not survey_indicators.filter(action_types__isnull=False).exists()
+
+
+def test_the_demo_reports_show_impact_figures_and_one_hidden(client, db):
+    from django.core.management import call_command
+
+    from charte.comptes.models import Organisation, User
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "réponses inventées" in out.getvalue()
+    run = runs.start_run(YEAR, sync=True)
+    assert run.status == "succeeded", run.error
+    club = Organisation.objects.get(kind=OrganisationKind.CLUB, name="FACE Hérault")
+    client.force_login(User.objects.get(email="animateur.face-herault@demo.charte.fr"))
+    page = html.unescape(client.get(reverse("rapports:report", args=["club", club.pk]), {"annee": YEAR}).content.decode())
+    shown = cells(satisfaction_row(page))
+    assert int(shown["repondants"]) >= 5 and shown["part_reponses_positives"].endswith("%")
+    # The solidarity family has the 3 answers of one association: hidden.
+    start = page.index('id="tableau-impact-SOL"') if 'id="tableau-impact-SOL"' in page else None
+    assert start is not None, "la famille solidarité du club n'a pas d'indicateur d'impact"
+    table = page[start : page.index("</table>", start)]
+    assert registry.WITHHELD in table and 'data-code="repondants">3<' in table
+    # The national roll-up equals the sum of the régions for the survey counts.
+    rows = AnnualResult.objects.filter(run=run, family__isnull=True, indicator__code="ENQUETE_SATISFACTION")
+    national = rows.get(scope_type=ScopeType.NATIONAL)
+    assert national.respondents == sum(r.respondents for r in rows.filter(scope_type=ScopeType.REGION))
+    assert national.respondents == 14 + 9 + 8 + 6 + 3
