@@ -199,3 +199,17 @@ def test_the_demo_reports_show_impact_figures_and_one_hidden(client, db):
     national = rows.get(scope_type=ScopeType.NATIONAL)
     assert national.respondents == sum(r.respondents for r in rows.filter(scope_type=ScopeType.REGION))
     assert national.respondents == 14 + 9 + 8 + 6 + 3
+
+
+def test_no_form_offers_a_survey_indicator_as_declared_targeted_or_suggested(db):
+    """The target form, an action type's suggested indicators and a new indicator's aggregation leave them out;
+    a survey indicator keeps its aggregation (the engine reads its answers through it)."""
+    from charte.catalogue.forms import ActionTypeForm, IndicatorForm
+    from conventions.forms import TargetForm
+
+    survey_indicators = set(Indicator.objects.filter(aggregation=Indicator.Aggregation.SURVEY))
+    assert len(survey_indicators) == 5
+    assert not survey_indicators & set(TargetForm().fields["indicator"].queryset)
+    assert not survey_indicators & set(ActionTypeForm().fields["indicators"].queryset)
+    assert Indicator.Aggregation.SURVEY not in [value for value, _ in IndicatorForm().fields["aggregation"].choices]
+    assert IndicatorForm(instance=next(iter(survey_indicators))).fields["aggregation"].disabled
