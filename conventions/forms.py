@@ -224,7 +224,9 @@ class EditorCatalogue:
         return cls(
             families=list(Family.objects.filter(is_active=True)),
             action_types=list(ActionType.objects.filter(is_active=True).select_related("family")),
-            indicators=list(Indicator.objects.filter(is_active=True).order_by("label")),
+            indicators=list(
+                Indicator.objects.filter(is_active=True).exclude(aggregation=Indicator.Aggregation.SURVEY).order_by("label")
+            ),
         )
 
 
@@ -298,7 +300,9 @@ class TargetForm(DsfrBaseForm):
     def __init__(self, *args, commitment_choices=(), catalogue=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["commitment"].choices = [("", "Choisir l'engagement"), *commitment_choices]
-        self.fields["indicator"].queryset = Indicator.objects.filter(is_active=True).order_by("label")
+        self.fields["indicator"].queryset = (
+            Indicator.objects.filter(is_active=True).exclude(aggregation=Indicator.Aggregation.SURVEY).order_by("label")
+        )
         french_empty_labels(self)
         if catalogue:
             shared_choices(self.fields["indicator"], catalogue.indicators)

@@ -12,7 +12,10 @@ definition in `docs/methodologie.md` (served at /methodologie/). Its `field` is 
 `additive`: the figure of a région is the sum of its départements' (and national = régions + national
 conventions); the others (distinct companies, shares, rates) are recomputed at each level. `secret`: the rule of
 statistical secrecy on public outputs (methodology §13): THRESHOLD (1 to 4 hidden, plus secondary suppression),
-DERIVED (published only when the terms it is computed from are), NONE (never published without sign-in).
+DERIVED (published only when the terms it is computed from are), NONE (never published without sign-in);
+RESPONDENTS (methodology §15): withheld on EVERY output, signed-in ones included, when fewer than 5 people
+answered, since the share of a handful of respondents tells what each one said (`Figure.value` returns None
+there, so the page, the PDF, the exports and the API cannot show it).
 
 Every output reads this module: the report page and the PDF (through the `figures` template filters), the
 XLSX and CSV exports (their columns are generated from FIGURES), the API result serializers (field names are
@@ -35,6 +38,12 @@ VALUE = "value"
 THRESHOLD = "threshold"
 DERIVED = "derived"
 NONE = "none"
+RESPONDENTS = "respondents"
+
+# Below this many respondents an answer-based figure is withheld (methodology §15; the survey results page and
+# the open data use the same 5).
+MIN_RESPONDENTS = 5
+WITHHELD = "masqué (moins de 5 réponses)"
 
 METHODOLOGY_URL = "/methodologie/"
 
@@ -74,7 +83,8 @@ class Figure:
     kind: str
     additive: bool
     secret: str = NONE
-    # Whether the figure exists on rows of an indicator only, on rows without indicator only, or both.
+    # Which rows carry the figure: "all" (rows without indicator, and indicator rows for the counts of
+    # actions), "indicator" (declared indicators), "survey" (survey indicators, methodology §15).
     rows: str = "all"
     help: str = ""
     # Whether the figure has its N-1 twin (the `prev_` column, or derived from `prev_` columns).
@@ -95,7 +105,7 @@ class Figure:
     def value(self, row, previous=False):
         """The figure's value on an `AnnualResult` (N, or N-1 with `previous`); None for an N-1 the figure
         does not have."""
-        if row is None or (previous and not self.previous):
+        if row is None or (previous and not self.previous) or self.withheld(row, previous):
             return None
         prefix = "prev_" if previous else ""
         if self.code == "en_attente_validation":
@@ -106,12 +116,21 @@ class Figure:
             return declared - (validated or 0)
         return getattr(row, prefix + self.field)
 
+    def withheld(self, row, previous=False):
+        """Whether secrecy withholds the figure on this row: fewer than 5 respondents (methodology §15)."""
+        if self.secret != RESPONDENTS or row is None:
+            return False
+        respondents = getattr(row, ("prev_" if previous else "") + "respondents", None)
+        return respondents is not None and respondents < MIN_RESPONDENTS
+
     def format(self, value, unit=None):
         return format_value(value, self.kind, unit)
 
     def display(self, row, previous=False):
         """The French writing of the figure on a row, with the unit of the row's indicator when it is written
         after the value (euros, percent)."""
+        if self.withheld(row, previous):
+            return WITHHELD
         return self.format(self.value(row, previous), unit=row_unit(row))
 
     def csv(self, value, unit=None):
@@ -128,6 +147,8 @@ class Figure:
             text += ", en fraction (0,685 = 68,5 %)"
         elif self.kind == VALUE and self.rows == "indicator":
             text += ", dans l'unité de l'indicateur"
+        if self.secret == RESPONDENTS:
+            text += f" ; null quand moins de {MIN_RESPONDENTS} personnes ont répondu (secret)"
         return f"{text}. Définition : {self.url}"
 
 
@@ -236,6 +257,12 @@ FIGURES = (
     # Offered and realised split the declared value of year N only (no N-1 column).
     Figure("valeur_offerte", "offered_value", "Offert", VALUE, True, NONE, rows="indicator", previous=False),
     Figure("valeur_realisee", "realised_value", "Réalisé", VALUE, True, NONE, rows="indicator", previous=False),
+    # The survey indicators (methodology §15): one response is the unit; the share with its response rate.
+    Figure("part_reponses_positives", "positive_share", "Part de réponses positives", RATE, False, RESPONDENTS, rows="survey"),
+    Figure("reponses_positives", "positive_answers", "Réponses positives", COUNT, True, RESPONDENTS, rows="survey"),
+    Figure("repondants", "respondents", "Répondants", COUNT, True, NONE, rows="survey"),
+    Figure("personnes_sollicitees", "people_reached", "Personnes sollicitées", COUNT, True, NONE, rows="survey"),
+    Figure("taux_reponse", "response_rate", "Taux de réponse", RATE, False, NONE, rows="survey"),
 )
 BY_CODE = {figure.code: figure for figure in FIGURES}
 BY_FIELD = {figure.field: figure for figure in FIGURES if figure.field}
@@ -249,7 +276,7 @@ def get(code):
 # The exports (XLSX, CSV) and the API carry every figure; the page and the PDF, narrower, show these by code.
 
 # The key figures of a report: the figures of its row without family nor indicator.
-KEY_FIGURES = tuple(figure for figure in FIGURES if figure.rows != "indicator")
+KEY_FIGURES = tuple(figure for figure in FIGURES if figure.rows == "all")
 # The table of each family on the page and in the PDF: its indicator rows, N, then these figures for N-1.
 REPORT_TABLE = (
     "valeur_declaree",
@@ -260,6 +287,9 @@ REPORT_TABLE = (
     "taux_atteinte",
 )
 REPORT_TABLE_PREVIOUS = ("valeur_declaree",)
+# The table of the survey indicators of each family: the share beside its respondents and response rate.
+SURVEY_TABLE = ("part_reponses_positives", "reponses_positives", "repondants", "personnes_sollicitees", "taux_reponse")
+SURVEY_TABLE_PREVIOUS = ("part_reponses_positives",)
 
 
 @dataclass(frozen=True)
@@ -315,8 +345,12 @@ def report_table_columns():
     return [Column(get(code)) for code in REPORT_TABLE] + [Column(get(code), previous=True) for code in REPORT_TABLE_PREVIOUS]
 
 
+def survey_table_columns():
+    return [Column(get(code)) for code in SURVEY_TABLE] + [Column(get(code), previous=True) for code in SURVEY_TABLE_PREVIOUS]
+
+
 def describe_run(run):
-    """"Chiffres calculés le 2 avril 2018 à 10:15 par la compilation n° 12": which run a report's figures come
+    """ "Chiffres calculés le 2 avril 2018 à 10:15 par la compilation n° 12": which run a report's figures come
     from and when it finished, the same sentence on the page, in the PDF and in the XLSX."""
     if run is None:
         return "Aucune compilation publiée"

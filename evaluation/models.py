@@ -706,6 +706,12 @@ class AnnualResult(models.Model):
     beneficiaries = models.BigIntegerField("bénéficiaires", null=True)
     beneficiaries_qpv = models.BigIntegerField("bénéficiaires résidant en QPV", null=True)
     qpv_share = models.FloatField("part des bénéficiaires résidant en QPV", null=True)
+    # Survey indicator rows only (methodology §14): responses, positive ones, people asked, and the two rates.
+    respondents = models.BigIntegerField("répondants", null=True)
+    positive_answers = models.BigIntegerField("réponses positives", null=True)
+    people_reached = models.BigIntegerField("personnes sollicitées", null=True)
+    positive_share = models.FloatField("part de réponses positives", null=True)
+    response_rate = models.FloatField("taux de réponse", null=True)
 
     prev_declared_value = models.DecimalField("valeur déclarée N-1", max_digits=18, decimal_places=2, null=True)
     prev_declared_validated_value = models.DecimalField("valeur déclarée validée N-1", max_digits=18, decimal_places=2, null=True)
@@ -718,6 +724,11 @@ class AnnualResult(models.Model):
     prev_beneficiaries = models.BigIntegerField("bénéficiaires N-1", null=True)
     prev_beneficiaries_qpv = models.BigIntegerField("bénéficiaires résidant en QPV N-1", null=True)
     prev_qpv_share = models.FloatField("part des bénéficiaires résidant en QPV N-1", null=True)
+    prev_respondents = models.BigIntegerField("répondants N-1", null=True)
+    prev_positive_answers = models.BigIntegerField("réponses positives N-1", null=True)
+    prev_people_reached = models.BigIntegerField("personnes sollicitées N-1", null=True)
+    prev_positive_share = models.FloatField("part de réponses positives N-1", null=True)
+    prev_response_rate = models.FloatField("taux de réponse N-1", null=True)
 
     objects = AnnualResultQuerySet.as_manager()
 

@@ -64,8 +64,10 @@ class ActionTypeForm(_CatalogueForm):
         self.fields["family"].empty_label = "Choisir une famille"
         self.fields["paqte_axis"].choices = [("", "Aucun axe PaQte")] + list(self.fields["paqte_axis"].choices)[1:]
         chosen = self.instance.indicators.values("pk") if self.instance.pk else Indicator.objects.none()
+        # Survey indicators come from answers, not from what an action type measures.
         self.fields["indicators"].queryset = (
-            Indicator.objects.filter(is_active=True) | Indicator.objects.filter(pk__in=chosen)
+            Indicator.objects.filter(is_active=True).exclude(aggregation=Indicator.Aggregation.SURVEY)
+            | Indicator.objects.filter(pk__in=chosen)
         ).order_by("code")
 
 
@@ -88,6 +90,14 @@ class IndicatorForm(_CatalogueForm):
         for name in ("numerator", "denominator"):
             self.fields[name].queryset = sums.order_by("code")
             self.fields[name].empty_label = "Aucun (somme)"
+        # A survey indicator is tied to the questions that feed it: it comes with the catalogue (methodology §14),
+        # and no other indicator becomes one here.
+        if self.instance.aggregation == Indicator.Aggregation.SURVEY:
+            self.fields["aggregation"].disabled = True
+        else:
+            self.fields["aggregation"].choices = [
+                choice for choice in self.fields["aggregation"].choices if choice[0] != Indicator.Aggregation.SURVEY
+            ]
         self.lock_reasons = engine_needs.lock_reasons(self.instance)
         if self.lock_reasons:
             explanation = "Non modifiable : " + " ; ".join(self.lock_reasons) + "."

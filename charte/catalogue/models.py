@@ -51,6 +51,8 @@ class Indicator(models.Model):
     class Aggregation(models.TextChoices):
         SUM = "sum", "Somme"
         RATIO = "ratio", "Ratio de deux sommes"
+        # Compiled from the answers to the 360° surveys (methodology §14), never declared nor targeted.
+        SURVEY = "survey", "Réponses aux enquêtes"
 
     code = models.CharField("code", max_length=50, unique=True)
     label = models.CharField("libellé", max_length=200)
@@ -65,6 +67,8 @@ class Indicator(models.Model):
     denominator = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="dénominateur"
     )
+    # For a survey indicator: the `indicator` its questions carry (evaluation.surveys.models.ImpactIndicator).
+    survey_indicator = models.CharField("indicateur d'enquête", max_length=30, blank=True)
     is_active = models.BooleanField("actif", default=True)
 
     history = HistoricalRecords(app="evaluation")
@@ -76,10 +80,15 @@ class Indicator(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(aggregation="ratio", numerator__isnull=False, denominator__isnull=False)
-                    | Q(aggregation="sum", numerator__isnull=True, denominator__isnull=True)
+                    | Q(aggregation__in=["sum", "survey"], numerator__isnull=True, denominator__isnull=True)
                 ),
                 name="indicator_ratio_has_terms",
                 violation_error_message="Un indicateur ratio a un numérateur et un dénominateur ; une somme n'en a pas.",
+            ),
+            models.CheckConstraint(
+                condition=Q(aggregation="survey", survey_indicator__gt="") | (~Q(aggregation="survey") & Q(survey_indicator="")),
+                name="indicator_survey_has_question_indicator",
+                violation_error_message="Un indicateur d'enquête dit quelles questions l'alimentent ; les autres non.",
             ),
         ]
 
@@ -88,7 +97,7 @@ class Indicator(models.Model):
 
     @property
     def is_declarable(self):
-        """Ratios are computed from two sums, never typed in by a company."""
+        """Ratios are computed from two sums and survey indicators from answers, never typed in by a company."""
         return self.aggregation == self.Aggregation.SUM
 
 

@@ -27,6 +27,8 @@ def load_catalogue(Family, Indicator, ActionType):
         created += was_created
 
     ratios = []
+    # The first data migration runs before survey indicators exist (catalogue 0003 loads them).
+    surveys = any(f.name == "survey_indicator" for f in Indicator._meta.get_fields())
     for row in read_rows("indicators.csv"):
         aggregation = row["aggregation"]
         fields = {
@@ -35,6 +37,15 @@ def load_catalogue(Family, Indicator, ActionType):
             "type": TYPE_BY_CSV[row["type"]],
             "nature": NATURE_BY_CSV[row["nature"]],
         }
+        if aggregation.startswith("survey:"):
+            if not surveys:
+                continue
+            # "survey:satisfaction": compiled from the answers to the questions carrying that indicator.
+            _, was_created = Indicator.objects.get_or_create(
+                code=row["code"], defaults={**fields, "aggregation": "survey", "survey_indicator": aggregation[7:]}
+            )
+            created += was_created
+            continue
         if aggregation.startswith("ratio:"):
             numerator, denominator = aggregation.split(":", 1)[1].split("/")
             ratios.append((row["code"], fields, numerator, denominator))

@@ -18,6 +18,9 @@ Python). This module keeps only what is particular to the engine:
   campaign covers one of its conventions. Declared and target values need no such test: without an expected
   convention there are none.
 - Empty sums stay NULL: nothing validated gives no attainment rate, even with a target.
+- Survey indicator rows (methodology §15) come from the answers to the surveys of the scope's actions (the
+  action's scopes and year, like the actions' figures), in the same statement. A unit whose years have no survey
+  at all leaves the whole branch (and its facts columns) out of its statement: it costs nothing without answers.
 - Ratio rows (PART_BENEFICIAIRES_QPV) are written by the same statement, in the indicator's unit (%), from the
   terms paired on each declaration line (declared, validated) and from the family's actions (computed); they
   carry no sums, targets nor companies.
@@ -35,6 +38,7 @@ between the `dep:34` unit and the `regions` unit shows in the région, not in th
 run). The nightly compile runs when nobody declares; tests check the equality within one run.
 """
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 
@@ -47,6 +51,7 @@ from conventions.models import Action, Commitment, Convention, Target
 from entreprises.models import Company
 
 from ..models import AnnualResult, Campaign, Declaration, DeclarationValue, EvaluationRun, ScopeType
+from ..surveys.models import Answer, Moderation, Question, QuestionKind, Response, Survey, SurveyToken
 
 # What each measure of `conventions.realised` sums, as a column of the per-action-type aggregate below.
 MEASURE_COLUMNS = {
@@ -71,6 +76,10 @@ FACTS = (
     ("comp", NUM), ("n", INT), ("ben", INT), ("bqpv", INT), ("dval", NUM), ("dvalid", NUM), ("dvr", NUM),
     ("tg", NUM), ("pn", NUM), ("pd", NUM), ("pnv", NUM), ("pdv", NUM), ("ne", INT), ("nr", INT), ("mk", INT),
 )  # fmt: skip
+# The facts of the survey indicators, only in the statements of units that have surveys: respondents, positive
+# answers, people reached (methodology §15).
+SURVEY_FACTS = (("rsp", INT), ("pos", INT), ("rch", INT))
+SURVEY_COLUMNS = ("respondents", "positive_answers", "people_reached", "positive_share", "response_rate")
 
 ENTITY_SCOPES = (ScopeType.CONVENTION, ScopeType.COMPANY, ScopeType.QPV)
 # Scopes whose indicator rows are the indicators they committed to (a target or a declared value, N or N-1).
@@ -91,6 +100,11 @@ def _ids(ids):
     """An SQL list of integer ids (ints read from the database, never user input)."""
     ids = sorted(int(i) for i in ids)
     return "(" + ", ".join(str(i) for i in ids) + ")" if ids else "(NULL)"
+
+
+def _literal(text):
+    """An SQL string literal of a catalogue code (quotes doubled)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _text(expression):
@@ -114,10 +128,14 @@ class Catalogue:
     realised: tuple
     ratios: tuple  # Ratio
     codes: dict  # indicator id -> code
+    # Survey indicators: question indicator ("satisfaction"...) -> indicator id; emptied for a unit whose years
+    # have no survey (`compile_unit`), which then compiles no survey branch at all.
+    surveyed: dict
 
     @classmethod
     def load(cls):
         rows = list(Indicator.objects.values_list("pk", "code", "nature", "aggregation", "numerator_id", "denominator_id"))
+        surveyed = dict(Indicator.objects.filter(aggregation=Indicator.Aggregation.SURVEY).values_list("survey_indicator", "pk"))
         measurable = {pk: realised.measure_for(code) for pk, code, *_ in rows if realised.measure_for(code)}
         codes = {r[0]: r[1] for r in rows}
         generic = tuple(pk for pk in measurable if codes[pk] in GENERIC_INDICATORS)
@@ -135,6 +153,7 @@ class Catalogue:
             realised=tuple(r[0] for r in summed if r[2] != Indicator.Nature.OFFERED),
             ratios=tuple(Ratio(r[0], r[4], r[5], measured(r[4], r[5])) for r in rows if r[3] == Indicator.Aggregation.RATIO),
             codes=codes,
+            surveyed=surveyed,
         )
 
 
@@ -181,6 +200,11 @@ def _tables():
             result=_table(AnnualResult),
             campaign=_table(Campaign),
             campaign_departements=_table(Campaign.departements.through),
+            survey=_table(Survey),
+            survey_token=_table(SurveyToken),
+            survey_response=_table(Response),
+            survey_answer=_table(Answer),
+            survey_question=_table(Question),
         )
     return T
 
@@ -277,10 +301,11 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     # (a company or a convention rarely spans families for one indicator: its family rows add up).
     indicator_levels = 1 if scope_type in ENTITY_SCOPES else 2
     indicator_families = ("fam", INT)[:indicator_levels]
+    facts_columns = FACTS + (SURVEY_FACTS if catalogue.surveyed else ())
 
     def branch(table, fam, ind, where="", **columns):
         """One source of facts: the columns it carries (the others are empty), at one level (fam, ind)."""
-        values = ", ".join(f"{columns.get(name, empty)} AS {name}" for name, empty in FACTS)
+        values = ", ".join(f"{columns.get(name, empty)} AS {name}" for name, empty in facts_columns)
         branches.append(f"SELECT sk, {fam} AS fam, {ind} AS ind, yr, {values} FROM {table}{' WHERE ' + where if where else ''}")
 
     def only_committed(table, ind):
@@ -335,6 +360,12 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
                 for fam in indicator_families:
                     where = only_committed("actf", str(int(ratio.id)))
                     branch("actf", fam, str(ratio.id), where=where, ben="ben", bqpv="bqpv", n="n")
+
+    if act and catalogue.surveyed:
+        ctes += _survey_ctes(act, entity_filter, catalogue, year, prev)
+        for fam in indicator_families:
+            # mk: a convention or a company has the row of a survey indicator its surveyed actions ask.
+            branch("svy", fam, "ind", rsp="rsp", pos="pos", rch="rch", mk="1")
 
     decl, tgt, exp = _source(sources, "decl"), _source(sources, "tgt"), _source(sources, "exp")
     if decl:
@@ -495,6 +526,9 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     measurable = _ids(catalogue.measurable)
     # Ratio rows carry their own figures (shares): none of the sums, targets or companies of the other rows.
     not_ratio = f"ind NOT IN {_ids(ratio.id for ratio in catalogue.ratios)}" if catalogue.ratios else "1 = 1"
+    surveyed = _ids(catalogue.surveyed.values())
+    # Nobody is expected to report a survey indicator: its rows carry no companies.
+    not_surveyed = f"ind NOT IN {surveyed}" if catalogue.surveyed else "1 = 1"
 
     def figures(y):
         def s(column):
@@ -513,14 +547,26 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
         )
         if decl:
             # No campaign covering the scope that year: nobody was expected; "—", not 0 (methodology §3).
-            covered = f"MAX({'cvn' if y == year else 'cvp'}) = 1 AND (ind IS NULL OR {not_ratio})"
+            covered = f"MAX({'cvn' if y == year else 'cvp'}) = 1 AND (ind IS NULL OR ({not_ratio} AND {not_surveyed}))"
             companies = (
                 f"CASE WHEN {covered} THEN COALESCE({s('ne')}, 0) END",
                 f"CASE WHEN {covered} THEN COALESCE({s('nr')}, 0) END",
             )
         else:
             companies = ("NULL", "NULL")
+        if catalogue.surveyed:
+            on_survey = f"ind IN {surveyed}"
+            answers = {
+                "respondents": f"CASE WHEN {on_survey} THEN COALESCE({s('rsp')}, 0) END",
+                "positive_answers": f"CASE WHEN {on_survey} THEN COALESCE({s('pos')}, 0) END",
+                "people_reached": f"CASE WHEN {on_survey} THEN COALESCE({s('rch')}, 0) END",
+                "positive_share": f"CASE WHEN {on_survey} AND {s('rsp')} > 0 THEN 1.0 * {s('pos')} / {s('rsp')} END",
+                "response_rate": f"CASE WHEN {on_survey} AND {s('rch')} > 0 THEN 1.0 * {s('rsp')} / {s('rch')} END",
+            }
+        else:
+            answers = dict.fromkeys(SURVEY_COLUMNS, "NULL")
         return {
+            **answers,
             "declared_value": f"CASE {declared} WHEN {on_indicator} THEN {s('dval')} END",
             "declared_validated_value": f"CASE {validated} WHEN {on_indicator} THEN {s('dvalid')} END",
             "computed_value": f"CASE {computed} WHEN ind IN {measurable} THEN COALESCE({s('comp')}, 0) END",
@@ -553,6 +599,47 @@ def _insert_scope(run, unit, scope_type, entity_filter, catalogue):
     with connection.cursor() as cursor:
         cursor.execute(text, sql.params)
         return cursor.rowcount
+
+
+def _survey_ctes(act, entity_filter, catalogue, year, prev):
+    """`svy (sk, fam, ind, yr, rsp, pos, rch)`: the survey indicators of the scope's actions (methodology §15).
+
+    Per survey x survey indicator its questionnaire asks (national closed questions only): the responses that
+    answered a question of the indicator (rsp), those with a positive answer (pos: 3 or 4 on the scale, yes), and
+    the people reached: the people the club said it asked, else the personal links issued, else the action's
+    beneficiaries, and never fewer than the survey's responses. The year and the scopes are the action's."""
+    t = _tables()
+    codes = ", ".join(_literal(code) for code in sorted(catalogue.surveyed))
+    to_indicator = " ".join(f"WHEN {_literal(code)} THEN {int(pk)}" for code, pk in sorted(catalogue.surveyed.items()))
+    positive = f"(q.kind = '{QuestionKind.SCALE}' AND an.choice >= 3) OR (q.kind = '{QuestionKind.YES_NO}' AND an.choice = 1)"
+    return [
+        f"""svq AS (
+            SELECT s.id AS sid, {act.key} AS sk, aty.family_id AS fam, CASE sqi.code {to_indicator} END AS ind,
+                   CASE WHEN a.start_date >= '{year:04d}-01-01' THEN {year} ELSE {prev} END AS yr,
+                   COALESCE(s.expected_respondents,
+                            NULLIF((SELECT COUNT(*) FROM {t["survey_token"]} tk WHERE tk.survey_id = s.id), 0),
+                            a.beneficiaries_total) AS asked,
+                   (SELECT COUNT(*) FROM {t["survey_response"]} rr WHERE rr.survey_id = s.id) AS nresp
+            FROM {t["survey"]} s JOIN {t["action"]} a ON a.id = s.action_id {act.joins}
+            JOIN {t["action_type"]} aty ON aty.id = a.action_type_id
+            JOIN (SELECT DISTINCT questionnaire_id AS qid, indicator AS code FROM {t["survey_question"]}
+                  WHERE club_id IS NULL AND indicator IN ({codes})) sqi ON sqi.qid = s.questionnaire_id
+            WHERE a.start_date >= '{prev:04d}-01-01' AND a.start_date <= '{year:04d}-12-31'
+              AND {_where(act, entity_filter)})""",
+        f"""sva AS (
+            SELECT r.survey_id AS sid, CASE q.indicator {to_indicator} END AS ind, COUNT(DISTINCT r.id) AS rsp,
+                   COUNT(DISTINCT CASE WHEN {positive} THEN r.id END) AS pos
+            FROM {t["survey_answer"]} an JOIN {t["survey_response"]} r ON r.id = an.response_id
+            JOIN {t["survey_question"]} q ON q.id = an.question_id
+            WHERE r.survey_id IN (SELECT sid FROM svq) AND q.club_id IS NULL AND q.indicator IN ({codes})
+              AND an.choice IS NOT NULL AND an.moderation = '{Moderation.APPROVED}'
+            GROUP BY 1, 2)""",
+        """svy AS (
+            SELECT svq.sk, svq.fam, svq.ind, svq.yr, SUM(COALESCE(sva.rsp, 0)) AS rsp, SUM(COALESCE(sva.pos, 0)) AS pos,
+                   SUM(CASE WHEN svq.nresp > svq.asked THEN svq.nresp ELSE svq.asked END) AS rch
+            FROM svq LEFT JOIN sva ON sva.sid = svq.sid AND sva.ind = svq.ind
+            GROUP BY 1, 2, 3, 4)""",
+    ]
 
 
 def _coverage_cte(scope_type, entity_filter, exp, units_conventions, year, prev):
@@ -665,6 +752,8 @@ def compile_unit(run_id, unit):
     national scale, for nothing)."""
     run = EvaluationRun.objects.get(pk=run_id)
     catalogue = Catalogue.load()
+    if catalogue.surveyed and not _has_surveys(run.year):
+        catalogue = dataclasses.replace(catalogue, surveyed={})
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -698,6 +787,13 @@ def compile_unit(run_id, unit):
             run.units_done = len(run.done_units)
             run.save(update_fields=["done_units", "units_done"])
         return sum(written)
+
+
+def _has_surveys(year):
+    """Whether an action of N or N-1 has a survey: without any, the survey branch is left out of the statements."""
+    return Survey.objects.filter(
+        action__start_date__gte=datetime.date(year - 1, 1, 1), action__start_date__lte=datetime.date(year, 12, 31)
+    ).exists()
 
 
 def compile_run_sync(run_id):

@@ -59,7 +59,7 @@ def _row_labels(row):
 
 def _family_rows(report):
     for block in report.families:
-        rows = ([block.total] if block.total is not None else []) + list(block.indicators)
+        rows = ([block.total] if block.total is not None else []) + list(block.indicators) + list(block.surveys)
         for row in rows:
             yield block, row
 
@@ -162,7 +162,7 @@ def xlsx_bytes(report, base_url=""):
             cell.alignment = wrap
         for index, column in enumerate(columns, start=len(ROW_HEADERS) + 1):
             _link(sheet.cell(row=1, column=index), base_url + column.url)
-        for row in ([block.total] if block.total is not None else []) + list(block.indicators):
+        for row in ([block.total] if block.total is not None else []) + list(block.indicators) + list(block.surveys):
             sheet.append(_row_labels(row))
             for index, column in enumerate(columns, start=len(ROW_HEADERS) + 1):
                 _put(sheet, sheet.max_row, index, column, row)

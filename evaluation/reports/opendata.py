@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from charte.catalogue.models import Indicator
 from charte.territoires.models import Departement
 
 from ..figures import METHODOLOGY_URL
 from ..models import AnnualResult, EvaluationRun, ScopeType
+from ..surveys.models import ImpactIndicator
 from . import secrecy
 
 OPEN_DATA_THRESHOLD = secrecy.THRESHOLD
@@ -28,6 +30,21 @@ OPEN_DATA_COLUMNS = [
     ("entreprises_attendues", "Entreprises attendues à la campagne de déclaration"),
     ("entreprises_ayant_declare", "Entreprises ayant transmis leur déclaration"),
 ]
+# The survey indicators (methodology §15), three columns each: respondents, share of positive answers, response
+# rate; the share and the rate are published only with the respondents (and the share with the positive answers).
+SURVEY_INDICATORS = [code for code, _ in ImpactIndicator.choices]
+
+
+def survey_column(code, what):
+    return f"enquete_{code}_{what}"
+
+
+for _code, _label in ImpactIndicator.choices:
+    OPEN_DATA_COLUMNS += [
+        (survey_column(_code, "repondants"), f"Enquêtes, {_label} : répondants (une réponse = une personne)"),
+        (survey_column(_code, "part"), f"Enquêtes, {_label} : part de réponses positives (fraction de 0 à 1)"),
+        (survey_column(_code, "taux_reponse"), f"Enquêtes, {_label} : taux de réponse (fraction de 0 à 1)"),
+    ]
 SECRET_COUNTS = secrecy.COUNTS
 # AnnualResult column of each count of the file.
 FIELDS = {
@@ -77,7 +94,7 @@ def open_data_year(value):
 
 def _cache_key(run):
     # The id alone could be reused by another run after a rollback (tests, SQLite): its creation instant too.
-    return f"evaluation:opendata:1:{run.pk}:{run.year}:{run.created_at.timestamp() if run.created_at else ''}"
+    return f"evaluation:opendata:2:{run.pk}:{run.year}:{run.created_at.timestamp() if run.created_at else ''}"
 
 
 def open_data(year):
@@ -128,9 +145,49 @@ def _compute(run):
         if row[secrecy.BENEFICIARIES] is not None and row[secrecy.QPV_RESIDENTS] is not None and result.qpv_share is not None:
             share = round(result.qpv_share, 4)
         row["part_beneficiaires_qpv"] = share
-        rows.append({name: row[name] for name, _ in OPEN_DATA_COLUMNS})
+        rows.append(row)
     hidden = {code: suppression.count(code) for code in SECRET_COUNTS}
-    return rows, hidden
+    hidden.update(_survey_columns(run, rows))
+    return [{name: row[name] for name, _ in OPEN_DATA_COLUMNS} for row in rows], hidden
+
+
+def _survey_columns(run, rows):
+    """Fill the survey columns of the rows, with the secrecy of the answers (methodology §15, secrecy rule 5);
+    returns {column: number of hidden cells}. Without any survey, every row has 0 respondents and no share."""
+    answers = {
+        (key, family, code): (respondents, positive, rate)
+        for key, family, code, respondents, positive, rate in AnnualResult.objects.filter(
+            run=run,
+            scope_type=ScopeType.DEPARTEMENT,
+            family__isnull=False,
+            indicator__aggregation=Indicator.Aggregation.SURVEY,
+        ).values_list(
+            "scope_key", "family__code", "indicator__survey_indicator", "respondents", "positive_answers", "response_rate"
+        )
+    }
+    hidden = {}
+    for code in SURVEY_INDICATORS:
+        values = {
+            (row["departement_code"], row["famille_code"]): answers.get((row["departement_code"], row["famille_code"], code))
+            or (0, 0, None)
+            for row in rows
+        }
+        suppression = secrecy.suppress_answers(
+            {cell: {secrecy.RESPONDENTS: v[0] or 0, secrecy.POSITIVE: v[1] or 0} for cell, v in values.items()}
+        )
+        for row in rows:
+            cell = (row["departement_code"], row["famille_code"])
+            respondents, positive, rate = values[cell]
+            shown = not suppression.is_hidden(cell, secrecy.RESPONDENTS)
+            share = shown and respondents and not suppression.is_hidden(cell, secrecy.POSITIVE)
+            row[survey_column(code, "repondants")] = respondents if shown else None
+            row[survey_column(code, "part")] = round(positive / respondents, 4) if share else None
+            row[survey_column(code, "taux_reponse")] = round(rate, 4) if shown and rate is not None else None
+        hidden[survey_column(code, "repondants")] = suppression.count(secrecy.RESPONDENTS)
+        hidden[survey_column(code, "part")] = sum(
+            1 for cell, (respondents, _, _) in values.items() if respondents and suppression.is_hidden(cell, secrecy.POSITIVE)
+        )
+    return hidden
 
 
 def public_figures():

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from charte.catalogue.models import Indicator
 from charte.territoires.models import Departement
 from evaluation.models import AnnualResult, EvaluationRun
 
@@ -26,6 +27,7 @@ class FamilyBlock:
     family: object
     total: object = None  # the family row (no indicator)
     indicators: list = field(default_factory=list)
+    surveys: list = field(default_factory=list)  # the survey indicator rows (methodology §15)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Report:
     title: str
     total: object = None  # the row of all families, not about one indicator
     families: list = field(default_factory=list)
+    surveys: list = field(default_factory=list)  # survey indicator rows of all families (territories, clubs)
     run: object = None  # the run the figures come from
     active_run: object = None  # a run still computing this scope
     failed_run: object = None  # the year's latest run, when it failed (stalled or in error) after the published one
@@ -47,6 +50,10 @@ class Report:
     @property
     def has_figures(self):
         return self.run is not None
+
+    @property
+    def has_surveys(self):
+        return bool(self.surveys) or any(block.surveys for block in self.families)
 
     @property
     def indicator_rows(self):
@@ -148,13 +155,18 @@ def build(scope, scope_type, scope_key, year, title):
     by_family = defaultdict(list)
     for row in rows:
         report.run = row.run  # one published run per year: every row comes from it
+        survey = row.indicator_id is not None and row.indicator.aggregation == Indicator.Aggregation.SURVEY
         if row.family_id is None:
             if row.indicator_id is None:
                 report.total = row
+            elif survey:
+                report.surveys.append(row)
             continue
         block = blocks.setdefault(row.family_id, FamilyBlock(family=row.family))
         if row.indicator_id is None:
             block.total = row
+        elif survey:
+            block.surveys.append(row)
         else:
             by_family[row.family_id].append(row)
     for family_id, block in blocks.items():

@@ -23,6 +23,11 @@ cell must not be recoverable from the cells still published, its complements and
    Companies expected and reporting are distinct companies: a département's or a family's total is not the
    sum of its cells, so no margin gives a cell back; hiding one term of a small complement protects it.
 3. A share is published only when its two terms are (the open data applies it to part_beneficiaires_qpv).
+5. Survey answers (methodology §15), one table per survey indicator: respondents of 1 to 4 are hidden; the
+   positive answers (published as the share of positive answers) wherever fewer than 5 people answered or the
+   respondents are hidden; then each of the two additive tables gets the secondary suppression above
+   (`suppress_answers`). Positive answers of 1 to 4 among 5 respondents or more are not hidden: the respondents
+   are anonymous, a share over 5 of them designates nobody (the survey results page shows it as well).
 
 This module knows nothing of the database: `suppress` takes the table's cells and says which to hide.
 """
@@ -88,6 +93,34 @@ def suppress(cells):
         for cell in added:
             result.hidden[cell][code] = SECONDARY
         result.unprotected |= {(cell, code) for cell in unprotected}
+    result.hidden = {cell: codes for cell, codes in result.hidden.items() if codes}
+    return result
+
+
+RESPONDENTS = "repondants"
+POSITIVE = "reponses_positives"
+
+
+def suppress_answers(cells):
+    """Which counts of one survey indicator's table to hide (rule 5). `cells`: {(row, column): {RESPONDENTS: n,
+    POSITIVE: n}} for every cell of the table (0 respondents where nobody answered)."""
+    result = Suppression()
+    respondents = {cell: values[RESPONDENTS] for cell, values in cells.items()}
+    for cell, value in respondents.items():
+        if is_small(value):
+            result.hidden[cell][RESPONDENTS] = PRIMARY
+    added, unprotected = protect(respondents, {cell for cell in respondents if result.is_hidden(cell, RESPONDENTS)})
+    for cell in added:
+        result.hidden[cell][RESPONDENTS] = SECONDARY
+    positive = {cell: values[POSITIVE] for cell, values in cells.items()}
+    withheld = {cell for cell in positive if respondents[cell] < THRESHOLD and respondents[cell] > 0}
+    withheld |= {cell for cell in positive if result.is_hidden(cell, RESPONDENTS)}
+    for cell in withheld:
+        result.hidden[cell][POSITIVE] = PRIMARY
+    added_positive, unprotected_positive = protect(positive, withheld)
+    for cell in added_positive:
+        result.hidden[cell][POSITIVE] = SECONDARY
+    result.unprotected = {(cell, RESPONDENTS) for cell in unprotected} | {(cell, POSITIVE) for cell in unprotected_positive}
     result.hidden = {cell: codes for cell, codes in result.hidden.items() if codes}
     return result
 

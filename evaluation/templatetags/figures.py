@@ -48,6 +48,11 @@ def table_columns():
     return registry.report_table_columns()
 
 
+@register.simple_tag
+def survey_columns():
+    return registry.survey_table_columns()
+
+
 @register.filter
 def compare_number(value):
     """A value of the comparison between départements (a ratio): two decimals at most, "—" for none."""

@@ -20,7 +20,10 @@ What a dataset holds, so that every rule of docs/methodologie.md gets exercised:
   back to draft, reopened while returned), with empty values and BENEFICIAIRES / BENEFICIAIRES_QPV pairs
   (QPV <= total on a line, as the form requires) and lines carrying only one of the two;
 - campaigns per year: national, préfecture campaigns for some départements, both, or none at all (then any
-  declaration of that year hangs from a campaign of a département outside the dataset, Paris).
+  declaration of that year hangs from a campaign of a département outside the dataset, Paris);
+- 360° surveys on some actions (methodology §14): questionnaire models of the catalogue, a number of people
+  asked or not, personal links or not, 0 to 7 responses (under and over the 5 of the secrecy) whose closed
+  questions are answered, left empty, positive or not.
 """
 
 import datetime
@@ -36,6 +39,7 @@ from charte.territoires.models import QPV, Commune, Departement
 from conventions.models import Action, Commitment, Convention, Target
 from entreprises.models import ClubMembership, Company
 from evaluation.models import Campaign, Declaration, DeclarationValue
+from evaluation.surveys.models import Answer, Question, QuestionnaireModel, Response, Survey, SurveyToken
 from tests.factories import with_luhn_key
 
 YEAR, PREV = 2017, 2016
@@ -136,6 +140,20 @@ class CampaignSpec:
 
 
 @dataclass(frozen=True)
+class SurveySpec:
+    action: int  # index in Dataset.actions
+    questionnaire: str  # code of a catalogue questionnaire model
+    expected: int | None  # people the club said it asked
+    tokens: int  # personal links issued
+    responses: tuple  # per response, per closed question of the model in order: a choice or None (unanswered)
+
+
+# Questionnaire models of the catalogue (evaluation/surveys/catalogue.py): scales and yes / no questions, for
+# satisfaction, recommending, and a job, a training found.
+QUESTIONNAIRES = ("stage-3e-eleve", "participant", "association")
+
+
+@dataclass(frozen=True)
 class Dataset:
     departements: tuple  # codes
     qpvs: tuple  # département index of each QPV
@@ -145,6 +163,7 @@ class Dataset:
     actions: tuple
     campaigns: tuple  # (CampaignSpec of PREV, CampaignSpec of YEAR)
     declarations: tuple
+    surveys: tuple = ()
 
 
 amounts = st.one_of(
@@ -241,6 +260,27 @@ def campaign_specs(draw, n_departements):
     return CampaignSpec(national=mode in ("national", "both"), departements=tuple(sorted(departements)))
 
 
+# Closed questions of each model, in order: their kind (a scale 1..4 or yes / no 1 / 0).
+QUESTION_KINDS = {
+    "stage-3e-eleve": ("scale", "yes_no", "scale", "yes_no"),
+    "participant": ("scale", "yes_no", "yes_no", "yes_no"),
+    "association": ("scale", "scale", "yes_no"),
+}
+
+
+@st.composite
+def survey_specs(draw, action, code):
+    answers = {"scale": st.sampled_from([None, 1, 2, 3, 4]), "yes_no": st.sampled_from([None, 0, 1])}
+    responses = draw(st.lists(st.tuples(*(answers[kind] for kind in QUESTION_KINDS[code])), max_size=7))
+    return SurveySpec(
+        action=action,
+        questionnaire=code,
+        expected=draw(st.sampled_from([None, None, 3, 10])),
+        tokens=draw(st.sampled_from([0, 0, 2])),
+        responses=tuple(responses),
+    )
+
+
 @st.composite
 def datasets(draw):
     departements = draw(st.sampled_from(DEPARTEMENT_SETS))
@@ -274,7 +314,12 @@ def datasets(draw):
                     status = draw(st.sampled_from(DECLARATION_STATUSES))
                     values = draw(declaration_values(len(convention.commitments)))
                     declarations.append(DeclarationSpec(index, company, year, status, values))
+    surveys = []
+    for index in range(len(actions)):
+        for code in draw(st.lists(st.sampled_from(QUESTIONNAIRES), max_size=2 if index < 2 else 0, unique=True)):
+            surveys.append(draw(survey_specs(index, code)))
     return Dataset(
+        surveys=tuple(surveys),
         departements=departements,
         qpvs=qpvs,
         companies=companies,
@@ -499,6 +544,7 @@ def build(dataset):
             for k, code, value in spec.values
         ]
     )
+    _build_surveys(dataset, actions)
     return World(
         departements=departements,
         qpvs=qpvs,
@@ -757,3 +803,35 @@ CASES = {
         ],
     ),
 }
+
+
+def _build_surveys(dataset, actions):
+    """The surveys of the dataset, their personal links, responses and closed answers (methodology §14)."""
+    if not dataset.surveys:
+        return
+    models = QuestionnaireModel.objects.in_bulk([spec.questionnaire for spec in dataset.surveys], field_name="code")
+    closed = {
+        code: list(
+            Question.objects.filter(questionnaire=model, club__isnull=True).exclude(kind="open").order_by("position", "pk")
+        )
+        for code, model in models.items()
+    }
+    surveys = Survey.objects.bulk_create(
+        [
+            Survey(action=actions[spec.action], questionnaire=models[spec.questionnaire], expected_respondents=spec.expected)
+            for spec in dataset.surveys
+        ]
+    )
+    SurveyToken.objects.bulk_create(
+        [SurveyToken(survey=survey) for survey, spec in zip(surveys, dataset.surveys, strict=True) for _ in range(spec.tokens)]
+    )
+    pairs = [(survey, spec, choices) for survey, spec in zip(surveys, dataset.surveys, strict=True) for choices in spec.responses]
+    responses = Response.objects.bulk_create([Response(survey=survey) for survey, _, _ in pairs])
+    Answer.objects.bulk_create(
+        [
+            Answer(response=response, question=question, choice=choice)
+            for response, (_, spec, choices) in zip(responses, pairs, strict=True)
+            for question, choice in zip(closed[spec.questionnaire], choices, strict=True)
+            if choice is not None
+        ]
+    )

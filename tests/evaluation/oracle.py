@@ -38,6 +38,13 @@ Rules, with their section of the methodology:
   the declaration lines (same declaration, same commitment) of counted (validated) declarations where both are
   filled in.
 - §8: N-1 with the same rules (campaigns, expected conventions and statuses of N-1).
+- §14: survey indicators (aggregation "survey"): per survey of an action of the year (the action's year and
+  scopes, §5), for each indicator one of its questionnaire's national closed questions carries: respondents =
+  responses with an approved, non-empty answer to such a question; positive = those with at least one answer
+  3 or 4 on the scale, or yes; people reached = the people the club said it asked, else the personal links
+  issued, else the action's beneficiaries, and at least the survey's responses. Summed over the surveys; share
+  = positive / respondents, rate = respondents / reached (empty when the denominator is 0). No companies, no
+  declared values on these rows. A convention or a company has the row of an indicator its surveyed actions ask.
 - §9: a club counts the conventions it animates and the actions it logged (club memberships of companies do
   not matter); a company its declarations, the targets of its individual conventions and its actions; a QPV
   only actions. A national convention has no département: it counts at national level, in its club and for
@@ -70,6 +77,7 @@ from charte.catalogue.models import ActionType, Indicator
 from charte.territoires.models import Departement
 from conventions.models import Action, Commitment, Convention, Target
 from evaluation.models import Campaign, Declaration
+from evaluation.surveys.models import Question, Survey
 
 TRANSMITTED = ("submitted", "validated")
 RAN = ("active", "expired")
@@ -134,6 +142,10 @@ class Cell:
     ratio_vnum: Decimal | None = None
     ratio_vden: Decimal | None = None
     expected: set = field(default_factory=set)  # (convention id, company id) pairs that make a company expected
+    # Survey indicators (§14).
+    respondents: int = 0
+    positive: int = 0
+    reached: int = 0
 
 
 class Facts:
@@ -160,6 +172,15 @@ class Facts:
         self.actions = list(Action.objects.prefetch_related("companies", "qpvs"))
         self.qpv_codes = {q.pk: q.code for a in self.actions for q in a.qpvs.all()}
         # {year: [None (national) or set of covered département ids]}
+        # §14: survey indicators by the question indicator that feeds them; surveys with their tokens, responses
+        # and answers; the national closed questions of each questionnaire model, by indicator.
+        self.surveyed = {i.survey_indicator: pk for pk, i in self.indicators.items() if i.aggregation == "survey"}
+        self.surveys = list(Survey.objects.prefetch_related("tokens", "responses__answers__question"))
+        self.asked = defaultdict(set)
+        for question in Question.objects.all():
+            if question.club_id is None and question.kind != "open" and question.indicator in self.surveyed:
+                self.asked[question.questionnaire_id].add(question.indicator)
+        self.action_by_id = {a.pk: a for a in self.actions}
         self.campaigns = defaultdict(list)
         for campaign in Campaign.objects.prefetch_related("departements"):
             departements = {d.pk for d in campaign.departements.all()}
@@ -256,6 +277,42 @@ def accumulate(facts, years):
                 for key in _keys(family, indicator):
                     cells[(*scope, *key)][year].computed += value
 
+    # §14: answers to the surveys of the actions.
+    for survey in facts.surveys:
+        action = facts.action_by_id[survey.action_id]
+        year = action.start_date.year
+        if year not in years:
+            continue
+        family = facts.types[action.action_type_id][0]
+        responses = list(survey.responses.all())
+        tokens = len(survey.tokens.all())
+        if survey.expected_respondents is not None:
+            asked = survey.expected_respondents
+        else:
+            asked = tokens or action.beneficiaries_total
+        reached = max(asked, len(responses))
+        for code in facts.asked[survey.questionnaire_id]:
+            respondents = positive = 0
+            for response in responses:
+                answers = [
+                    a
+                    for a in response.answers.all()
+                    if a.question.indicator == code
+                    and a.question.club_id is None
+                    and a.choice is not None
+                    and a.moderation == "approved"
+                ]
+                if answers:
+                    respondents += 1
+                    if any(_is_positive(a) for a in answers):
+                        positive += 1
+            for scope in facts.action_scopes(action):
+                for key in _keys(family, facts.surveyed[code]):
+                    cell = cells[(*scope, *key)][year]
+                    cell.respondents += respondents
+                    cell.positive += positive
+                    cell.reached += reached
+
     # §4: targets of expected conventions; a company's rows only those of its individual conventions.
     for target in facts.targets:
         commitment = facts.commitments[target.commitment_id]
@@ -325,6 +382,11 @@ def accumulate(facts, years):
     return cells, transmitted
 
 
+def _is_positive(answer):
+    """§14: "Plutôt oui" (3) or "Tout à fait" (4) on the scale, "Oui" (1) to a yes / no question."""
+    return answer.choice >= 3 if answer.question.kind == "scale" else answer.choice == 1
+
+
 def _reporting(cell, transmitted, year, family, indicator, targeted):
     """§3: the expected companies of the row whose declaration for that convention carries a value of the row. On
     an indicator row, a value the company was expected for: of the indicator, in a family where the convention has
@@ -380,8 +442,21 @@ class Figures(dict):
         scope_type, scope_key, family, indicator = key
         by_year = self.cells.get(key) or {y: Cell() for y, _ in self.years}
         row = {}
+        survey = indicator in facts.surveyed.values()
         for y, prefix in self.years:
             cell = by_year[y]
+            row[prefix + "respondents"] = cell.respondents if survey else None
+            row[prefix + "positive_answers"] = cell.positive if survey else None
+            row[prefix + "people_reached"] = cell.reached if survey else None
+            row[prefix + "positive_share"] = cell.positive / cell.respondents if survey and cell.respondents else None
+            row[prefix + "response_rate"] = cell.respondents / cell.reached if survey and cell.reached else None
+            if survey:
+                # §14: only answers on these rows.
+                for name in ("declared_value", "declared_validated_value", "computed_value", "target_value"):
+                    row[prefix + name] = None
+                row[prefix + "attainment_rate"] = row[prefix + "companies_expected"] = None
+                row[prefix + "companies_reporting"] = None
+                continue
             if indicator is None:
                 for name in ("declared_value", "declared_validated_value", "computed_value", "target_value", "attainment_rate"):
                     row[prefix + name] = None
@@ -410,7 +485,7 @@ class Figures(dict):
             reporting = _reporting(cell, self.transmitted, y, family, indicator, self.targeted)
             row[prefix + "companies_expected"] = _companies(facts, scope_type, scope_key, y, len(expected))
             row[prefix + "companies_reporting"] = _companies(facts, scope_type, scope_key, y, len(reporting))
-        if indicator is None or indicator in facts.ratios:
+        if indicator is None or indicator in facts.ratios or survey:
             row["offered_value"] = row["realised_value"] = None
         else:
             row["offered_value"] = row["declared_value"] if indicator in self.offered else None
@@ -450,6 +525,16 @@ def committed(facts, years):
                 family = facts.commitments[value.commitment_id].family_id
                 for scope in (("convention", str(declaration.convention_id)), ("company", str(declaration.company_id))):
                     keys.add((*scope, family, value.indicator_id))
+    for survey in facts.surveys:
+        action = facts.action_by_id[survey.action_id]
+        if action.start_date.year not in years:
+            continue
+        family = facts.types[action.action_type_id][0]
+        scopes = [("company", str(c.pk)) for c in action.companies.all()]
+        if action.convention_id:
+            scopes.append(("convention", str(action.convention_id)))
+        for code in facts.asked[survey.questionnaire_id]:
+            keys |= {(*scope, family, facts.surveyed[code]) for scope in scopes}
     for ratio, terms in facts.ratios.items():
         for scope_type, scope_key, family, indicator in list(keys):
             if indicator in terms:

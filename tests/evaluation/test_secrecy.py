@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
 
-from charte.catalogue.models import Family
+from charte.catalogue.models import Family, Indicator
 from charte.territoires.models import Departement
 from evaluation.engine import runs
 from evaluation.models import AnnualResult, EvaluationRun, ScopeType
@@ -34,7 +34,21 @@ COUNTS = {
     "entreprises_attendues": "companies_expected",
     "entreprises_ayant_declare": "companies_reporting",
 }
-ADDITIVE = ("actions", "beneficiaires", "beneficiaires_qpv")
+# Survey indicators (methodology §14): respondents published, positive answers known through the published share
+# (share x respondents); both add up to known margins. {question indicator: AnnualResult indicator code}.
+SURVEYS = {
+    "satisfaction": "ENQUETE_SATISFACTION",
+    "recommande": "ENQUETE_RECOMMANDE",
+    "stage_trouve": "ENQUETE_STAGE_TROUVE",
+    "emploi_trouve": "ENQUETE_EMPLOI_TROUVE",
+    "formation_trouvee": "ENQUETE_FORMATION_TROUVEE",
+}
+SURVEY_COUNTS = {
+    f"enquete_{code}_{what}": field
+    for code in SURVEYS
+    for what, field in (("repondants", "respondents"), ("positives", "positive_answers"))
+}
+ADDITIVE = ("actions", "beneficiaires", "beneficiaires_qpv", *SURVEY_COUNTS)
 COMPLEMENTS = (
     ("beneficiaires", "beneficiaires_qpv", "beneficiaires_non_residents"),
     ("entreprises_attendues", "entreprises_ayant_declare", "entreprises_non_declarantes"),
@@ -191,13 +205,35 @@ def read_publication(client, years):
         data = client.get(JSON_URL, {"annee": year}).json()
         assert data["annee"] == year
         publication[year] = {
-            (row["departement_code"], row["famille_code"]): {code: row[code] for code in COUNTS} for row in data["lignes"]
+            (row["departement_code"], row["famille_code"]): {code: row[code] for code in COUNTS} | survey_values(row)
+            for row in data["lignes"]
         }
         for row in data["lignes"]:
+            for code in SURVEYS:
+                # The share and the response rate only with their respondents (rule 5), the share from 5 on.
+                respondents = row[f"enquete_{code}_repondants"]
+                if row[f"enquete_{code}_part"] is not None or row[f"enquete_{code}_taux_reponse"] is not None:
+                    assert respondents is not None, row
+                if row[f"enquete_{code}_part"] is not None:
+                    assert respondents >= 5, row
             # Rule 3: a share is published only with its two terms.
             if row["part_beneficiaires_qpv"] is not None:
                 assert row["beneficiaires"] is not None and row["beneficiaires_qpv"] is not None, row
     return publication
+
+
+def survey_values(row):
+    """What the open data says of the answers: respondents, and positive answers = share x respondents (0 when
+    nobody answered: there is no share then, and nothing to hide)."""
+    values = {}
+    for code in SURVEYS:
+        respondents, share = row[f"enquete_{code}_repondants"], row[f"enquete_{code}_part"]
+        values[f"enquete_{code}_repondants"] = respondents
+        if respondents == 0:
+            values[f"enquete_{code}_positives"] = 0
+        else:
+            values[f"enquete_{code}_positives"] = None if share is None else round(Fraction(str(share)) * respondents)
+    return values
 
 
 def read_truth_and_margins(runs_by_year):
@@ -206,8 +242,20 @@ def read_truth_and_margins(runs_by_year):
         rows = AnnualResult.objects.filter(run=run, indicator__isnull=True).select_related("family")
         truth[year] = {}
         margins[year] = {"departement": {}, "famille": {}, "national": {}}
+        answers = {}
+        survey_rows = AnnualResult.objects.filter(run=run, indicator__code__in=SURVEYS.values()).select_related(
+            "family", "indicator"
+        )
+        for row in survey_rows:
+            key = (row.scope_type, row.scope_key, row.family.code if row.family else None)
+            code = row.indicator.survey_indicator
+            answers.setdefault(key, {})[f"enquete_{code}_repondants"] = row.respondents or 0
+            answers[key][f"enquete_{code}_positives"] = row.positive_answers or 0
         for row in rows:
             values = {code: getattr(row, field) for code, field in COUNTS.items()}
+            values |= dict.fromkeys(SURVEY_COUNTS, 0) | answers.get(
+                (row.scope_type, row.scope_key, row.family.code if row.family else None), {}
+            )
             if row.scope_type == ScopeType.DEPARTEMENT and row.family:
                 truth[year][(row.scope_key, row.family.code)] = values
             elif row.scope_type == ScopeType.DEPARTEMENT:
@@ -261,7 +309,8 @@ def assert_secret(checked, context=""):
 def assert_primary_rule(publication):
     for year, cells in publication.items():
         for cell, values in cells.items():
-            published_small = {code: value for code, value in values.items() if small(value)}
+            # Positive answers among 5 respondents or more are not hidden for being few (secrecy rule 5).
+            published_small = {code: value for code, value in values.items() if small(value) and not code.endswith("_positives")}
             assert not published_small, f"{year} {cell}: effectifs de 1 à 4 publiés {published_small}"
             for whole, part, name in COMPLEMENTS:
                 if values[whole] is not None and values[part] is not None:
@@ -337,8 +386,11 @@ def test_the_demo_open_data_publishes_no_small_count_and_hides_only_what_it_must
     assert_primary_rule(publication)
     cells = [(year, cell, code) for year, year_cells in publication.items() for cell in year_cells for code in COUNTS]
     published = [(year, cell, code) for year, cell, code in cells if publication[year][cell][code] is not None]
-    for code in ADDITIVE:
+    for code in ADDITIVE[:3]:
         assert any(publication[year][cell][code] is not None for year, cell, _ in published if _ == code)
+    # The demo's survey answers (FACE Hérault, 2017): a share is published where enough people answered.
+    satisfied = [values["enquete_satisfaction_positives"] for values in publication[2017].values()]
+    assert any(value for value in satisfied), "aucune part de satisfaction publiée dans les données ouvertes 2017"
     # Most of the table stays published (the three years: about 70 % of the cells).
     assert len(published) > len(cells) / 2
     # The companies' cells are hidden only for their own small counts or complements: never a secondary one.
@@ -388,8 +440,8 @@ def test_the_open_data_notice_says_what_is_hidden_and_links_the_method(client, d
 def test_public_pages_run_a_fixed_number_of_queries_and_the_suppression_runs_once_per_run(
     client, demo_db, django_assert_num_queries
 ):
-    # First download of the year: the years, the run, its cells, the départements' names.
-    with django_assert_num_queries(4):
+    # First download of the year: the years, the run, its cells, its survey cells, the départements' names.
+    with django_assert_num_queries(5):
         first = client.get(JSON_URL, {"annee": 2017}).json()
     # Then the suppression is read from the cache: the years and the run only.
     with django_assert_num_queries(2):
@@ -401,6 +453,9 @@ def test_public_pages_run_a_fixed_number_of_queries_and_the_suppression_runs_onc
 
 
 # --- random tables ------------------------------------------------------------------------------------------
+
+
+RANDOM_SURVEYS = ("satisfaction", "emploi_trouve")
 
 
 def random_table(rng, departements, families):
@@ -423,6 +478,11 @@ def random_table(rng, departements, families):
                 "entreprises_attendues": expected,
                 "entreprises_ayant_declare": reporting,
             }
+            # Survey answers of two indicators (the others: nobody answered), many under 5 respondents.
+            for code in SURVEYS:
+                respondents = rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 9, 15, 40]) if code in RANDOM_SURVEYS else 0
+                cells[(departement, family)][f"enquete_{code}_repondants"] = respondents
+                cells[(departement, family)][f"enquete_{code}_positives"] = rng.randint(0, respondents)
     return cells
 
 
@@ -431,14 +491,29 @@ def store(year, cells, families):
     run = EvaluationRun.objects.create(year=year, status=EvaluationRun.Status.SUCCEEDED)
     rows = []
 
+    indicators = {code: Indicator.objects.get(code=indicator) for code, indicator in SURVEYS.items()}
+
     def row(scope_type, scope_key, family, values):
-        fields = {COUNTS[code]: value for code, value in values.items()}
+        fields = {COUNTS[code]: value for code, value in values.items() if code in COUNTS}
         beneficiaries, residents = values["beneficiaires"], values["beneficiaires_qpv"]
         share = residents / beneficiaries if beneficiaries else None
         unit = f"dep:{scope_key}" if scope_type == ScopeType.DEPARTEMENT else "national"
-        return AnnualResult(
-            run=run, unit=unit, year=year, scope_type=scope_type, scope_key=scope_key, family=family, qpv_share=share, **fields
-        )
+        common = {"run": run, "unit": unit, "year": year, "scope_type": scope_type, "scope_key": scope_key, "family": family}
+        rows.append(AnnualResult(**common, qpv_share=share, **fields))
+        for code, indicator in indicators.items():
+            respondents, positive = values[f"enquete_{code}_repondants"], values[f"enquete_{code}_positives"]
+            if respondents:
+                rows.append(
+                    AnnualResult(
+                        **common,
+                        indicator=indicator,
+                        respondents=respondents,
+                        positive_answers=positive,
+                        positive_share=positive / respondents,
+                        people_reached=respondents * 2,
+                        response_rate=0.5,
+                    )
+                )
 
     def total(selected):
         # Companies are distinct: a total is not their sum; any value at least the largest cell's will do.
@@ -449,12 +524,12 @@ def store(year, cells, families):
 
     by_code = {family.code: family for family in families}
     for (departement, family), values in cells.items():
-        rows.append(row(ScopeType.DEPARTEMENT, departement, by_code[family], values))
+        row(ScopeType.DEPARTEMENT, departement, by_code[family], values)
     for departement in {cell[0] for cell in cells}:
-        rows.append(row(ScopeType.DEPARTEMENT, departement, None, total([cell for cell in cells if cell[0] == departement])))
+        row(ScopeType.DEPARTEMENT, departement, None, total([cell for cell in cells if cell[0] == departement]))
     for family in by_code:
-        rows.append(row(ScopeType.NATIONAL, "", by_code[family], total([cell for cell in cells if cell[1] == family])))
-    rows.append(row(ScopeType.NATIONAL, "", None, total(list(cells))))
+        row(ScopeType.NATIONAL, "", by_code[family], total([cell for cell in cells if cell[1] == family]))
+    row(ScopeType.NATIONAL, "", None, total(list(cells)))
     AnnualResult.objects.bulk_create(rows)
     return run
 

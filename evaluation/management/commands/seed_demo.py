@@ -8,12 +8,14 @@ from conventions.practices.demo import seed_practices
 from evaluation.demo import seed_campaign
 from evaluation.engine import runs
 from evaluation.models import Campaign, EvaluationRun
+from evaluation.surveys.demo import seed_surveys
 
 
 class Command(BaseCommand):
     help = (
         "Crée (ou complète) le territoire de démonstration Occitanie 2015-2017 : QPV, organisations, comptes de "
-        "démonstration, entreprises, conventions, environ 2 000 actions et la campagne nationale 2017 (déclarations et valeurs). "
+        "démonstration, entreprises, conventions, environ 2 000 actions et la campagne nationale 2017 (déclarations et valeurs), "
+        "des réponses inventées aux enquêtes de quelques actions 2017 de FACE Hérault. "
         "Idempotent : ne supprime rien."
     )
 
@@ -32,6 +34,7 @@ class Command(BaseCommand):
             report = seed_demo()
             campaign_report = seed_campaign()
             practices_created = seed_practices()
+            survey_responses = seed_surveys()
         out = self.stdout
         out.write(self.style.WARNING(INVENTED_NOTICE))
         out.write(f"QPV d'Occitanie (génération 2015) : {report.qpv_summary}.")
@@ -44,6 +47,10 @@ class Command(BaseCommand):
             out.write(f"  {label} : {count}")
         out.write(campaign_report.summary())
         out.write(f"Fiches de bonnes pratiques de démonstration : {practices_created} créées.")
+        if survey_responses:
+            out.write(f"Enquêtes 360° : {survey_responses} réponses inventées aux enquêtes d'actions 2017 de FACE Hérault.")
+        else:
+            out.write("Enquêtes 360° : déjà présentes, aucune recréée.")
         out.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}, donné à la création du compte) :")
         for email, role, organisation in report.accounts:
             out.write(f"  {email} — {role} — {organisation}")
