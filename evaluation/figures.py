@@ -121,7 +121,8 @@ class Figure:
         if self.secret != RESPONDENTS or row is None:
             return False
         respondents = getattr(row, ("prev_" if previous else "") + "respondents", None)
-        return respondents is not None and respondents < MIN_RESPONDENTS
+        # No respondent at all: there is nothing to hide, the share is empty ("—"), not "masqué".
+        return respondents is not None and 0 < respondents < MIN_RESPONDENTS
 
     def format(self, value, unit=None):
         return format_value(value, self.kind, unit)

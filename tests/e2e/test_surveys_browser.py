@@ -1,6 +1,7 @@
 """The 360° surveys in a real browser (issue 16): an animator creates a survey from an action's page and opens its
 printable QR page; a respondent answers on a 390 px phone with JavaScript off; the answer shows in the survey's
-results once 5 responses are in (hidden below). The survey pages pass axe."""
+results and, after the next compile, in the club's report, once 5 responses are in (hidden below). The survey pages
+pass axe."""
 
 import re
 
@@ -8,6 +9,8 @@ import pytest
 from django.urls import reverse
 
 from charte.comptes.models import OrganisationKind
+from evaluation import figures as registry
+from evaluation.engine import runs
 from evaluation.surveys import services
 from evaluation.surveys.models import Answer, QuestionKind, QuestionnaireModel, Response
 from tests.e2e.conftest import PASSWORD
@@ -75,6 +78,13 @@ def test_an_animator_prints_the_qr_page_and_a_phone_answers_without_javascript(
     page.goto(reverse("surveys:results", args=[survey.pk]))
     assert page.locator("#response-count").inner_text().startswith("1 réponse")
     assert "Moins de 5 réponses" in page.locator("#results-hidden").inner_text()
+    # After the next compile the answer is in the club's report, hidden: one respondent.
+    year = club_world["action"].start_date.year
+    runs.start_run(year, sync=True)
+    satisfaction = club_report_row(page, club_world, year)
+    assert satisfaction["repondants"] == "1"
+    assert satisfaction["part_reponses_positives"] == registry.WITHHELD
+    screenshot(page, "enquete-rapport-club-masque")
     # Four more (another choice each): the figures show, the respondent's « Pas du tout » among them.
     for _ in range(4):
         services.submit_response(
@@ -93,6 +103,18 @@ def test_an_animator_prints_the_qr_page_and_a_phone_answers_without_javascript(
     page.goto(reverse("surveys:results", args=[survey.pk]))
     assert "J'ai aimé l'atelier." in page.content()
     screenshot(page, "enquete-resultats")
+    # And in the club's report once compiled again: 4 satisfied of 5.
+    runs.start_run(year, sync=True)
+    satisfaction = club_report_row(page, club_world, year)
+    assert satisfaction["repondants"] == "5"
+    assert satisfaction["part_reponses_positives"] == "80,0\u00a0%"
+
+
+def club_report_row(page, club_world, year):
+    """The cells of the « satisfied » row of the club report's all-families impact table, by figure code."""
+    page.goto(reverse("rapports:report", args=["club", club_world["club"].pk]) + f"?annee={year}")
+    row = page.locator("#tableau-impact-toutes tr", has_text="Personnes satisfaites de l'action")
+    return {cell.get_attribute("data-code"): cell.inner_text().strip() for cell in row.locator("td").all()}
 
 
 def test_the_survey_pages_pass_axe(page, browser, live_server, login, club_world):

@@ -213,3 +213,16 @@ def test_no_form_offers_a_survey_indicator_as_declared_targeted_or_suggested(db)
     assert not survey_indicators & set(ActionTypeForm().fields["indicators"].queryset)
     assert Indicator.Aggregation.SURVEY not in [value for value, _ in IndicatorForm().fields["aggregation"].choices]
     assert IndicatorForm(instance=next(iter(survey_indicators))).fields["aggregation"].disabled
+
+
+def test_no_respondent_is_empty_not_withheld():
+    """Nothing to hide without any answer: « — », not « masqué » (the N-1 column of a first survey year)."""
+    from types import SimpleNamespace
+
+    share = registry.BY_CODE["part_reponses_positives"]
+    assert not share.withheld(SimpleNamespace(respondents=0))
+    assert share.withheld(SimpleNamespace(respondents=1))
+    assert share.withheld(SimpleNamespace(respondents=4))
+    assert not share.withheld(SimpleNamespace(respondents=5))
+    assert share.withheld(SimpleNamespace(prev_respondents=3), previous=True)
+    assert not share.withheld(SimpleNamespace(prev_respondents=0), previous=True)
