@@ -185,7 +185,9 @@ class KeysetPagination(CursorPagination):
                 raise ValueError
             position = tuple(self._field(name).to_python(value) for name, value in zip(self.keyset, raw, strict=True))
         except (ValueError, KeyError, TypeError, DjangoValidationError, binascii.Error, UnicodeError):
-            raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+            # A 404 as DRF's own cursor answers: a position that no longer leads anywhere, not a malformed request
+            # (any string is a valid `curseur` for the schema).
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
         return Cursor(offset=0, reverse=reverse, position=position)
 
     def _field(self, name):
@@ -268,11 +270,8 @@ class PageOrKeysetPagination(Pagination):
         self.by_cursor = cursor_param in request.query_params
         if not self.by_cursor:
             return super().paginate_queryset(queryset, request, view)
-        for other in (self.page_query_param, "ordering"):
-            if request.query_params.get(other, "") != "":
-                raise exceptions.ValidationError(
-                    {other: [f"« {other} » ne se combine pas avec « {cursor_param} » : le curseur suit l'ordre de la liste."]}
-                )
+        # With `curseur`, `page` and `ordering` are ignored (the schema cannot say that they exclude each other,
+        # so a request carrying both is valid and is answered): the cursor follows the list's index order.
         return self.keyset_pagination.paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
@@ -297,7 +296,8 @@ class PageOrKeysetPagination(Pagination):
                 "in": "query",
                 "description": "Pagination par curseur, pour parcourir une longue liste à coût constant par page : "
                 "`curseur=` (vide) donne la première page, puis suivez `suivante` (ou `precedente`), qui porte le "
-                f"curseur suivant. Ordre fixe ({order}) ; ni `page`, ni `ordering`, ni total avec le curseur.",
+                f"curseur suivant. Ordre fixe ({order}) : avec le curseur, `page` et `ordering` sont ignorés et il n'y a "
+                "pas de total ; un curseur inconnu répond 404.",
                 "schema": {"type": "string"},
             },
         ]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evaluation.campaigns import evidence
+from charte import uploads
 from evaluation.models import DeclarationValue, Evidence
 from tests.evaluation.test_pages_support import (
     YEAR,
@@ -372,7 +372,7 @@ def test_evidence_refusals_are_shown_at_the_field(client, w, name, content, mess
 
 def test_evidence_too_large_and_after_submission_are_refused(client, w, monkeypatch):
     login(client, w.company_user)
-    monkeypatch.setattr(evidence, "MAX_SIZE", 20)
+    monkeypatch.setattr(uploads, "MAX_SIZE", 20)  # the shared check reads its own module's limit
     response = upload(client, w, "gros.pdf", PDF)
     assert "10 Mo au plus" in response.content.decode()
     monkeypatch.undo()

@@ -99,7 +99,7 @@ def test_the_beat_task_fails_the_stalled_runs(db, settings):
     build_territory(1)
     run = lost_run(done=1)
     EvaluationRun.objects.filter(pk=run.pk).update(progress_at=later(-31))
-    assert engine_tasks.fail_stalled_runs.delay().get()["failed"] == [run.pk]
+    assert engine_tasks.fail_stalled_runs.apply().get()["failed"] == [run.pk]
     assert EvaluationRun.objects.get(pk=run.pk).status == Status.FAILED
     assert any(entry["task"] == "evaluation.fail_stalled_runs" for entry in settings.CELERY_BEAT_SCHEDULE.values())
 
